@@ -1,0 +1,38 @@
+/*
+ * sh_buf.h - a growable byte buffer.
+ *
+ * The buffer owns its memory. A zeroed sh_buf_t is a valid empty buffer, so
+ * sh_buf_init is optional. On allocation failure the append functions return
+ * SH_ENOMEM and leave the buffer as it was.
+ */
+#ifndef SH_BUF_H
+#define SH_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sh_buf {
+	uint8_t *data; /* owned; NULL while cap == 0 */
+	size_t len;    /* bytes in use */
+	size_t cap;    /* bytes allocated */
+} sh_buf_t;
+
+/* sh_buf_init - make b an empty buffer that owns nothing. */
+void sh_buf_init(sh_buf_t *b);
+
+/* sh_buf_free - release b's memory and leave it empty. */
+void sh_buf_free(sh_buf_t *b);
+
+/* sh_buf_reset - set len to 0, keeping the allocation for reuse. */
+void sh_buf_reset(sh_buf_t *b);
+
+/* sh_buf_reserve - make room for at least `extra` more bytes. 0 or SH_ENOMEM. */
+int sh_buf_reserve(sh_buf_t *b, size_t extra);
+
+/* sh_buf_append - copy len bytes from p to the end. 0 or SH_ENOMEM. */
+int sh_buf_append(sh_buf_t *b, const void *p, size_t len);
+
+/* sh_buf_append_u8 - append one byte. 0 or SH_ENOMEM. */
+int sh_buf_append_u8(sh_buf_t *b, uint8_t v);
+
+#endif /* SH_BUF_H */

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian packages shoal builds with, and only those that
+# `dpkg -s` reports missing, so a machine that has them all does nothing.
+set -eu
+
+PACKAGES="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libxxhash-dev \
+libcmocka-dev liblmdb-dev libhttp-parser-dev"
+
+missing=""
+for pkg in $PACKAGES; do
+	if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+		missing="$missing $pkg"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+echo "install-deps: installing$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || echo "install-deps: apt-get update failed, trying the install anyway"
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
