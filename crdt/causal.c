@@ -156,6 +156,17 @@ static uint64_t vv_get(const crdt_ctx_t *c, const crdt_actor_t *a)
 	return i >= 0 ? c->vv[i].counter : 0;
 }
 
+/*
+ * 1 if d may sit in c's cloud: above its actor's vv counter + 1 (a dot at
+ * counter + 1 belongs folded into the vv). Written so that a vv counter of
+ * UINT64_MAX cannot wrap the comparison.
+ */
+static int cloud_dot_ok(const crdt_ctx_t *c, const crdt_dot_t *d)
+{
+	uint64_t have = vv_get(c, &d->actor);
+	return d->counter > have && d->counter - have > 1;
+}
+
 int crdt_ctx_contains(const crdt_ctx_t *c, const crdt_dot_t *d)
 {
 	if (d->counter <= vv_get(c, &d->actor))
@@ -278,7 +289,11 @@ int crdt_ctx_add(crdt_ctx_t *c, const crdt_dot_t *d)
 
 int crdt_ctx_next(crdt_ctx_t *c, const crdt_actor_t *a, crdt_dot_t *out)
 {
-	crdt_dot_t d = {.actor = *a, .counter = crdt_ctx_max(c, a) + 1};
+	uint64_t max = crdt_ctx_max(c, a);
+	/* A context from the network may claim a's last counter: never wrap. */
+	if (max == UINT64_MAX)
+		return SH_ERANGE;
+	crdt_dot_t d = {.actor = *a, .counter = max + 1};
 	int rc = crdt_ctx_add(c, &d);
 	if (rc != SH_OK)
 		return rc;
@@ -312,21 +327,17 @@ int crdt_ctx_merge(crdt_ctx_t *c, const crdt_ctx_t *other)
 {
 	if (c == other)
 		return SH_OK;
-	for (size_t i = 0; i < other->vv_len; i++) {
+	int rc = SH_OK;
+	for (size_t i = 0; i < other->vv_len && rc == SH_OK; i++) {
 		const crdt_vv_entry_t *e = &other->vv[i];
-		if (vv_get(c, &e->actor) < e->counter) {
-			int rc = vv_set(c, &e->actor, e->counter);
-			if (rc != SH_OK)
-				return rc;
-		}
+		if (vv_get(c, &e->actor) < e->counter)
+			rc = vv_set(c, &e->actor, e->counter);
 	}
-	for (size_t i = 0; i < other->cloud_len; i++) {
-		int rc = crdt_ctx_add(c, &other->cloud[i]);
-		if (rc != SH_OK)
-			return rc;
-	}
+	for (size_t i = 0; i < other->cloud_len && rc == SH_OK; i++)
+		rc = crdt_ctx_add(c, &other->cloud[i]);
+	/* Even after a failed allocation c must keep its invariants. */
 	crdt_ctx_compact(c);
-	return SH_OK;
+	return rc;
 }
 
 /* ---- contexts: compare ---- */
@@ -338,14 +349,17 @@ int crdt_ctx_leq(const crdt_ctx_t *a, const crdt_ctx_t *b)
 		uint64_t have = vv_get(b, &e->actor);
 		if (have >= e->counter)
 			continue;
-		/* The gap must be in b's cloud, which cannot hold more than it has. */
-		if (e->counter - have > b->cloud_len)
+		/*
+		 * The gap (have, e->counter] must all be in b's cloud, which
+		 * is sorted and unique: count its dots in that range.
+		 */
+		crdt_dot_t lo = {.actor = e->actor, .counter = have + 1};
+		crdt_dot_t hi = {.actor = e->actor, .counter = e->counter};
+		long i_lo = cloud_find(b, &lo), i_hi = cloud_find(b, &hi);
+		size_t first = i_lo >= 0 ? (size_t)i_lo : (size_t)(-i_lo - 1);
+		size_t past = i_hi >= 0 ? (size_t)i_hi + 1 : (size_t)(-i_hi - 1);
+		if ((uint64_t)(past - first) != e->counter - have)
 			return 0;
-		for (uint64_t k = have + 1; k <= e->counter; k++) {
-			crdt_dot_t d = {.actor = e->actor, .counter = k};
-			if (cloud_find(b, &d) < 0)
-				return 0;
-		}
 	}
 	for (size_t i = 0; i < a->cloud_len; i++)
 		if (!crdt_ctx_contains(b, &a->cloud[i]))
@@ -358,10 +372,16 @@ int crdt_ctx_equal(const crdt_ctx_t *a, const crdt_ctx_t *b)
 	return crdt_ctx_leq(a, b) && crdt_ctx_leq(b, a);
 }
 
+/* 1 if a's name is 1..CRDT_ACTOR_NAME_MAX bytes long. */
+static int actor_ok(const crdt_actor_t *a)
+{
+	return a->name_len >= 1 && a->name_len <= CRDT_ACTOR_NAME_MAX;
+}
+
 int crdt_ctx_check(const crdt_ctx_t *c)
 {
 	for (size_t i = 0; i < c->vv_len; i++) {
-		if (c->vv[i].counter == 0)
+		if (c->vv[i].counter == 0 || !actor_ok(&c->vv[i].actor))
 			return 0;
 		if (i > 0 &&
 		    crdt_actor_cmp(&c->vv[i - 1].actor, &c->vv[i].actor) >= 0)
@@ -369,7 +389,7 @@ int crdt_ctx_check(const crdt_ctx_t *c)
 	}
 	for (size_t i = 0; i < c->cloud_len; i++) {
 		const crdt_dot_t *d = &c->cloud[i];
-		if (d->counter <= vv_get(c, &d->actor) + 1)
+		if (!actor_ok(&d->actor) || !cloud_dot_ok(c, d))
 			return 0;
 		if (i > 0 && crdt_dot_cmp(&c->cloud[i - 1], d) >= 0)
 			return 0;
@@ -439,7 +459,7 @@ static int decode_cloud(sh_mp_reader_t *r, crdt_ctx_t *c)
 		crdt_dot_t *d = &c->cloud[i];
 		if ((rc = crdt_dot_decode(r, d)) != SH_OK)
 			return rc;
-		if (d->counter <= vv_get(c, &d->actor) + 1)
+		if (!cloud_dot_ok(c, d))
 			return SH_EMALFORMED; /* covered, or should be folded in */
 		if (i > 0 && crdt_dot_cmp(&c->cloud[i - 1], d) >= 0)
 			return SH_EMALFORMED;

@@ -116,11 +116,16 @@ int crdt_ctx_add(crdt_ctx_t *c, const crdt_dot_t *d);
 
 /*
  * crdt_ctx_next - make the fresh dot of actor a: (a, crdt_ctx_max + 1);
- * add it to c and write it to *out. 0 or SH_ENOMEM.
+ * add it to c and write it to *out. 0, SH_ENOMEM, or SH_ERANGE when c
+ * already holds a's counter UINT64_MAX (possible only in a context that
+ * came from outside); c is unchanged on error.
  */
 int crdt_ctx_next(crdt_ctx_t *c, const crdt_actor_t *a, crdt_dot_t *out);
 
-/* crdt_ctx_merge - c := c ∪ other, compacted. 0 or SH_ENOMEM. */
+/*
+ * crdt_ctx_merge - c := c ∪ other, compacted. 0 or SH_ENOMEM; after
+ * SH_ENOMEM c holds part of other and still keeps its invariants.
+ */
 int crdt_ctx_merge(crdt_ctx_t *c, const crdt_ctx_t *other);
 
 /* crdt_ctx_compact - fold cloud dots that extend the vv contiguously into it. */
@@ -135,7 +140,10 @@ int crdt_ctx_equal(const crdt_ctx_t *a, const crdt_ctx_t *b);
 /* crdt_ctx_is_empty - 1 if c has seen nothing. */
 int crdt_ctx_is_empty(const crdt_ctx_t *c);
 
-/* crdt_ctx_check - 1 if c keeps the invariants above (for tests and decode). */
+/*
+ * crdt_ctx_check - 1 if c keeps the invariants above and every actor name
+ * is 1..CRDT_ACTOR_NAME_MAX bytes long (for tests and decode).
+ */
 int crdt_ctx_check(const crdt_ctx_t *c);
 
 /* crdt_ctx_encode - append c's msgpack form to w. 0 or SH_ENOMEM. */
