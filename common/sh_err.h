@@ -20,7 +20,9 @@
 	X(SH_ETYPE, -8, "type mismatch")                                     \
 	X(SH_EDEPTH, -9, "nesting too deep")                                 \
 	X(SH_EEXIST, -10, "already exists")                                  \
-	X(SH_ERANGE, -11, "value out of range")
+	X(SH_ERANGE, -11, "value out of range")                              \
+	X(SH_EIO, -12, "storage or I/O error")                               \
+	X(SH_EFULL, -13, "storage full")
 
 enum sh_err {
 	SH_OK = 0,

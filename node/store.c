@@ -1,0 +1,362 @@
+/*
+ * store.c - the storage interface of store.h over a backend's store_ops
+ * (store_int.h): batch state and doomed batches, argument checks, scans
+ * with resumable cursors and key decoding, and the node's epoch.
+ * Pure: no IO of its own; the backend does it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/sh_assert.h"
+#include "common/sh_err.h"
+#include "node/store_int.h"
+
+#define STORE_EPOCH_KEY "epoch"
+/* Draws of a nonzero epoch before giving up (a PRNG that gives 0 that often
+ * is broken). */
+#define STORE_EPOCH_DRAWS_MAX 64
+
+void store__init(store_t *s, const struct store_ops *ops, void *impl)
+{
+	memset(s, 0, sizeof(*s));
+	s->ops = ops;
+	s->impl = impl;
+}
+
+void store__set_errmsg(store_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+static void check_open(const store_t *s)
+{
+	sh_assert(s->ops != NULL);
+	sh_assert(!s->in_scan); /* a scan callback called back into s */
+}
+
+static void check_key(const store_key_t *k)
+{
+	sh_assert(k->space == STORE_OBJECTS || k->space == STORE_HINTS ||
+	          k->space == STORE_META);
+	sh_assert(k->len > 0 && k->len <= STORE_RAW_KEY_BYTES_MAX);
+}
+
+void store_close(store_t *s)
+{
+	check_open(s);
+	store_abort(s);
+	s->ops->close(s);
+	memset(s, 0, sizeof(*s));
+}
+
+const char *store_backend_name(const store_t *s)
+{
+	sh_assert(s->ops != NULL);
+	return s->ops->name;
+}
+
+const char *store_errmsg(const store_t *s)
+{
+	return s->errmsg;
+}
+
+int store_sync_parse(const char *name, store_sync_t *out)
+{
+	if (strcmp(name, "batch") == 0) {
+		*out = STORE_SYNC_BATCH;
+		return SH_OK;
+	}
+	if (strcmp(name, "none") == 0) {
+		*out = STORE_SYNC_NONE;
+		return SH_OK;
+	}
+	return SH_EINVAL;
+}
+
+int store_get(store_t *s, const store_key_t *k, const uint8_t **val,
+              size_t *val_len)
+{
+	check_open(s);
+	check_key(k);
+	return s->ops->get(s, k, val, val_len);
+}
+
+int store_get_copy(store_t *s, const store_key_t *k, sh_buf_t *out)
+{
+	const uint8_t *val;
+	size_t len;
+	sh_buf_reset(out);
+	int rc = store_get(s, k, &val, &len);
+	if (rc == SH_OK)
+		rc = sh_buf_append(out, val, len);
+	if (rc != SH_OK)
+		sh_buf_reset(out);
+	return rc;
+}
+
+int store_begin(store_t *s)
+{
+	check_open(s);
+	sh_assert(!s->in_batch);
+	int rc = s->ops->begin(s);
+	if (rc == SH_OK) {
+		s->in_batch = 1;
+		s->batch_err = SH_OK;
+	}
+	return rc;
+}
+
+/*
+ * A backend write failed: the batch is doomed (see store.h). Its writes are
+ * dropped at once, so reads until store_commit/store_abort see the committed
+ * state in either backend.
+ */
+static int doom(store_t *s, int rc)
+{
+	sh_assert(rc < 0);
+	s->batch_err = rc;
+	s->ops->abort(s);
+	return rc;
+}
+
+int store_put(store_t *s, const store_key_t *k, const void *val, size_t val_len)
+{
+	check_open(s);
+	check_key(k);
+	sh_assert(s->in_batch);
+	sh_assert(val != NULL || val_len == 0);
+	if (val_len > STORE_VALUE_BYTES_MAX)
+		return SH_ETOOBIG;
+	if (s->batch_err != SH_OK)
+		return s->batch_err;
+	int rc = s->ops->put(s, k, val, val_len);
+	return rc == SH_OK ? SH_OK : doom(s, rc);
+}
+
+int store_del(store_t *s, const store_key_t *k)
+{
+	check_open(s);
+	check_key(k);
+	sh_assert(s->in_batch);
+	if (s->batch_err != SH_OK)
+		return s->batch_err;
+	int rc = s->ops->del(s, k);
+	return rc == SH_OK ? SH_OK : doom(s, rc);
+}
+
+int store_drop_partition(store_t *s, uint16_t partition, size_t limit,
+                         size_t *deleted)
+{
+	check_open(s);
+	sh_assert(s->in_batch);
+	sh_assert(limit > 0);
+	*deleted = 0;
+	if (s->batch_err != SH_OK)
+		return s->batch_err;
+	uint8_t prefix[2];
+	store__put_be16(prefix, partition);
+	int rc = s->ops->del_prefix(s, STORE_OBJECTS, prefix, sizeof(prefix),
+	                            limit, deleted);
+	sh_assert(*deleted <= limit);
+	if (rc != SH_OK) {
+		*deleted = 0;
+		return doom(s, rc);
+	}
+	return SH_OK;
+}
+
+int store_commit(store_t *s)
+{
+	check_open(s);
+	sh_assert(s->in_batch);
+	s->in_batch = 0;
+	int rc = s->batch_err;
+	s->batch_err = SH_OK;
+	if (rc != SH_OK)
+		return rc; /* doom() dropped the writes already */
+	return s->ops->commit(s);
+}
+
+void store_abort(store_t *s)
+{
+	check_open(s);
+	if (!s->in_batch)
+		return;
+	s->in_batch = 0;
+	s->batch_err = SH_OK;
+	s->ops->abort(s);
+}
+
+int store_in_batch(const store_t *s)
+{
+	return s->in_batch;
+}
+
+int store_flush(store_t *s)
+{
+	check_open(s);
+	return s->ops->flush(s);
+}
+
+void store_cursor_init(store_cursor_t *c)
+{
+	c->done = 0;
+	c->after.space = STORE_OBJECTS;
+	c->after.len = 0;
+}
+
+void store_cursor_after(store_cursor_t *c, const store_key_t *k)
+{
+	check_key(k);
+	c->done = 0;
+	c->after.space = k->space;
+	c->after.len = k->len;
+	memcpy(c->after.bytes, k->bytes, k->len);
+}
+
+/* What scan_entry needs to turn raw entries into store_entry_t. */
+typedef struct scan_ctx {
+	store_space_t space;
+	store_cursor_t *c;
+	store_scan_fn fn;
+	void *arg;
+	store_key_t k; /* the current entry's key */
+} scan_ctx_t;
+
+static int scan_entry(void *arg, const uint8_t *key, size_t key_len,
+                      const uint8_t *val, size_t val_len)
+{
+	scan_ctx_t *x = arg;
+	if (key_len == 0 || key_len > STORE_RAW_KEY_BYTES_MAX)
+		return SH_EMALFORMED;
+	x->k.space = x->space;
+	x->k.len = key_len;
+	memcpy(x->k.bytes, key, key_len);
+	store_entry_t e = {.key = &x->k, .val = val, .val_len = val_len};
+	int rc = store_key_parse(x->space, x->k.bytes, key_len, &e.parts);
+	if (rc != SH_OK)
+		return rc;
+	rc = x->fn(x->arg, &e);
+	if (rc < 0)
+		return rc;
+	x->c->after.space = x->space;
+	x->c->after.len = key_len;
+	memcpy(x->c->after.bytes, key, key_len);
+	return rc > 0 ? 1 : 0;
+}
+
+static int scan_range(store_t *s, store_space_t space, const uint8_t *prefix,
+                      size_t prefix_len, store_cursor_t *c, size_t limit,
+                      store_scan_fn fn, void *arg)
+{
+	check_open(s);
+	sh_assert(limit > 0 && fn != NULL);
+	const store_key_t *after = &c->after;
+	if (after->len > 0 &&
+	    (after->space != space || after->len <= prefix_len ||
+	     memcmp(after->bytes, prefix, prefix_len) != 0))
+		return SH_EINVAL;
+	scan_ctx_t x = {.space = space, .c = c, .fn = fn, .arg = arg};
+	int more = 0;
+	s->in_scan = 1;
+	int rc = s->ops->scan(s, space, prefix, prefix_len, after->bytes,
+	                      after->len, limit, scan_entry, &x, &more);
+	s->in_scan = 0;
+	if (rc == SH_OK)
+		c->done = !more;
+	return rc;
+}
+
+int store_scan_partition(store_t *s, uint16_t partition, store_cursor_t *c,
+                         size_t limit, store_scan_fn fn, void *arg)
+{
+	uint8_t prefix[2];
+	store__put_be16(prefix, partition);
+	return scan_range(s, STORE_OBJECTS, prefix, sizeof(prefix), c, limit,
+	                  fn, arg);
+}
+
+int store_scan_hints(store_t *s, const void *primary, size_t primary_len,
+                     store_cursor_t *c, size_t limit, store_scan_fn fn,
+                     void *arg)
+{
+	uint8_t prefix[1 + STORE_PRIMARY_BYTES_MAX];
+	if (primary_len > STORE_PRIMARY_BYTES_MAX)
+		return SH_ETOOBIG;
+	if (primary_len > 0 && primary == NULL)
+		return SH_EINVAL;
+	size_t prefix_len = 0;
+	if (primary_len > 0) {
+		prefix[0] = (uint8_t)primary_len;
+		memcpy(prefix + 1, primary, primary_len);
+		prefix_len = 1 + primary_len;
+	}
+	return scan_range(s, STORE_HINTS, prefix, prefix_len, c, limit, fn,
+	                  arg);
+}
+
+int store_stats(store_t *s, store_space_t space, store_stats_t *out)
+{
+	check_open(s);
+	sh_assert(space == STORE_OBJECTS || space == STORE_HINTS ||
+	          space == STORE_META);
+	memset(out, 0, sizeof(*out));
+	return s->ops->stats(s, space, out);
+}
+
+/* Read the stored epoch: 0 and *epoch, SH_ENOTFOUND, or an error. */
+static int epoch_read(store_t *s, const store_key_t *k, uint64_t *epoch)
+{
+	const uint8_t *val;
+	size_t len;
+	int rc = store_get(s, k, &val, &len);
+	if (rc != SH_OK)
+		return rc;
+	if (len != 8)
+		return SH_EMALFORMED;
+	uint64_t e = 0;
+	for (size_t i = 0; i < 8; i++)
+		e = (e << 8) | val[i];
+	if (e == 0)
+		return SH_EMALFORMED;
+	*epoch = e;
+	return SH_OK;
+}
+
+int store_epoch(store_t *s, sh_rand_t *rng, uint64_t *epoch)
+{
+	check_open(s);
+	sh_assert(!s->in_batch);
+	store_key_t k;
+	int rc = store_key_meta(&k, STORE_EPOCH_KEY);
+	sh_assert(rc == SH_OK);
+	rc = epoch_read(s, &k, epoch);
+	if (rc != SH_ENOTFOUND)
+		return rc;
+
+	uint64_t e = 0;
+	for (int i = 0; i < STORE_EPOCH_DRAWS_MAX && e == 0; i++)
+		e = sh_rand_u64(rng);
+	sh_assert(e != 0);
+	uint8_t val[8];
+	for (size_t i = 0; i < 8; i++)
+		val[i] = (uint8_t)(e >> (56 - 8 * i));
+	rc = store_begin(s);
+	if (rc != SH_OK)
+		return rc;
+	rc = store_put(s, &k, val, sizeof(val));
+	if (rc != SH_OK) {
+		store_abort(s);
+		return rc;
+	}
+	rc = store_commit(s);
+	if (rc == SH_OK)
+		rc = store_flush(s);
+	if (rc == SH_OK)
+		*epoch = e;
+	return rc;
+}
