@@ -1,0 +1,410 @@
+/*
+ * http_route.c - the routes of DESIGN.md section 9 (http.h): matching a
+ * request's decoded path segments and method to a route, bucket and key;
+ * percent-decoding; the quorum query parameters and their validation.
+ */
+#include "node/http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/sh_assert.h"
+#include "common/sh_err.h"
+#include "node/http_int.h"
+
+static int http__hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long http__pct_decode(const char *s, size_t n, int plus_space, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%') {
+			if (n - i < 3)
+				return -1;
+			int hi = http__hex(s[i + 1]);
+			int lo = http__hex(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			out[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			out[o++] = ' ';
+		} else {
+			out[o++] = c;
+		}
+	}
+	return (long)o;
+}
+
+/* ---- query parameters ---- */
+
+/* Longest decoded parameter name or value looked at. */
+#define HTTP__PARAM_BYTES 64
+
+/* A parameter name made printable for messages (<= 32 bytes). */
+static void http__printable(const char *s, size_t n, char *out, size_t size)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 4 < size && i < 32; i++) {
+		uint8_t c = (uint8_t)s[i];
+		out[k++] = (c >= 0x20 && c < 0x7f && c != '\'') ? (char)c : '?';
+	}
+	if (n > 32 && k + 4 < size) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+}
+
+static int http__uint(const char *v, size_t n, uint32_t lo, uint32_t hi,
+                      uint32_t *out)
+{
+	uint64_t x = 0;
+	if (n == 0 || n > 10)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (x < lo || x > hi)
+		return -1;
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int http__bool(const char *v, size_t n, int *out)
+{
+	if ((n == 4 && memcmp(v, "true", 4) == 0) || (n == 1 && v[0] == '1')) {
+		*out = 1;
+		return 0;
+	}
+	if ((n == 5 && memcmp(v, "false", 5) == 0) || (n == 1 && v[0] == '0')) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static const struct http__param {
+	const char *name;
+	uint32_t bit;
+	uint32_t lo, hi;
+	size_t off; /* of the uint32_t field in http_params_t */
+} http__params[] = {
+    {"n", HTTP_PARAM_N, 0, HTTP_PARAM_REPLICAS_MAX, offsetof(http_params_t, n)},
+    {"r", HTTP_PARAM_R, 0, HTTP_PARAM_REPLICAS_MAX, offsetof(http_params_t, r)},
+    {"w", HTTP_PARAM_W, 0, HTTP_PARAM_REPLICAS_MAX, offsetof(http_params_t, w)},
+    {"pr", HTTP_PARAM_PR, 0, HTTP_PARAM_REPLICAS_MAX,
+     offsetof(http_params_t, pr)},
+    {"pw", HTTP_PARAM_PW, 0, HTTP_PARAM_REPLICAS_MAX,
+     offsetof(http_params_t, pw)},
+    {"timeout_ms", HTTP_PARAM_TIMEOUT_MS, 1, HTTP_PARAM_TIMEOUT_MS_MAX,
+     offsetof(http_params_t, timeout_ms)},
+    {"sloppy", HTTP_PARAM_SLOPPY, 0, 1, 0},
+};
+
+/* One decoded name=value pair into p; 0 or -1 with err written. */
+static int http__param(const char *name, size_t nl, const char *val, size_t vl,
+                       http_params_t *p, char *err, size_t esz)
+{
+	char shown[48];
+	const struct http__param *d = NULL;
+	for (size_t i = 0; i < sizeof http__params / sizeof http__params[0];
+	     i++) {
+		if (strlen(http__params[i].name) == nl &&
+		    memcmp(http__params[i].name, name, nl) == 0)
+			d = &http__params[i];
+	}
+	http__printable(name, nl, shown, sizeof shown);
+	if (d == NULL) {
+		snprintf(err, esz, "unknown query parameter '%s'", shown);
+		return -1;
+	}
+	if (p->present & d->bit) {
+		snprintf(err, esz, "query parameter '%s' given twice", shown);
+		return -1;
+	}
+	if (d->bit == HTTP_PARAM_SLOPPY) {
+		if (http__bool(val, vl, &p->sloppy) != 0) {
+			snprintf(err, esz,
+			         "query parameter 'sloppy' must be true, "
+			         "false, 1 or 0");
+			return -1;
+		}
+	} else if (http__uint(val, vl, d->lo, d->hi,
+	                      (uint32_t *)((char *)p + d->off)) != 0) {
+		snprintf(err, esz,
+		         "query parameter '%s' must be an integer from %u "
+		         "to %u",
+		         shown, (unsigned)d->lo, (unsigned)d->hi);
+		return -1;
+	}
+	p->present |= d->bit;
+	return 0;
+}
+
+/* Decodes one piece "name=value" (n bytes at s) and applies it. */
+static int http__piece(const char *s, size_t n, http_params_t *p, char *err,
+                       size_t esz)
+{
+	char name[HTTP__PARAM_BYTES], val[HTTP__PARAM_BYTES];
+	const char *eq = memchr(s, '=', n);
+	size_t nl = eq != NULL ? (size_t)(eq - s) : n;
+	size_t vl = eq != NULL ? n - nl - 1 : 0;
+	long dn = -1, dv = -1;
+	if (nl <= sizeof name)
+		dn = http__pct_decode(s, nl, 1, name);
+	if (vl <= sizeof val)
+		dv = eq != NULL ? http__pct_decode(eq + 1, vl, 1, val) : 0;
+	if (dn < 0) {
+		char shown[48];
+		http__printable(s, nl, shown, sizeof shown);
+		snprintf(err, esz, "bad query parameter name '%s'", shown);
+		return -1;
+	}
+	if (dv < 0) {
+		/* over long or badly encoded: a bad value for a known name,
+		 * an unknown parameter otherwise */
+		val[0] = '%';
+		return http__param(name, (size_t)dn, val, 1, p, err, esz);
+	}
+	return http__param(name, (size_t)dn, val, (size_t)dv, p, err, esz);
+}
+
+int http_params_parse(const char *q, size_t len, http_params_t *p, char *err,
+                      size_t err_size)
+{
+	sh_assert(err != NULL && err_size > 0);
+	memset(p, 0, sizeof *p);
+	err[0] = '\0';
+	size_t i = 0;
+	/* Each round consumes one piece and its '&'. */
+	while (i < len) {
+		const char *amp = memchr(q + i, '&', len - i);
+		size_t end = amp != NULL ? (size_t)(amp - q) : len;
+		if (end > i &&
+		    http__piece(q + i, end - i, p, err, err_size) != 0)
+			return SH_EINVAL;
+		i = end + 1;
+	}
+	return SH_OK;
+}
+
+void http_params_merge(http_params_t *p, const http_params_t *defaults)
+{
+	uint32_t *self[] = {&p->n,  &p->r,  &p->w,
+	                    &p->pr, &p->pw, &p->timeout_ms};
+	const uint32_t *dflt[] = {&defaults->n,  &defaults->r,
+	                          &defaults->w,  &defaults->pr,
+	                          &defaults->pw, &defaults->timeout_ms};
+	for (size_t i = 0; i < 6; i++)
+		if (!(p->present & http__params[i].bit))
+			*self[i] = *dflt[i];
+	if (!(p->present & HTTP_PARAM_SLOPPY))
+		p->sloppy = defaults->sloppy;
+	p->present |= defaults->present;
+}
+
+static int http__le(uint32_t a, const char *an, uint32_t b, const char *bn,
+                    char *err, size_t esz)
+{
+	if (a <= b)
+		return 0;
+	snprintf(err, esz, "%s (%u) must not exceed %s (%u)", an, (unsigned)a,
+	         bn, (unsigned)b);
+	return -1;
+}
+
+int http_params_validate(const http_params_t *p, char *err, size_t err_size)
+{
+	sh_assert(err != NULL && err_size > 0);
+	err[0] = '\0';
+	const char *least = p->n < 1   ? "n must be at least 1"
+	                    : p->r < 1 ? "r must be at least 1"
+	                    : p->w < 1 ? "w must be at least 1"
+	                               : NULL;
+	if (least != NULL) {
+		snprintf(err, err_size, "%s", least);
+		return SH_EINVAL;
+	}
+	if (http__le(p->r, "r", p->n, "n", err, err_size) != 0 ||
+	    http__le(p->w, "w", p->n, "n", err, err_size) != 0 ||
+	    http__le(p->pr, "pr", p->n, "n", err, err_size) != 0 ||
+	    http__le(p->pw, "pw", p->n, "n", err, err_size) != 0 ||
+	    http__le(p->pr, "pr", p->r, "r", err, err_size) != 0 ||
+	    http__le(p->pw, "pw", p->w, "w", err, err_size) != 0)
+		return SH_EINVAL;
+	return SH_OK;
+}
+
+/* ---- routes ---- */
+
+#define HTTP__M(m) (1u << (m))
+#define HTTP__GET  (HTTP__M(HTTP_METH_GET) | HTTP__M(HTTP_METH_HEAD))
+
+static const struct http__rdef {
+	const char *seg0, *seg1; /* fixed segments; seg1 NULL for one */
+	int has_bk;              /* {bucket}/{key} follow */
+	int has_params;          /* takes the quorum parameters */
+	http_route_t route;
+	uint32_t methods; /* HTTP__M bits */
+	const char *allow;
+	const char *pattern; /* for messages */
+} http__routes[] = {
+    {"kv", NULL, 1, 1, HTTP_ROUTE_KV,
+     HTTP__GET | HTTP__M(HTTP_METH_PUT) | HTTP__M(HTTP_METH_DELETE),
+     "GET, HEAD, PUT, DELETE", "/kv/{bucket}/{key}"},
+    {"dt", NULL, 1, 1, HTTP_ROUTE_DT, HTTP__GET | HTTP__M(HTTP_METH_POST),
+     "GET, HEAD, POST", "/dt/{bucket}/{key}"},
+    {"cluster", "members", 0, 0, HTTP_ROUTE_MEMBERS, HTTP__GET, "GET, HEAD",
+     "/cluster/members"},
+    {"cluster", "ring", 0, 0, HTTP_ROUTE_RING, HTTP__GET, "GET, HEAD",
+     "/cluster/ring"},
+    {"cluster", "preflist", 1, 1, HTTP_ROUTE_PREFLIST, HTTP__GET, "GET, HEAD",
+     "/cluster/preflist/{bucket}/{key}"},
+    {"cluster", "replicas", 1, 1, HTTP_ROUTE_REPLICAS, HTTP__GET, "GET, HEAD",
+     "/cluster/replicas/{bucket}/{key}"},
+    {"cluster", "leave", 0, 0, HTTP_ROUTE_LEAVE, HTTP__M(HTTP_METH_POST),
+     "POST", "/cluster/leave"},
+    {"stats", NULL, 0, 0, HTTP_ROUTE_STATS, HTTP__GET, "GET, HEAD", "/stats"},
+    {"metrics", NULL, 0, 0, HTTP_ROUTE_METRICS, HTTP__GET, "GET, HEAD",
+     "/metrics"},
+    {"health", NULL, 0, 0, HTTP_ROUTE_HEALTH, HTTP__GET, "GET, HEAD",
+     "/health"},
+};
+
+#define HTTP__NROUTES (sizeof http__routes / sizeof http__routes[0])
+
+static int http__seg_is(const http_str_t *seg, const char *s)
+{
+	size_t n = strlen(s);
+	return seg->len == n && memcmp(seg->ptr, s, n) == 0;
+}
+
+static const struct http__rdef *http__find(const http_req_t *req)
+{
+	for (size_t i = 0; i < HTTP__NROUTES; i++) {
+		const struct http__rdef *d = &http__routes[i];
+		uint32_t fixed = d->seg1 != NULL ? 2 : 1;
+		if (req->seg_count != fixed + (d->has_bk ? 2u : 0u))
+			continue;
+		if (!http__seg_is(&req->segs[0], d->seg0))
+			continue;
+		if (d->seg1 != NULL && !http__seg_is(&req->segs[1], d->seg1))
+			continue;
+		return d;
+	}
+	return NULL;
+}
+
+/* Sets the status and the message a followed by b. */
+static int http__fail(http_match_t *m, int status, const char *a, const char *b)
+{
+	m->status = status;
+	snprintf(m->error, sizeof m->error, "%s%s", a, b);
+	return SH_EINVAL;
+}
+
+/* Bucket and key checks: 400 empty or NUL in the bucket, 413 too long. */
+static int http__check_names(http_match_t *m)
+{
+	static const char *what[2] = {"bucket", "key"};
+	size_t len[2] = {m->bucket_len, m->key_len};
+	for (int i = 0; i < 2; i++) {
+		if (len[i] == 0)
+			return http__fail(m, 400, what[i],
+			                  " must not be empty");
+		if (len[i] > HTTP_NAME_BYTES_MAX) {
+			m->status = 413;
+			snprintf(m->error, sizeof m->error,
+			         "%s is %zu bytes, over the limit of %u",
+			         what[i], len[i], HTTP_NAME_BYTES_MAX);
+			return SH_EINVAL;
+		}
+	}
+	if (memchr(m->bucket, 0, m->bucket_len) != NULL)
+		return http__fail(m, 400, "bucket must not contain a NUL byte",
+		                  "");
+	return SH_OK;
+}
+
+static void http__shown_path(const http_req_t *req, char *out, size_t size)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < req->path.len && k + 4 < size && i < 100; i++) {
+		uint8_t c = (uint8_t)req->path.ptr[i];
+		out[k++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	out[k] = '\0';
+}
+
+int http_route_match(const http_req_t *req, http_match_t *m)
+{
+	char shown[112];
+	memset(m, 0, sizeof *m);
+	m->method = req->method;
+	if (req->path_bad)
+		return http__fail(m, 400, "malformed percent-encoding in path",
+		                  "");
+	const struct http__rdef *d = req->segs_over ? NULL : http__find(req);
+	if (d == NULL) {
+		http__shown_path(req, shown, sizeof shown);
+		return http__fail(m, 404, "no such path: ", shown);
+	}
+	m->route = d->route;
+	if (req->method == HTTP_METH_OTHER ||
+	    !(d->methods & HTTP__M(req->method))) {
+		m->allow = d->allow;
+		m->status = 405;
+		snprintf(m->error, sizeof m->error,
+		         "method %s not allowed on %s (allowed: %s)",
+		         req->method_name != NULL ? req->method_name : "?",
+		         d->pattern, d->allow);
+		return SH_EINVAL;
+	}
+	if (d->has_bk) {
+		uint32_t b = d->seg1 != NULL ? 2 : 1;
+		m->bucket = (const uint8_t *)req->segs[b].ptr;
+		m->bucket_len = req->segs[b].len;
+		m->key = (const uint8_t *)req->segs[b + 1].ptr;
+		m->key_len = req->segs[b + 1].len;
+		if (http__check_names(m) != SH_OK)
+			return SH_EINVAL;
+	}
+	if (d->has_params && req->query.ptr != NULL &&
+	    http_params_parse(req->query.ptr, req->query.len, &m->params,
+	                      m->error, sizeof m->error) != SH_OK) {
+		m->status = 400;
+		return SH_EINVAL;
+	}
+	return SH_OK;
+}
+
+const char *http_route_name(http_route_t route)
+{
+	switch (route) {
+	case HTTP_ROUTE_NONE: return "none";
+	case HTTP_ROUTE_KV: return "kv";
+	case HTTP_ROUTE_DT: return "dt";
+	case HTTP_ROUTE_MEMBERS: return "members";
+	case HTTP_ROUTE_RING: return "ring";
+	case HTTP_ROUTE_PREFLIST: return "preflist";
+	case HTTP_ROUTE_REPLICAS: return "replicas";
+	case HTTP_ROUTE_LEAVE: return "leave";
+	case HTTP_ROUTE_STATS: return "stats";
+	case HTTP_ROUTE_METRICS: return "metrics";
+	case HTTP_ROUTE_HEALTH: return "health";
+	}
+	return "none";
+}
