@@ -82,8 +82,10 @@ typedef struct http_str {
 /*
  * A parsed request. Every pointer points into memory the connection owns,
  * valid from http_conn_next until http_conn_reply for this seq (or
- * http_conn_free): copy what must outlive the reply. Strings are also
- * NUL-terminated, but may contain NULs (decoded segments): use the lengths.
+ * http_conn_free): copy what must outlive the reply. target, segs, host,
+ * content_type and context are also NUL-terminated, though segments may
+ * hold NULs of their own (%00): use the lengths. path and query are
+ * slices of target and are not NUL-terminated.
  */
 typedef struct http_req {
 	uint64_t seq;            /* reply slot: pass to http_conn_reply */
@@ -228,7 +230,9 @@ const http_req_t *http_conn_next(http_conn_t *c);
 typedef struct http_reply {
 	int status;               /* 100..599 */
 	const char *content_type; /* Content-Type, or NULL for none */
-	const void *body;         /* body bytes (NULL when body_len is 0) */
+	/* body bytes (NULL when body_len is 0; may be NULL with body_len
+	 * set when head, to announce a length without building the body) */
+	const void *body;
 	size_t body_len;
 	const char *context; /* X-Shoal-Context value, or NULL for none */
 	size_t context_len;
@@ -257,10 +261,11 @@ int http_reply_write(sh_buf_t *out, const http_reply_t *r);
  * http_conn_reply - answer request seq with r. The connection serializes r
  * into the request's slot, closing the connection after it (and setting
  * Connection: close) when r->close or the request was not keep-alive, and
- * sending no body when the request was HEAD (r->head is ignored). The
- * request's memory is released: its pointers become invalid, though r may
- * point into it (it is serialized first). Replies may come in any order;
- * bytes leave in request order through http_conn_take_output.
+ * sending no body when the request was HEAD (r->head is ignored; r->body
+ * may then be NULL with body_len set). The request's memory is released:
+ * its pointers become invalid, though r may point into it (it is
+ * serialized first). Replies may come in any order; bytes leave in
+ * request order through http_conn_take_output.
  * Returns 0; SH_EINVAL when seq is not a request handed out and not yet
  * answered, or r is invalid (see http_reply_write); SH_ENOMEM. A reply
  * for a request after one that closed the connection is accepted and

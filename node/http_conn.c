@@ -209,9 +209,25 @@ static int http__header_done(http_conn_t *c)
 	return rc;
 }
 
+/* The target ends where the first header starts: NUL-terminate it. */
+static int http__end_target(http_conn_t *c)
+{
+	struct http__slot *s = http__current(c);
+	sh_assert(s != NULL);
+	if (s->target_done)
+		return 0;
+	sh_assert(s->head.len == s->target.len);
+	if (sh_buf_append_u8(&s->head, 0) != SH_OK)
+		return http__cb_nomem(c);
+	s->target_done = 1;
+	return 0;
+}
+
 static int http__on_header_field(http_parser *p, const char *at, size_t len)
 {
 	http_conn_t *c = http__conn(p);
+	if (http__end_target(c) != 0)
+		return -1;
 	if (c->in_value && http__header_done(c) != 0)
 		return -1;
 	size_t extra = c->hfield.len == 0 ? HTTP__HEADER_OVERHEAD : 0;
@@ -327,12 +343,11 @@ static http_meth_t http__meth(unsigned m)
 static int http__fill_line(http_conn_t *c, http_parser *p, struct http__slot *s)
 {
 	http_req_t *r = &s->req;
-	size_t seg_off[HTTP_SEGS_MAX], seg_len[HTTP_SEGS_MAX];
+	size_t seg_off[HTTP_SEGS_MAX] = {0}, seg_len[HTTP_SEGS_MAX] = {0};
 	size_t po, pl, qo, ql;
 	int has_q;
-	/* NUL-terminate the target, which starts the head buffer. */
-	if (sh_buf_append_u8(&s->head, 0) != SH_OK)
-		return http__cb_nomem(c);
+	if (http__end_target(c) != 0)
+		return -1;
 	http__split_target((const char *)s->head.data, s->target.len, &po, &pl,
 	                   &qo, &ql, &has_q);
 	if (http__decode_path(c, s, po, pl, seg_off, seg_len) != 0)

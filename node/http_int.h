@@ -37,7 +37,8 @@ struct http__slot {
 	uint8_t state;           /* enum http__slot_state */
 	uint8_t expect_continue; /* Expect: 100-continue on a body */
 	uint8_t continue_sent;
-	uint8_t close; /* the reply closes the connection */
+	uint8_t close;       /* the reply closes the connection */
+	uint8_t target_done; /* the target is complete and NUL-terminated */
 };
 
 /* Buffers above this capacity are freed rather than kept for reuse. */

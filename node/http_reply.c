@@ -72,7 +72,7 @@ static int http__reply_ok(const http_reply_t *r)
 		return 0;
 	if (no_body && r->body_len > 0)
 		return 0;
-	if (r->body_len > 0 && r->body == NULL)
+	if (r->body_len > 0 && r->body == NULL && !r->head)
 		return 0;
 	if (r->content_type != NULL &&
 	    !http__header_value_ok(r->content_type, strlen(r->content_type)))

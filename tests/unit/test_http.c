@@ -94,6 +94,9 @@ static void test_http_simple_get(void **state)
 	assert_true(str_eq(req->segs[0], "kv"));
 	assert_true(str_eq(req->segs[2], "k"));
 	assert_true(str_eq(req->host, "n1:8098"));
+	assert_string_equal(req->target.ptr, "/kv/b/k?r=1");
+	assert_string_equal(req->host.ptr, "n1:8098");
+	assert_string_equal(req->segs[1].ptr, "b");
 	assert_null(req->content_type.ptr);
 	assert_null(req->context.ptr);
 	assert_false(req->has_content_length);
@@ -109,6 +112,33 @@ static void test_http_simple_get(void **state)
 	assert_false(http_conn_should_close(&c));
 	assert_int_equal(http_conn_pending(&c), 0);
 	assert_int_equal(http_conn_error(&c, NULL), 0);
+	http_conn_free(&c);
+	sh_buf_free(&out);
+}
+
+static void test_http_head_gets_length_without_body(void **state)
+{
+	(void)state;
+	http_conn_t c;
+	sh_buf_t out;
+	sh_buf_init(&out);
+	conn_init(&c, NULL);
+	feed(&c, "HEAD /kv/b/k HTTP/1.1\r\n\r\nGET /kv/b/k HTTP/1.1\r\n\r\n");
+	const http_req_t *h = http_conn_next(&c);
+	const http_req_t *g = http_conn_next(&c);
+	assert_int_equal(h->method, HTTP_METH_HEAD);
+	http_reply_t r;
+	http_reply_init(&r, 200);
+	r.body_len = 1234; /* announced, not built */
+	assert_int_equal(http_conn_reply(&c, h->seq, &r), SH_OK);
+	assert_int_equal(http_conn_reply(&c, g->seq, &r), SH_EINVAL);
+	reply_text(&c, g->seq, 200, "body");
+	assert_string_equal(take(&c, &out),
+	                    "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n"
+	                    "Connection: keep-alive\r\n\r\n"
+	                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+	                    "Content-Length: 4\r\nConnection: keep-alive\r\n"
+	                    "\r\nbody");
 	http_conn_free(&c);
 	sh_buf_free(&out);
 }
@@ -170,6 +200,7 @@ static void test_http_pipelined_replies_leave_in_request_order(void **state)
 	assert_non_null(r2);
 	assert_null(http_conn_next(&c));
 	assert_true(str_eq(r0->segs[2], "one"));
+	assert_string_equal(r0->target.ptr, "/kv/b/one"); /* no headers */
 	assert_true(str_eq(r1->segs[2], "two"));
 	assert_memory_equal(r1->body, "abc", 3);
 	assert_true(str_eq(r2->segs[2], "three"));
@@ -1254,6 +1285,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http_simple_get),
+	    cmocka_unit_test(test_http_head_gets_length_without_body),
 	    cmocka_unit_test(test_http_put_with_body),
 	    cmocka_unit_test(
 	        test_http_pipelined_replies_leave_in_request_order),
