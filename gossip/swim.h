@@ -251,6 +251,13 @@ typedef struct swim__member {
 	char bc_from[SWIM_NAME_MAX + 1];
 } swim__member_t;
 
+/* A pending broadcast in the heap; the key is copied here for speed. */
+typedef struct swim__bc {
+	uint32_t idx;       /* member index */
+	uint32_t transmits; /* == members[idx].bc_transmits */
+	uint64_t id;        /* == members[idx].bc_id */
+} swim__bc_t;
+
 typedef struct swim__relay {
 	uint32_t seq;        /* our ping to the target */
 	uint32_t origin_seq; /* the requester's seq */
@@ -296,7 +303,8 @@ typedef struct swim {
 	uint32_t *probe_list, probe_len, probe_pos;
 	int probe_dirty;
 	uint32_t *suspects, suspects_len;
-	uint32_t *heap, heap_len; /* pending broadcasts, by member index */
+	swim__bc_t *heap; /* pending broadcasts: fewest sent, newest first */
+	uint32_t heap_len;
 
 	swim__probe_t probe;
 	swim__relay_t relays[SWIM__RELAYS_MAX];

@@ -26,69 +26,71 @@ uint32_t swim_retransmit_limit(uint32_t retransmit_mult, size_t n)
 	return retransmit_mult * digits;
 }
 
-static int before(const swim_t *s, uint32_t a, uint32_t b)
+static int before(const swim__bc_t *a, const swim__bc_t *b)
 {
-	const swim__member_t *ma = &s->members[a];
-	const swim__member_t *mb = &s->members[b];
-	if (ma->bc_transmits != mb->bc_transmits)
-		return ma->bc_transmits < mb->bc_transmits;
-	return ma->bc_id > mb->bc_id;
+	if (a->transmits != b->transmits)
+		return a->transmits < b->transmits;
+	return a->id > b->id;
 }
 
-static void heap_set(swim_t *s, uint32_t pos, uint32_t idx)
+static void heap_set(swim_t *s, uint32_t pos, swim__bc_t e)
 {
-	s->heap[pos] = idx;
-	s->members[idx].heap_pos = (int32_t)pos;
+	s->heap[pos] = e;
+	s->members[e.idx].heap_pos = (int32_t)pos;
 }
 
 static void sift_up(swim_t *s, uint32_t pos)
 {
-	uint32_t idx = s->heap[pos];
+	swim__bc_t e = s->heap[pos];
 	while (pos > 0) {
 		uint32_t parent = (pos - 1) / 2;
-		if (!before(s, idx, s->heap[parent]))
+		if (!before(&e, &s->heap[parent]))
 			break;
 		heap_set(s, pos, s->heap[parent]);
 		pos = parent;
 	}
-	heap_set(s, pos, idx);
+	heap_set(s, pos, e);
 }
 
 static void sift_down(swim_t *s, uint32_t pos)
 {
-	uint32_t idx = s->heap[pos];
+	swim__bc_t e = s->heap[pos];
 	for (;;) {
 		uint32_t child = 2 * pos + 1;
 		if (child >= s->heap_len)
 			break;
 		if (child + 1 < s->heap_len &&
-		    before(s, s->heap[child + 1], s->heap[child]))
+		    before(&s->heap[child + 1], &s->heap[child]))
 			child++;
-		if (!before(s, s->heap[child], idx))
+		if (!before(&s->heap[child], &e))
 			break;
 		heap_set(s, pos, s->heap[child]);
 		pos = child;
 	}
-	heap_set(s, pos, idx);
+	heap_set(s, pos, e);
 }
 
 static void heap_push(swim_t *s, uint32_t idx)
 {
+	const swim__member_t *m = &s->members[idx];
 	sh_assert(s->heap_len < s->members_cap);
-	s->heap[s->heap_len++] = idx;
+	s->heap[s->heap_len].idx = idx;
+	s->heap[s->heap_len].transmits = m->bc_transmits;
+	s->heap[s->heap_len].id = m->bc_id;
+	s->heap_len++;
 	sift_up(s, s->heap_len - 1);
 }
 
 static void heap_remove(swim_t *s, uint32_t pos)
 {
-	uint32_t idx = s->heap[pos];
-	uint32_t last = s->heap[--s->heap_len];
+	uint32_t idx = s->heap[pos].idx;
+	swim__bc_t last = s->heap[--s->heap_len];
 	s->members[idx].heap_pos = -1;
 	if (pos == s->heap_len)
 		return;
 	heap_set(s, pos, last);
 	sift_down(s, pos);
-	sift_up(s, (uint32_t)s->members[last].heap_pos);
+	sift_up(s, (uint32_t)s->members[last.idx].heap_pos);
 }
 
 void swim__bcast(swim_t *s, uint32_t idx, uint8_t kind, const char *from)
@@ -102,6 +104,8 @@ void swim__bcast(swim_t *s, uint32_t idx, uint8_t kind, const char *from)
 	else
 		m->bc_from[0] = '\0';
 	if (m->heap_pos >= 0) {
+		s->heap[m->heap_pos].transmits = 0;
+		s->heap[m->heap_pos].id = m->bc_id;
 		sift_up(s, (uint32_t)m->heap_pos);
 		return;
 	}
@@ -117,7 +121,7 @@ void swim__bcast_drop(swim_t *s, uint32_t idx)
 void swim__heap_moved(swim_t *s, uint32_t from_idx, uint32_t to_idx)
 {
 	(void)from_idx;
-	s->heap[s->members[to_idx].heap_pos] = to_idx;
+	s->heap[s->members[to_idx].heap_pos].idx = to_idx;
 }
 
 /* Appends one update to scratch if it fits in *budget bytes. */
@@ -147,7 +151,7 @@ static uint32_t take_updates(swim_t *s, uint32_t count, uint32_t skip_idx,
 	uint32_t max = s->cfg.piggyback_max;
 	while (count < max && s->heap_len > 0 &&
 	       npopped < 2 * SWIM_PIGGYBACK_HARD_MAX) {
-		uint32_t idx = s->heap[0];
+		uint32_t idx = s->heap[0].idx;
 		heap_remove(s, 0);
 		popped[npopped] = idx;
 		const swim__member_t *m = &s->members[idx];

@@ -119,7 +119,7 @@ int swim__reserve(swim_t *s, uint32_t want)
 	if (grow((void **)&s->members, sizeof(*s->members), cap) ||
 	    grow((void **)&s->probe_list, sizeof(uint32_t), cap) ||
 	    grow((void **)&s->suspects, sizeof(uint32_t), cap) ||
-	    grow((void **)&s->heap, sizeof(uint32_t), cap))
+	    grow((void **)&s->heap, sizeof(*s->heap), cap))
 		return SH_ENOMEM;
 	s->members_cap = cap;
 	return SH_OK;
