@@ -324,6 +324,22 @@ int swim_set_meta(swim_t *s, uint64_t now_ms, const char *http_addr)
 	return SH_OK;
 }
 
+/*
+ * A packet from a member we do not know means gossip missed it (or it
+ * missed us): exchange full state with it rather than wait for the next
+ * push-pull. At most once per probe interval, so it costs nothing steady.
+ */
+static void stranger_sync(swim_t *s, uint64_t now_ms, const char *from_addr,
+                          const swim__msg_t *msg)
+{
+	if (s->leaving || now_ms < s->next_stranger_sync_ms ||
+	    swim__find(s, msg->sender.p, msg->sender.len) != SWIM__NONE)
+		return;
+	s->next_stranger_sync_ms = now_ms + s->t.probe_interval;
+	s->stats.stranger_syncs++;
+	swim__stream(s, from_addr, SWIM__FLAG_REPLY);
+}
+
 int swim_recv(swim_t *s, uint64_t now_ms, const char *from_addr,
               const uint8_t *buf, size_t len)
 {
@@ -341,6 +357,7 @@ int swim_recv(swim_t *s, uint64_t now_ms, const char *from_addr,
 	for (uint32_t i = 0; i < msg.updates_len; i++)
 		swim__apply(s, now_ms, &msg.updates[i]);
 	swim__handle_msg(s, now_ms, from_addr, &msg);
+	stranger_sync(s, now_ms, from_addr, &msg);
 	return SH_OK;
 }
 

@@ -216,6 +216,7 @@ typedef struct swim_stats {
 	uint64_t refused_partitions; /* updates about members with another Q */
 	uint64_t refused_full;       /* new members refused: table full */
 	uint64_t join_attempts;
+	uint64_t stranger_syncs;  /* push-pulls with unknown senders */
 	uint64_t updates_applied; /* updates that changed the table */
 	uint64_t packets_dropped; /* batch full */
 	uint64_t streams_dropped; /* batch full */
@@ -310,6 +311,7 @@ typedef struct swim {
 	swim__relay_t relays[SWIM__RELAYS_MAX];
 	uint32_t relays_len;
 	uint64_t next_probe_ms, next_gossip_ms, next_push_pull_ms;
+	uint64_t next_stranger_sync_ms;
 
 	char seeds[SWIM_SEEDS_MAX][SWIM_ADDR_MAX + 1];
 	uint32_t seeds_len;

@@ -7,7 +7,8 @@
  * (times sent ascending, age newest-first), so a packet takes the updates
  * sent the fewest times, newest first, while they fit under
  * SWIM_PACKET_MAX and piggyback_max. An update is dropped after
- * retransmit_mult * ceil(log10(n + 1)) sends, n the live members.
+ * retransmit_mult * ceil(log10(n + 1)) sends, n the members in the table
+ * (dead ones included, as memberlist counts them).
  */
 #include <math.h>
 #include <stdio.h>
@@ -160,7 +161,8 @@ static uint32_t take_updates(swim_t *s, uint32_t count, uint32_t skip_idx,
 		    add_entry(s, m, m->bc_kind, m->bc_from, &budget);
 		count += sent[npopped++];
 	}
-	uint32_t limit = swim_retransmit_limit(s->cfg.retransmit_mult, s->live);
+	uint32_t limit =
+	    swim_retransmit_limit(s->cfg.retransmit_mult, s->members_len);
 	for (uint32_t i = 0; i < npopped; i++) {
 		swim__member_t *m = &s->members[popped[i]];
 		if (sent[i] && ++m->bc_transmits >= limit)
