@@ -1,0 +1,514 @@
+/*
+ * coord.c - the coordinator's life cycle, membership view, table of
+ * requests in flight, and the ready batch of outputs (coord.h).
+ *
+ * The request paths live beside it: coord_req.c (parameters and targets),
+ * coord_put.c and coord_dt.c (writes), coord_get.c (reads, read repair),
+ * coord_fwd.c (forwarding), coord_replica.c (the replica side),
+ * coord_wire.c (the internode format), coord_obj.c (stored records),
+ * coord_stats.c.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sh_assert.h"
+#include "common/sh_err.h"
+#include "node/coord_int.h"
+
+void coord_config_default(coord_config_t *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->partitions = RING_PARTITIONS_DEFAULT;
+	cfg->members_max = RING_MEMBERS_DEFAULT;
+	cfg->n = COORD_N_DEFAULT;
+	cfg->r = COORD_R_DEFAULT;
+	cfg->w = COORD_W_DEFAULT;
+	cfg->timeout_ms = COORD_TIMEOUT_MS_DEFAULT;
+	cfg->value_bytes_max = DVV_VALUE_BYTES_MAX_DEFAULT;
+	cfg->siblings_max = COORD_SIBLINGS_MAX_DEFAULT;
+	cfg->inflight_max = COORD_INFLIGHT_MAX_DEFAULT;
+}
+
+static int config_check(const coord_config_t *cfg)
+{
+	size_t len;
+
+	if (cfg->name == NULL)
+		return SH_EINVAL;
+	len = strlen(cfg->name);
+	if (len == 0 || len > COORD_NAME_MAX || cfg->epoch == 0)
+		return SH_EINVAL;
+	if (cfg->n < 1 || cfg->n > COORD_N_MAX || cfg->r < 1 ||
+	    cfg->r > cfg->n || cfg->w < 1 || cfg->w > cfg->n)
+		return SH_EINVAL;
+	if (cfg->timeout_ms == 0 || cfg->value_bytes_max == 0 ||
+	    cfg->value_bytes_max > COORD_VALUE_BYTES_MAX_MAX ||
+	    cfg->siblings_max == 0)
+		return SH_EINVAL;
+	if (cfg->inflight_max == 0 ||
+	    cfg->inflight_max > COORD_INFLIGHT_MAX_MAX)
+		return SH_EINVAL;
+	return SH_OK;
+}
+
+static int slots_init(coord_t *c)
+{
+	uint32_t n = c->cfg.inflight_max, i;
+
+	c->slot_bits = 0;
+	while ((1u << c->slot_bits) < n)
+		c->slot_bits++;
+	c->reqs = calloc(n, sizeof(*c->reqs));
+	c->free_slots = calloc(n, sizeof(*c->free_slots));
+	if (c->reqs == NULL || c->free_slots == NULL)
+		return SH_ENOMEM;
+	/* pop from the end: slot 0 first */
+	for (i = 0; i < n; i++)
+		c->free_slots[i] = n - 1 - i;
+	c->free_count = n;
+	c->next_gen = 1;
+	return SH_OK;
+}
+
+int coord_init(coord_t *c, const coord_config_t *cfg, store_t *store)
+{
+	ring_config_t rc;
+	coord_member_t self;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	sh_assert(cfg != NULL && store != NULL);
+	err = config_check(cfg);
+	if (err != 0)
+		return err;
+	c->cfg = *cfg;
+	memcpy(c->name, cfg->name, strlen(cfg->name) + 1);
+	c->cfg.name = c->name;
+	c->store = store;
+	err = crdt_actor_init(&c->actor, c->name, strlen(c->name), cfg->epoch);
+	if (err != 0)
+		return err;
+	ring_config_default(&rc);
+	rc.partitions = cfg->partitions;
+	rc.n_replicas = cfg->n;
+	rc.members_max = cfg->members_max;
+	err = ring_init(&c->ring, &rc);
+	if (err != 0)
+		return err;
+	err = slots_init(c);
+	if (err != 0) {
+		coord_free(c);
+		return err;
+	}
+	self.name = c->name;
+	self.state = COORD_UP;
+	err = coord_set_members(c, &self, 1);
+	if (err != 0) {
+		coord_free(c);
+		return err;
+	}
+	return SH_OK;
+}
+
+static void members_release(char **names, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void results_release(coord_t *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->result_count; i++) {
+		coord_obj_free(&c->results[i].obj);
+		sh_buf_free(&c->results[i].context);
+	}
+	c->result_count = 0;
+}
+
+void coord_free(coord_t *c)
+{
+	uint32_t i;
+	size_t k;
+
+	if (c->reqs != NULL) {
+		for (i = 0; i < c->cfg.inflight_max; i++)
+			if (c->reqs[i] != NULL)
+				coord__req_free(c, c->reqs[i]);
+	}
+	free(c->reqs);
+	free(c->free_slots);
+	results_release(c);
+	free(c->results);
+	free(c->result_dep);
+	for (k = 0; k < c->msg_cap; k++)
+		sh_buf_free(&c->msg_bufs[k]);
+	free(c->msg_bufs);
+	free(c->msg_to);
+	free(c->msgs);
+	members_release(c->member_names, c->member_count);
+	ring_free(&c->ring);
+	sh_buf_free(&c->scratch);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- membership ---- */
+
+static int name_cmp(const void *a, const void *b)
+{
+	const coord_member_t *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+static int members_check(const coord_member_t *m, size_t count)
+{
+	size_t i, len;
+
+	for (i = 0; i < count; i++) {
+		if (m[i].name == NULL)
+			return SH_EINVAL;
+		len = strlen(m[i].name);
+		if (len == 0 || len > COORD_NAME_MAX)
+			return SH_EINVAL;
+		if (m[i].state != COORD_UP && m[i].state != COORD_DOWN &&
+		    m[i].state != COORD_LEFT)
+			return SH_EINVAL;
+	}
+	return SH_OK;
+}
+
+/* sorted copy of members plus self (up) when absent; *out owned */
+static int members_sorted(const coord_t *c, const coord_member_t *members,
+                          size_t count, coord_member_t **out, size_t *out_n)
+{
+	coord_member_t *m;
+	size_t i, n = count, has_self = 0;
+
+	for (i = 0; i < count; i++)
+		if (strcmp(members[i].name, c->name) == 0)
+			has_self = 1;
+	m = malloc((count + 1) * sizeof(*m));
+	if (m == NULL)
+		return SH_ENOMEM;
+	if (count > 0)
+		memcpy(m, members, count * sizeof(*m));
+	if (!has_self) {
+		m[n].name = c->name;
+		m[n].state = COORD_UP;
+		n++;
+	}
+	qsort(m, n, sizeof(*m), name_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(m[i - 1].name, m[i].name) == 0) {
+			free(m);
+			return SH_EINVAL;
+		}
+	}
+	*out = m;
+	*out_n = n;
+	return SH_OK;
+}
+
+/* copy names and states of m[0..n) into c's view (replacing it) */
+static int view_install(coord_t *c, const coord_member_t *m, size_t n)
+{
+	char **names = calloc(n ? n : 1, sizeof(*names));
+	uint8_t *states = malloc(n ? n : 1);
+	size_t i;
+
+	if (names == NULL || states == NULL) {
+		free(names);
+		free(states);
+		return SH_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(m[i].name) + 1;
+		names[i] = malloc(len);
+		if (names[i] == NULL) {
+			members_release(names, i);
+			free(states);
+			return SH_ENOMEM;
+		}
+		memcpy(names[i], m[i].name, len);
+		states[i] = (uint8_t)m[i].state;
+		if (strcmp(m[i].name, c->name) == 0 && m[i].state == COORD_DOWN)
+			states[i] =
+			    COORD_UP; /* we are up, whatever gossip says */
+	}
+	members_release(c->member_names, c->member_count);
+	free(c->member_states);
+	c->member_names = names;
+	c->member_states = states;
+	c->member_count = n;
+	return SH_OK;
+}
+
+int coord_set_members(coord_t *c, const coord_member_t *members, size_t count)
+{
+	coord_member_t *m = NULL;
+	const char **ring_names = NULL;
+	size_t n = 0, i, rn = 0;
+	int err;
+
+	if (count > 0 && members == NULL)
+		return SH_EINVAL;
+	err = members_check(members, count);
+	if (err == 0)
+		err = members_sorted(c, members, count, &m, &n);
+	if (err != 0)
+		return err;
+	ring_names = malloc(n * sizeof(*ring_names));
+	if (ring_names == NULL) {
+		free(m);
+		return SH_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (m[i].state != COORD_LEFT)
+			ring_names[rn++] = m[i].name;
+	err = ring_set_members(&c->ring, ring_names, rn);
+	if (err == 0)
+		err = view_install(c, m, n);
+	free(ring_names);
+	free(m);
+	return err;
+}
+
+const ring_t *coord_ring(const coord_t *c)
+{
+	return &c->ring;
+}
+
+static int view_find(const coord_t *c, const char *name)
+{
+	size_t lo = 0, hi = c->member_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(c->member_names[mid], name);
+		if (cmp == 0)
+			return (int)mid;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int coord_member_is_up(const coord_t *c, const char *name)
+{
+	int i;
+
+	if (strcmp(name, c->name) == 0)
+		return 1;
+	i = view_find(c, name);
+	return i >= 0 && c->member_states[i] == COORD_UP;
+}
+
+int coord__is_up(void *arg, const char *name)
+{
+	return coord_member_is_up(arg, name);
+}
+
+int coord__is_member(const coord_t *c, const char *name)
+{
+	return view_find(c, name) >= 0;
+}
+
+int coord_preflist(const coord_t *c, const void *bucket, size_t bucket_len,
+                   const void *key, size_t key_len, unsigned n,
+                   ring_preflist_t *out)
+{
+	uint64_t h = ring_key_hash(bucket, bucket_len, key, key_len);
+	return ring_preflist(&c->ring, h, n, coord__is_up, (void *)c, out);
+}
+
+/* ---- requests in flight ---- */
+
+coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind, coord_op_t op)
+{
+	coord__req_t *q;
+	uint32_t slot;
+
+	if (c->free_count == 0)
+		return NULL;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return NULL;
+	slot = c->free_slots[--c->free_count];
+	sh_assert(c->reqs[slot] == NULL);
+	q->id = (c->next_gen++ << c->slot_bits) | slot;
+	q->kind = kind;
+	q->op = op;
+	q->wrote_batch = UINT64_MAX;
+	c->reqs[slot] = q;
+	c->stats.inflight++;
+	return q;
+}
+
+coord__req_t *coord__req_find(coord_t *c, uint64_t id)
+{
+	uint64_t slot = id & ((1ull << c->slot_bits) - 1);
+	coord__req_t *q;
+
+	if (slot >= c->cfg.inflight_max)
+		return NULL;
+	q = c->reqs[slot];
+	if (q == NULL || q->id != id)
+		return NULL;
+	return q;
+}
+
+void coord__req_free(coord_t *c, coord__req_t *q)
+{
+	uint32_t slot = (uint32_t)(q->id & ((1ull << c->slot_bits) - 1));
+	size_t i;
+
+	sh_assert(slot < c->cfg.inflight_max && c->reqs[slot] == q);
+	c->reqs[slot] = NULL;
+	c->free_slots[c->free_count++] = slot;
+	c->stats.inflight--;
+	for (i = 0; i < q->target_count; i++)
+		coord_obj_free(&q->targets[i].answer);
+	coord_obj_free(&q->merged);
+	free(q->bucket);
+	free(q);
+}
+
+/* ---- the ready batch ---- */
+
+static int results_grow(coord_t *c)
+{
+	size_t cap = c->result_cap ? 2 * c->result_cap : 8;
+	coord_result_t *r;
+	uint8_t *d;
+
+	r = realloc(c->results, cap * sizeof(*r));
+	if (r == NULL)
+		return SH_ENOMEM;
+	c->results = r;
+	d = realloc(c->result_dep, cap);
+	if (d == NULL)
+		return SH_ENOMEM;
+	c->result_dep = d;
+	c->result_cap = cap;
+	return SH_OK;
+}
+
+coord_result_t *coord__result_new(coord_t *c, coord_op_t op, uint64_t client_id,
+                                  int depends)
+{
+	coord_result_t *r;
+
+	if (c->result_count == c->result_cap && results_grow(c) != 0)
+		return NULL;
+	r = &c->results[c->result_count];
+	memset(r, 0, sizeof(*r));
+	r->client_id = client_id;
+	r->op = op;
+	c->result_dep[c->result_count] = (uint8_t)(depends != 0);
+	c->result_count++;
+	return r;
+}
+
+static int msgs_grow(coord_t *c)
+{
+	size_t cap = c->msg_cap ? 2 * c->msg_cap : 16, i;
+	sh_buf_t *b;
+	coord_msg_t *m;
+	char(*to)[COORD_NAME_MAX + 1];
+
+	b = realloc(c->msg_bufs, cap * sizeof(*b));
+	if (b == NULL)
+		return SH_ENOMEM;
+	for (i = c->msg_cap; i < cap; i++)
+		sh_buf_init(&b[i]);
+	c->msg_bufs = b;
+	c->msg_cap = cap; /* the buffers above are valid (empty) now */
+	to = realloc(c->msg_to, cap * sizeof(*to));
+	if (to == NULL)
+		return SH_ENOMEM;
+	c->msg_to = to;
+	m = realloc(c->msgs, cap * sizeof(*m));
+	if (m == NULL)
+		return SH_ENOMEM;
+	c->msgs = m;
+	c->msg_room = cap;
+	return SH_OK;
+}
+
+sh_buf_t *coord__msg_new(coord_t *c, const char *to)
+{
+	sh_buf_t *b;
+	size_t len = strlen(to);
+
+	sh_assert(len <= COORD_NAME_MAX);
+	if (c->msg_count == c->msg_room && msgs_grow(c) != 0)
+		return NULL;
+	b = &c->msg_bufs[c->msg_count];
+	sh_buf_reset(b);
+	memcpy(c->msg_to[c->msg_count], to, len + 1);
+	c->msg_count++;
+	return b;
+}
+
+void coord__msg_drop_last(coord_t *c)
+{
+	sh_assert(c->msg_count > 0);
+	c->msg_count--;
+	sh_buf_reset(&c->msg_bufs[c->msg_count]);
+}
+
+uint64_t coord__next_deadline(const coord_t *c)
+{
+	uint64_t next = COORD_NO_DEADLINE;
+	uint32_t i;
+
+	for (i = 0; i < c->cfg.inflight_max; i++)
+		if (c->reqs[i] != NULL && c->reqs[i]->deadline_ms < next)
+			next = c->reqs[i]->deadline_ms;
+	return next;
+}
+
+void coord_ready(coord_t *c, coord_ready_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < c->msg_count; i++) {
+		c->msgs[i].to = c->msg_to[i];
+		c->msgs[i].data = c->msg_bufs[i].data;
+		c->msgs[i].len = c->msg_bufs[i].len;
+	}
+	out->msgs = c->msgs;
+	out->msg_count = c->msg_count;
+	out->results = c->results;
+	out->result_count = c->result_count;
+	out->next_deadline_ms =
+	    c->stats.inflight ? coord__next_deadline(c) : COORD_NO_DEADLINE;
+}
+
+void coord_advance(coord_t *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->msg_count; i++) {
+		/* keep small buffers for reuse, drop big ones */
+		if (c->msg_bufs[i].cap > 64 * 1024)
+			sh_buf_free(&c->msg_bufs[i]);
+		else
+			sh_buf_reset(&c->msg_bufs[i]);
+	}
+	c->msg_count = 0;
+	results_release(c);
+	c->batch_seq++;
+}
+
+const coord_stats_t *coord_stats(const coord_t *c)
+{
+	return &c->stats;
+}
