@@ -151,6 +151,8 @@ int swim_init(swim_t *s, const swim_config_t *cfg)
 void swim_free(swim_t *s)
 {
 	free(s->members);
+	free(s->hashes);
+	free(s->bc_pos);
 	free(s->index);
 	free(s->probe_list);
 	free(s->suspects);
@@ -467,8 +469,7 @@ void swim_ready(swim_t *s, swim_ready_t *out)
 	out->events = s->events;
 	out->events_len = s->events_len;
 	out->events_lost = s->events_lost;
-	out->left_done =
-	    s->leaving && (s->members[0].heap_pos < 0 || s->live == 0);
+	out->left_done = s->leaving && (s->bc_pos[0] < 0 || s->live == 0);
 	out->next_deadline_ms = next_deadline(s);
 }
 

@@ -244,8 +244,7 @@ typedef struct swim__member {
 	uint32_t suspect_pos; /* index in s->suspects */
 	uint64_t suspect_start_ms;
 	uint64_t confirm_hash[SWIM__CONFIRM_MAX];
-	/* the pending broadcast about this member, if heap_pos >= 0 */
-	int32_t heap_pos;
+	/* the pending broadcast about this member, if bc_pos[idx] >= 0 */
 	uint8_t bc_kind;
 	uint32_t bc_transmits;
 	uint64_t bc_id;
@@ -297,7 +296,9 @@ typedef struct swim {
 	/* member table: members[0] is us; index by name hash */
 	swim__member_t *members;
 	uint32_t members_len, members_cap;
-	uint32_t *index; /* open addressing, UINT32_MAX = empty */
+	uint64_t *hashes; /* name hash of each member, by index */
+	int32_t *bc_pos;  /* each member's place in heap, -1 if none */
+	uint32_t *index;  /* open addressing, UINT32_MAX = empty */
 	uint32_t index_cap;
 	uint32_t live; /* alive + suspect, us included */
 

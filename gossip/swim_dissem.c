@@ -37,7 +37,7 @@ static int before(const swim__bc_t *a, const swim__bc_t *b)
 static void heap_set(swim_t *s, uint32_t pos, swim__bc_t e)
 {
 	s->heap[pos] = e;
-	s->members[e.idx].heap_pos = (int32_t)pos;
+	s->bc_pos[e.idx] = (int32_t)pos;
 }
 
 static void sift_up(swim_t *s, uint32_t pos)
@@ -86,12 +86,12 @@ static void heap_remove(swim_t *s, uint32_t pos)
 {
 	uint32_t idx = s->heap[pos].idx;
 	swim__bc_t last = s->heap[--s->heap_len];
-	s->members[idx].heap_pos = -1;
+	s->bc_pos[idx] = -1;
 	if (pos == s->heap_len)
 		return;
 	heap_set(s, pos, last);
 	sift_down(s, pos);
-	sift_up(s, (uint32_t)s->members[last.idx].heap_pos);
+	sift_up(s, (uint32_t)s->bc_pos[last.idx]);
 }
 
 void swim__bcast(swim_t *s, uint32_t idx, uint8_t kind, const char *from)
@@ -104,10 +104,11 @@ void swim__bcast(swim_t *s, uint32_t idx, uint8_t kind, const char *from)
 		strcpy(m->bc_from, from);
 	else
 		m->bc_from[0] = '\0';
-	if (m->heap_pos >= 0) {
-		s->heap[m->heap_pos].transmits = 0;
-		s->heap[m->heap_pos].id = m->bc_id;
-		sift_up(s, (uint32_t)m->heap_pos);
+	int32_t pos = s->bc_pos[idx];
+	if (pos >= 0) {
+		s->heap[pos].transmits = 0;
+		s->heap[pos].id = m->bc_id;
+		sift_up(s, (uint32_t)pos);
 		return;
 	}
 	heap_push(s, idx);
@@ -115,14 +116,14 @@ void swim__bcast(swim_t *s, uint32_t idx, uint8_t kind, const char *from)
 
 void swim__bcast_drop(swim_t *s, uint32_t idx)
 {
-	if (s->members[idx].heap_pos >= 0)
-		heap_remove(s, (uint32_t)s->members[idx].heap_pos);
+	if (s->bc_pos[idx] >= 0)
+		heap_remove(s, (uint32_t)s->bc_pos[idx]);
 }
 
 void swim__heap_moved(swim_t *s, uint32_t from_idx, uint32_t to_idx)
 {
 	(void)from_idx;
-	s->heap[s->members[to_idx].heap_pos].idx = to_idx;
+	s->heap[s->bc_pos[to_idx]].idx = to_idx;
 }
 
 /* Appends one update to scratch if it fits in *budget bytes. */

@@ -40,9 +40,10 @@ uint32_t swim__find(const swim_t *s, const void *name, size_t len)
 		uint32_t idx = s->index[i];
 		if (idx == SWIM__NONE)
 			return SWIM__NONE;
+		if (s->hashes[idx] != h)
+			continue;
 		const swim__member_t *m = &s->members[idx];
-		if (m->name_hash == h && m->name_len == len &&
-		    memcmp(m->name, name, len) == 0)
+		if (m->name_len == len && memcmp(m->name, name, len) == 0)
 			return idx;
 	}
 	return SWIM__NONE;
@@ -52,7 +53,7 @@ uint32_t swim__find(const swim_t *s, const void *name, size_t len)
 static uint32_t index_slot(const swim_t *s, uint32_t idx)
 {
 	uint32_t mask = s->index_cap - 1;
-	uint32_t i = (uint32_t)s->members[idx].name_hash & mask;
+	uint32_t i = (uint32_t)s->hashes[idx] & mask;
 	for (uint32_t n = 0; n < s->index_cap; n++, i = (i + 1) & mask)
 		if (s->index[i] == idx)
 			return i;
@@ -63,7 +64,7 @@ static uint32_t index_slot(const swim_t *s, uint32_t idx)
 static void index_insert(swim_t *s, uint32_t idx)
 {
 	uint32_t mask = s->index_cap - 1;
-	uint32_t i = (uint32_t)s->members[idx].name_hash & mask;
+	uint32_t i = (uint32_t)s->hashes[idx] & mask;
 	for (uint32_t n = 0; n < s->index_cap; n++, i = (i + 1) & mask) {
 		if (s->index[i] == SWIM__NONE) {
 			s->index[i] = idx;
@@ -84,7 +85,7 @@ static void index_delete(swim_t *s, uint32_t slot)
 		uint32_t idx = s->index[j];
 		if (idx == SWIM__NONE)
 			break;
-		uint32_t home = (uint32_t)s->members[idx].name_hash & mask;
+		uint32_t home = (uint32_t)s->hashes[idx] & mask;
 		/* The entry may move to i unless its home lies in (i, j]. */
 		int stays =
 		    i <= j ? (home > i && home <= j) : (home > i || home <= j);
@@ -119,7 +120,9 @@ int swim__reserve(swim_t *s, uint32_t want)
 	if (grow((void **)&s->members, sizeof(*s->members), cap) ||
 	    grow((void **)&s->probe_list, sizeof(uint32_t), cap) ||
 	    grow((void **)&s->suspects, sizeof(uint32_t), cap) ||
-	    grow((void **)&s->heap, sizeof(*s->heap), cap))
+	    grow((void **)&s->heap, sizeof(*s->heap), cap) ||
+	    grow((void **)&s->hashes, sizeof(*s->hashes), cap) ||
+	    grow((void **)&s->bc_pos, sizeof(*s->bc_pos), cap))
 		return SH_ENOMEM;
 	s->members_cap = cap;
 	return SH_OK;
@@ -154,9 +157,11 @@ void swim__remove(swim_t *s, uint32_t idx)
 	if (idx != last) {
 		uint32_t slot = index_slot(s, last);
 		s->members[idx] = s->members[last];
+		s->hashes[idx] = s->hashes[last];
+		s->bc_pos[idx] = s->bc_pos[last];
 		s->index[slot] = idx;
 		swim__member_t *m = &s->members[idx];
-		if (m->heap_pos >= 0)
+		if (s->bc_pos[idx] >= 0)
 			swim__heap_moved(s, last, idx);
 		if (m->state == SWIM_SUSPECT)
 			s->suspects[m->suspect_pos] = idx;
@@ -225,10 +230,11 @@ uint32_t swim__add(swim_t *s, uint64_t now_ms, const swim__update_t *u)
 	swim__str_copy(m->name, u->name);
 	m->name_len = (uint8_t)u->name.len;
 	m->name_hash = swim__hash(m->name, m->name_len);
+	s->hashes[idx] = m->name_hash;
 	set_meta(&m->meta, u);
 	m->incarnation = u->inc;
 	m->state = SWIM_DEAD;
-	m->heap_pos = -1;
+	s->bc_pos[idx] = -1;
 	index_insert(s, idx);
 	swim__set_state(s, idx, SWIM_ALIVE, now_ms);
 	swim__probe_list_add(s, idx);

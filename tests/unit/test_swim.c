@@ -1210,6 +1210,62 @@ static void test_swim_five_nodes_converge_and_detect(void **state)
 	cl_free(c);
 }
 
+static void small_table(swim_config_t *cfg)
+{
+	cfg->members_max = 6;
+	cfg->dead_reclaim_ms = 60000;
+}
+
+static void test_swim_dead_members_forgotten_and_evicted(void **state)
+{
+	(void)state;
+	cluster_t *c = cl_new(1, small_table);
+	swim_t *s = &c->n[0];
+	swim_member_info_t info;
+	char name[16], addr[16];
+	for (int i = 1; i <= 5; i++) {
+		sprintf(name, "m%d", i);
+		sprintf(addr, "b%d", i);
+		feed_alive(s, 1000, name, 0, addr);
+	}
+	assert_int_equal(swim_member_count(s), 6);
+	feed_alive(s, 1000, "m6", 0, "b6"); /* full, nobody dead: refused */
+	assert_int_equal(swim_member_get(s, "m6", &info), SH_ENOTFOUND);
+	assert_int_equal(swim_stats(s)->refused_full, 1);
+	feed_doubt(s, 2000, SWIM_DEAD, "m2", 0, "x");
+	feed_doubt(s, 3000, SWIM_LEFT, "m4", 0, NULL);
+	feed_alive(s, 4000, "m6", 0, "b6"); /* evicts m2, dead longest */
+	assert_int_equal(swim_member_get(s, "m2", &info), SH_ENOTFOUND);
+	assert_int_equal(swim_member_get(s, "m6", &info), SH_OK);
+	assert_int_equal(swim_member_get(s, "m4", &info), SH_OK);
+	assert_int_equal(info.state, SWIM_LEFT);
+	for (int i = 1; i <= 6; i++) {
+		sprintf(name, "m%d", i);
+		if (i != 2)
+			assert_int_equal(swim_member_get(s, name, &info),
+			                 SH_OK);
+	}
+	/* a stale rumour cannot bring a left member back... */
+	feed_alive(s, 5000, "m4", 0, "b4");
+	assert_int_equal(swim_member_get(s, "m4", &info), SH_OK);
+	assert_int_equal(info.state, SWIM_LEFT);
+	/* ...and after dead_reclaim_ms it is forgotten */
+	for (uint64_t t = 5000; t < 200000; t += 100) {
+		swim_tick(s, t);
+		swim_advance(s);
+	}
+	assert_int_equal(swim_member_get(s, "m4", &info), SH_ENOTFOUND);
+	assert_int_equal(swim_member_get(s, "n0", &info), SH_OK);
+	/* every remaining member is still found through the index */
+	for (size_t i = 0; i < swim_member_count(s); i++) {
+		assert_int_equal(swim_member_at(s, i, &info), SH_OK);
+		swim_member_info_t again;
+		assert_int_equal(swim_member_get(s, info.name, &again), SH_OK);
+		assert_string_equal(again.name, info.name);
+	}
+	cl_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1240,6 +1296,7 @@ int main(void)
 	    cmocka_unit_test(test_swim_join_succeeds_once_seed_appears),
 	    cmocka_unit_test(test_swim_metadata_update_is_announced),
 	    cmocka_unit_test(test_swim_five_nodes_converge_and_detect),
+	    cmocka_unit_test(test_swim_dead_members_forgotten_and_evicted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
