@@ -1,0 +1,292 @@
+/*
+ * node_http.c - the HTTP server on --http (DESIGN.md section 9): accept,
+ * one http_conn_t per connection (node/http.h parses, orders pipelined
+ * replies and answers malformed input), reads paused while the pipeline
+ * is full, a connection limit (over it: 503 and close), an idle timeout,
+ * and closing once the reply that ends a connection is written.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sh_err.h"
+#include "common/sh_log.h"
+#include "node/node_int.h"
+
+#define NODE__HTTP_READ_CHUNK (64u * 1024)
+
+typedef struct node__hwrite {
+	uv_write_t req;
+	sh_buf_t buf;
+	node_hconn_t *conn;
+} node__hwrite_t;
+
+static void node__hconn_closed(uv_handle_t *h)
+{
+	node_hconn_t *c = h->data;
+	node_t *n = c->node;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		n->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	n->conns_len--;
+	http_conn_free(&c->hc);
+	free(c);
+}
+
+static void node__hconn_close(node_hconn_t *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	node__kv_conn_gone(c->node, c);
+	uv_close((uv_handle_t *)&c->tcp, node__hconn_closed);
+}
+
+static void node__hconn_written(uv_write_t *req, int status)
+{
+	node__hwrite_t *w = (node__hwrite_t *)req;
+	node_hconn_t *c = w->conn;
+	sh_buf_free(&w->buf);
+	free(w);
+	c->writes--;
+	if (c->closing)
+		return;
+	if (status < 0 || c->refused) {
+		node__hconn_close(c);
+		return;
+	}
+	c->last_ms = node__now_ms();
+	if (c->writes == 0 && http_conn_should_close(&c->hc))
+		node__hconn_close(c);
+}
+
+static void node__hconn_write(node_hconn_t *c, sh_buf_t *out)
+{
+	node__hwrite_t *w = calloc(1, sizeof *w);
+	if (w == NULL) {
+		sh_buf_free(out);
+		node__hconn_close(c);
+		return;
+	}
+	w->conn = c;
+	w->buf = *out;
+	sh_buf_init(out);
+	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
+	c->writes++;
+	int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1,
+	                  node__hconn_written);
+	if (rc != 0) {
+		c->writes--;
+		sh_buf_free(&w->buf);
+		free(w);
+		node__hconn_close(c);
+	}
+}
+
+static void node__hconn_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+	static char slab[NODE__HTTP_READ_CHUNK];
+	(void)h;
+	(void)size;
+	buf->base = slab;
+	buf->len = sizeof slab;
+}
+
+static void node__hconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+/* Read only while the connection wants input. */
+static void node__hconn_reading(node_hconn_t *c)
+{
+	int want = !c->closing && http_conn_wants_input(&c->hc);
+	if (want && !c->reading) {
+		if (uv_read_start((uv_stream_t *)&c->tcp, node__hconn_alloc,
+		                  node__hconn_read) == 0)
+			c->reading = 1;
+	} else if (!want && c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
+}
+
+void node__http_pump(node_hconn_t *c)
+{
+	node_t *n = c->node;
+	sh_buf_t out;
+	sh_buf_init(&out);
+	while (!c->closing) {
+		const http_req_t *req = http_conn_next(&c->hc);
+		if (req != NULL) {
+			n->stats.http_requests++;
+			node__api_dispatch(n, c, req);
+			continue;
+		}
+		int rc = http_conn_take_output(&c->hc, &out);
+		if (rc < 0) {
+			sh_buf_free(&out);
+			node__hconn_close(c);
+			return;
+		}
+		if (rc == 0)
+			break;
+	}
+	if (c->closing) {
+		sh_buf_free(&out);
+		return;
+	}
+	if (out.len > 0)
+		node__hconn_write(c, &out);
+	sh_buf_free(&out);
+	if (c->closing)
+		return;
+	if (c->writes == 0 && http_conn_should_close(&c->hc)) {
+		node__hconn_close(c);
+		return;
+	}
+	node__hconn_reading(c);
+}
+
+static void node__hconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	node_hconn_t *c = s->data;
+	if (c->closing)
+		return;
+	if (nread == UV_EOF) {
+		http_conn_eof(&c->hc);
+	} else if (nread < 0) {
+		node__hconn_close(c);
+		return;
+	} else if (nread > 0) {
+		c->last_ms = node__now_ms();
+		if (http_conn_feed(&c->hc, b->base, (size_t)nread) != SH_OK) {
+			node__hconn_close(c);
+			return;
+		}
+	}
+	node__http_pump(c);
+}
+
+/* Over the connection limit: one 503, then close. */
+static void node__hconn_refuse(node_hconn_t *c)
+{
+	static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	                          "Content-Type: application/json\r\n"
+	                          "Content-Length: 34\r\n"
+	                          "Connection: close\r\n\r\n"
+	                          "{\"error\":\"too many connections\"}\n";
+	sh_buf_t out;
+	sh_buf_init(&out);
+	c->node->stats.http_refused++;
+	if (sh_buf_append(&out, msg, sizeof msg - 1) == SH_OK)
+		node__hconn_write(c, &out);
+	sh_buf_free(&out);
+	c->refused = 1; /* closed once written */
+}
+
+static void node__http_accept(uv_stream_t *server, int status)
+{
+	node_t *n = server->data;
+	if (status < 0 || n->stopping)
+		return;
+	node_hconn_t *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return;
+	c->node = n;
+	c->id = ++n->next_conn_id;
+	c->last_ms = node__now_ms();
+	uv_tcp_init(&n->loop, &c->tcp);
+	c->tcp.data = c;
+	c->next = n->conns;
+	if (n->conns != NULL)
+		n->conns->prev = c;
+	n->conns = c;
+	n->conns_len++;
+	n->stats.http_conns++;
+	http_conn_cfg_t hcfg;
+	http_conn_cfg_default(&hcfg);
+	if (n->cfg.value_bytes_max + 64 * 1024 > hcfg.body_bytes_max)
+		hcfg.body_bytes_max = n->cfg.value_bytes_max + 64 * 1024;
+	int rc = http_conn_init(&c->hc, &hcfg);
+	if (rc != SH_OK || uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+		if (rc != SH_OK)
+			memset(&c->hc, 0, sizeof c->hc);
+		c->closing = 1;
+		uv_close((uv_handle_t *)&c->tcp, node__hconn_closed);
+		return;
+	}
+	c->hc.data = c;
+	uv_tcp_nodelay(&c->tcp, 1);
+	if (n->conns_len > n->cfg.http_conns_max) {
+		node__hconn_refuse(c);
+		return;
+	}
+	node__hconn_reading(c);
+}
+
+int node__http_start(node_t *n)
+{
+	struct sockaddr_storage sa;
+	if (node__resolve(n->cfg.http, &sa) != SH_OK) {
+		sh_log(SH_LOG_ERROR, "--http %s: not an IP address and port",
+		       n->cfg.http);
+		return SH_EINVAL;
+	}
+	uv_tcp_init(&n->loop, &n->http_listen);
+	n->http_listen.data = n;
+	int rc = uv_tcp_bind(&n->http_listen, (const struct sockaddr *)&sa, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&n->http_listen, 511,
+		               node__http_accept);
+	if (rc != 0) {
+		sh_log(SH_LOG_ERROR, "http listen %s: %s", n->cfg.http,
+		       uv_strerror(rc));
+		return SH_EIO;
+	}
+	n->http_listening = 1;
+	return SH_OK;
+}
+
+static void node__listen_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void node__http_stop_listening(node_t *n)
+{
+	if (!n->http_listening)
+		return;
+	n->http_listening = 0;
+	uv_close((uv_handle_t *)&n->http_listen, node__listen_closed);
+	/* Idle keep-alive connections will not be asked anything more. */
+	for (node_hconn_t *c = n->conns; c != NULL;) {
+		node_hconn_t *next = c->next;
+		if (http_conn_pending(&c->hc) == 0 && c->writes == 0)
+			node__hconn_close(c);
+		c = next;
+	}
+}
+
+void node__http_close_all(node_t *n)
+{
+	node__http_stop_listening(n);
+	for (node_hconn_t *c = n->conns; c != NULL; c = c->next)
+		node__hconn_close(c);
+}
+
+void node__http_sweep(node_t *n, uint64_t now_ms)
+{
+	for (node_hconn_t *c = n->conns; c != NULL;) {
+		node_hconn_t *next = c->next;
+		int busy = c->writes > 0 || c->waiting > 0;
+		int idle = now_ms - c->last_ms >= n->cfg.http_idle_ms;
+		int quiet = http_conn_pending(&c->hc) == 0 && c->writes == 0;
+		if (!c->closing &&
+		    ((idle && !busy) || (n->stopping && quiet))) {
+			if (idle)
+				n->stats.http_idle++;
+			node__hconn_close(c);
+		}
+		c = next;
+	}
+}

@@ -1,0 +1,276 @@
+/*
+ * node_int.h - the shell's private pieces, shared by node_*.c (node.h
+ * says what the shell does and the internode frame format).
+ *
+ * One node_t per process, on one thread (the libuv loop). Handles are
+ * embedded in the structs that own them; a struct is freed only from the
+ * close callback of its last handle.
+ */
+#ifndef SHOAL_NODE_NODE_INT_H
+#define SHOAL_NODE_NODE_INT_H
+
+#include <uv.h>
+
+#include "common/sh_buf.h"
+#include "common/sh_rand.h"
+#include "gossip/swim.h"
+#include "node/coord.h"
+#include "node/http.h"
+#include "node/node.h"
+#include "node/store.h"
+#include "ring/ring.h"
+
+/* Internode frame kinds (node.h). */
+enum {
+	NODE_FRAME_HELLO = 0,
+	NODE_FRAME_STATE = 1,
+	NODE_FRAME_STATE_REPLY = 2,
+	NODE_FRAME_COORD = 3,
+};
+
+/* Bytes queued to one peer before new frames to it are dropped. */
+#define NODE_PEER_QUEUE_BYTES_MAX (256u * 1024 * 1024)
+/* First and longest wait before reconnecting to a peer. */
+#define NODE_PEER_BACKOFF_MIN_MS 100u
+#define NODE_PEER_BACKOFF_MAX_MS 1000u
+/* Bytes kept for a peer while waiting to reconnect; more are dropped. */
+#define NODE_PEER_DOWN_QUEUE_BYTES_MAX (4u * 1024 * 1024)
+/* Housekeeping period: idle sweep, shutdown progress. */
+#define NODE_HOUSE_MS 100u
+
+/* ---- latency histograms and counters (node_stats.c) ---- */
+
+/* Log-scaled buckets: 8 per power of two of microseconds, up to 2^40 us. */
+#define NODE_HIST_SUB     8
+#define NODE_HIST_BUCKETS (40 * NODE_HIST_SUB)
+
+typedef struct node_hist {
+	uint64_t count;
+	uint64_t sum_us;
+	uint64_t max_us;
+	uint64_t buckets[NODE_HIST_BUCKETS];
+} node_hist_t;
+
+/* The client operations timed per op. */
+typedef enum node_op {
+	NODE_OP_GET = 0,
+	NODE_OP_PUT,
+	NODE_OP_DELETE,
+	NODE_OP_DT_GET,
+	NODE_OP_DT_UPDATE,
+	NODE_OP__COUNT
+} node_op_t;
+
+/* Status classes counted per op. */
+enum { NODE_ST_2XX = 0, NODE_ST_3XX, NODE_ST_4XX, NODE_ST_5XX, NODE_ST__N };
+
+typedef struct node_stats {
+	uint64_t started_ms;
+	uint64_t http_requests; /* every request handed out */
+	uint64_t http_conns;    /* accepted */
+	uint64_t http_refused;  /* refused: connection limit */
+	uint64_t http_idle;     /* closed for idleness */
+	uint64_t ops[NODE_OP__COUNT];
+	uint64_t status[NODE_OP__COUNT][NODE_ST__N];
+	node_hist_t latency[NODE_OP__COUNT];
+	uint64_t commits, commit_errors;
+	node_hist_t commit_latency;
+	uint64_t frames_in, frames_out, frame_errors, frames_dropped;
+	uint64_t bytes_in, bytes_out;
+	uint64_t udp_in, udp_out, udp_errors;
+} node_stats_t;
+
+/* node_hist_add - record one value in microseconds. */
+void node_hist_add(node_hist_t *h, uint64_t us);
+/* node_hist_quantile - the value at quantile q (0..1), in microseconds:
+ * the upper bound of the bucket holding it; 0 when empty. */
+uint64_t node_hist_quantile(const node_hist_t *h, double q);
+/* node_op_name - "get", "put", "delete", "dt_get", "dt_update". */
+const char *node_op_name(node_op_t op);
+
+/* ---- connections ---- */
+
+typedef struct node node_t;
+
+/* An HTTP connection (node_http.c). */
+typedef struct node_hconn {
+	node_t *node;
+	uv_tcp_t tcp;
+	http_conn_t hc;
+	uint64_t id;
+	uint64_t last_ms; /* last byte in or out */
+	uint32_t writes;  /* uv_write requests in flight */
+	uint32_t waiting; /* requests handed to the coordinator */
+	int reading;
+	int closing;
+	int refused;  /* over the connection limit: close after the 503 */
+	int pump_due; /* on node_t.pump_list */
+	struct node_hconn *pump_next;
+	struct node_hconn *prev, *next;
+} node_hconn_t;
+
+/* Our outbound internode connection to one peer address (node_peer.c). */
+typedef struct node_peer {
+	node_t *node;
+	uv_tcp_t tcp;
+	uv_connect_t connect;
+	char addr[SWIM_ADDR_MAX + 1];
+	int state; /* NODE_PEER_* in node_peer.c */
+	int handle_open;
+	sh_buf_t queue;      /* frames not yet handed to uv_write */
+	size_t inflight;     /* bytes handed to uv_write, not done */
+	uint64_t retry_ms;   /* no connect attempt before this */
+	uint64_t backoff_ms; /* next wait after a failure */
+	struct node_peer *next;
+} node_peer_t;
+
+/* A connection a peer opened to us (node_peer.c). */
+typedef struct node_inbound {
+	node_t *node;
+	uv_tcp_t tcp;
+	sh_buf_t in;
+	char name[SWIM_NAME_MAX + 1]; /* from the hello, "" before it */
+	char addr[SWIM_ADDR_MAX + 1];
+	int closing;
+	struct node_inbound *prev, *next;
+} node_inbound_t;
+
+/* A client request the coordinator is working on (node_kv.c). */
+typedef struct node_pending {
+	uint64_t client_id; /* the coordinator's; 0: free slot */
+	uint64_t conn_id;
+	node_hconn_t *conn;
+	uint64_t seq; /* the HTTP request's */
+	uint64_t start_us;
+	node_op_t op;             /* NODE_OP__COUNT: not timed (replicas) */
+	uint32_t untyped_removes; /* dt update: see node_dt.h */
+} node_pending_t;
+
+struct node {
+	node_config_t cfg;
+	uv_loop_t loop;
+	uv_timer_t timer; /* the earliest deadline of swim and coord */
+	uv_timer_t house; /* housekeeping, every NODE_HOUSE_MS */
+	uv_prepare_t prepare;
+	uv_signal_t sigterm, sigint;
+	uv_udp_t udp;
+	uv_tcp_t peer_listen;
+	uv_tcp_t http_listen;
+	int http_listening;
+
+	store_t store;
+	uint64_t epoch;
+	sh_rand_t rand;
+	swim_t swim;
+	coord_t coord;
+	int coord_open;
+	uint64_t timer_due_ms; /* what timer is set to, UINT64_MAX: none */
+
+	node_peer_t *peers;
+	node_inbound_t *inbound;
+	node_hconn_t *conns;
+	uint32_t conns_len;
+	uint64_t next_conn_id;
+
+	node_pending_t *pending;
+	uint32_t pending_cap, pending_len, pending_hint;
+	uint64_t pending_gen;
+	node_hconn_t *pump_list; /* replied to while outputs were delivered */
+
+	int stopping;  /* stop asked: no new requests */
+	int leaving;   /* POST /cluster/leave: swim_leave, then stop */
+	int exit_code; /* what node_run returns */
+	uint64_t stop_deadline_ms;
+	uint64_t leave_deadline_ms; /* stop even if "left" is not spread */
+	int members_dirty;
+	sh_buf_t scratch;
+	node_stats_t stats;
+};
+
+/* ---- node_loop.c ---- */
+
+/* node__now_ms / node__now_us - the monotonic clock. */
+uint64_t node__now_ms(void);
+uint64_t node__now_us(void);
+/* node__batch - open the store batch of this loop turn if none is open;
+ * 0 or the store's error. */
+int node__batch(node_t *n);
+/* node__stop - begin a clean stop (idempotent). */
+void node__stop(node_t *n, const char *why);
+/* node__members_changed - push the member list to the coordinator. */
+void node__members_changed(node_t *n);
+
+/* ---- node_udp.c ---- */
+
+/* node__resolve - "host:port" into a socket address. 0 or SH_EINVAL. */
+int node__resolve(const char *addr, struct sockaddr_storage *out);
+/* node__sockaddr_str - a socket address as "ip:port" (size bytes). */
+void node__sockaddr_str(const struct sockaddr *sa, char *out, size_t size);
+int node__udp_start(node_t *n);
+void node__udp_send(node_t *n, const char *to, const uint8_t *data, size_t len);
+
+/* ---- node_peer.c ---- */
+
+int node__peer_start(node_t *n);
+/* node__peer_send - queue one frame [kind, bin] to the peer at addr. */
+void node__peer_send(node_t *n, const char *addr, int kind, const uint8_t *data,
+                     size_t len);
+/* node__peer_up - SWIM says the peer at addr is up: reconnect at once. */
+void node__peer_up(node_t *n, const char *addr);
+/* node__peer_flush - start writes and reconnects that are due. */
+void node__peer_flush(node_t *n, uint64_t now_ms);
+void node__peer_close_all(node_t *n);
+/* node__peer_free_all - after the loop ended: free the peer structs. */
+void node__peer_free_all(node_t *n);
+
+/* ---- node_http.c ---- */
+
+int node__http_start(node_t *n);
+void node__http_stop_listening(node_t *n);
+void node__http_close_all(node_t *n);
+/* node__http_pump - hand out requests and write what may leave. */
+void node__http_pump(node_hconn_t *c);
+/* node__http_sweep - close connections idle since before the limit. */
+void node__http_sweep(node_t *n, uint64_t now_ms);
+
+/* ---- node_api.c: routes ---- */
+
+/* node__api_dispatch - answer or hand on one request of connection c. */
+void node__api_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req);
+/* node__reply_json - answer seq with status and a JSON body. */
+void node__reply_json(node_hconn_t *c, uint64_t seq, int status,
+                      const sh_buf_t *body);
+/* node__reply_error - answer seq with {"error": msg}. */
+void node__reply_error(node_hconn_t *c, uint64_t seq, int status,
+                       const char *msg);
+
+/* ---- node_stats.c ---- */
+
+/* node__stats_json / node__stats_prom - /stats and /metrics bodies. */
+int node__stats_json(node_t *n, sh_buf_t *out);
+int node__stats_prom(node_t *n, sh_buf_t *out);
+
+/* ---- node_kv.c: /kv and /dt through the coordinator ---- */
+
+void node__kv_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req,
+                       const http_match_t *m);
+/* node__kv_outputs - deliver the coordinator's ready batch. */
+void node__kv_outputs(node_t *n, const coord_ready_t *rd);
+/* node__kv_recv - a coordinator message from the peer called from. */
+void node__kv_recv(node_t *n, const char *from, const uint8_t *data,
+                   size_t len);
+/* node__kv_conn_gone - forget the requests of a closed connection. */
+void node__kv_conn_gone(node_t *n, node_hconn_t *c);
+/* node__kv_pump_marked - pump the connections replied to. */
+void node__kv_pump_marked(node_t *n);
+/* node__b64_encode - base64 of p[0..len) into out (reset first). */
+int node__b64_encode(const uint8_t *p, size_t len, sh_buf_t *out);
+/* node__pending_find - the request of a client id, or NULL. */
+node_pending_t *node__pending_find(node_t *n, uint64_t client_id);
+/* node__pending_answer - count and time a reply; free the slot. */
+void node__pending_answer(node_t *n, node_pending_t *p, int status);
+/* node__kv_replicas - /cluster/replicas. */
+void node__kv_replicas(node_t *n, node_hconn_t *c, const http_req_t *req,
+                       const http_match_t *m);
+
+#endif /* SHOAL_NODE_NODE_INT_H */

@@ -1,0 +1,420 @@
+/*
+ * node_loop.c - the node's event loop (node.h): start-up, the one timer
+ * for the cores' deadlines, group commit before anything leaves, SWIM
+ * events into the coordinator's member list, and the clean stop.
+ *
+ * One loop turn: callbacks feed the cores (each coordinator call inside
+ * the store batch node__batch opens); then, in uv_prepare before the
+ * loop blocks, node__flush commits the batch, hands the SWIM and
+ * coordinator outputs to the sockets, and re-arms the timer.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/sh_err.h"
+#include "common/sh_log.h"
+#include "node/node_int.h"
+
+uint64_t node__now_us(void)
+{
+	return uv_hrtime() / 1000;
+}
+
+uint64_t node__now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+int node__batch(node_t *n)
+{
+	if (store_in_batch(&n->store))
+		return SH_OK;
+	int rc = store_begin(&n->store);
+	if (rc != SH_OK)
+		sh_log(SH_LOG_ERROR, "store_begin: %s (%s)", sh_strerror(rc),
+		       store_errmsg(&n->store));
+	return rc;
+}
+
+/* Commit this turn's batch; a failure fails the coordinator's batch. */
+static void node__commit(node_t *n)
+{
+	if (!store_in_batch(&n->store))
+		return;
+	uint64_t t0 = node__now_us();
+	int rc = store_commit(&n->store);
+	node_hist_add(&n->stats.commit_latency, node__now_us() - t0);
+	n->stats.commits++;
+	if (rc != SH_OK) {
+		n->stats.commit_errors++;
+		sh_log(SH_LOG_ERROR, "store_commit: %s (%s)", sh_strerror(rc),
+		       store_errmsg(&n->store));
+		if (n->coord_open)
+			coord_batch_failed(&n->coord, rc);
+	}
+}
+
+static coord_member_state_t node__member_state(swim_state_t st)
+{
+	switch (st) {
+	case SWIM_ALIVE:
+	case SWIM_SUSPECT: return COORD_UP;
+	case SWIM_DEAD: return COORD_DOWN;
+	default: return COORD_LEFT;
+	}
+}
+
+void node__members_changed(node_t *n)
+{
+	size_t count = swim_member_count(&n->swim);
+	coord_member_t *m = calloc(count ? count : 1, sizeof *m);
+	if (m == NULL) {
+		n->members_dirty = 1;
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		swim_member_info_t info;
+		swim_member_at(&n->swim, i, &info);
+		m[i].name = info.name;
+		m[i].state = node__member_state(info.state);
+	}
+	int rc = coord_set_members(&n->coord, m, count);
+	n->members_dirty = rc != SH_OK;
+	if (rc != SH_OK)
+		sh_log(SH_LOG_WARN, "coord_set_members: %s", sh_strerror(rc));
+	free(m);
+}
+
+/* Hand SWIM's outputs to the sockets; note membership changes. */
+static uint64_t node__swim_outputs(node_t *n)
+{
+	swim_ready_t rd;
+	swim_ready(&n->swim, &rd);
+	for (size_t i = 0; i < rd.packets_len; i++)
+		node__udp_send(n, rd.packets[i].to, rd.packets[i].data,
+		               rd.packets[i].len);
+	for (size_t i = 0; i < rd.streams_len; i++)
+		node__peer_send(n, rd.streams[i].to, NODE_FRAME_STATE,
+		                rd.streams[i].data, rd.streams[i].len);
+	for (size_t i = 0; i < rd.events_len; i++) {
+		const swim_event_t *e = &rd.events[i];
+		sh_log(e->kind == SWIM_EV_UPDATED ? SH_LOG_DEBUG : SH_LOG_INFO,
+		       "member %s %s (incarnation %" PRIu64 ")%s%s", e->name,
+		       swim_event_kind_name(e->kind), e->incarnation,
+		       e->reason ? ": " : "", e->reason ? e->reason : "");
+		if (e->kind != SWIM_EV_UPDATED && e->kind != SWIM_EV_REFUSED)
+			n->members_dirty = 1;
+		swim_member_info_t info;
+		if (e->kind == SWIM_EV_UP &&
+		    swim_member_get(&n->swim, e->name, &info) == SH_OK)
+			node__peer_up(n, info.meta->addr);
+	}
+	if (rd.events_lost)
+		n->members_dirty = 1;
+	if (rd.left_done && n->leaving == 1) {
+		n->leaving = 2;
+		node__stop(n, "left the cluster");
+	}
+	uint64_t due = rd.next_deadline_ms;
+	swim_advance(&n->swim);
+	return due;
+}
+
+static void node__timer_cb(uv_timer_t *t);
+
+static void node__arm(node_t *n, uint64_t due_ms)
+{
+	if (due_ms == n->timer_due_ms)
+		return;
+	n->timer_due_ms = due_ms;
+	if (due_ms == UINT64_MAX) {
+		uv_timer_stop(&n->timer);
+		return;
+	}
+	uint64_t now = node__now_ms();
+	uv_timer_start(&n->timer, node__timer_cb,
+	               due_ms > now ? due_ms - now : 0, 0);
+}
+
+/* One round: persist, then send; the earliest deadline is returned. */
+static uint64_t node__flush_once(node_t *n)
+{
+	if (n->members_dirty && n->coord_open) {
+		if (node__batch(n) == SH_OK)
+			node__members_changed(n);
+	}
+	node__commit(n);
+	uint64_t due = node__swim_outputs(n);
+	if (n->coord_open) {
+		coord_ready_t rd;
+		coord_ready(&n->coord, &rd);
+		node__kv_outputs(n, &rd);
+		if (rd.next_deadline_ms < due)
+			due = rd.next_deadline_ms;
+		coord_advance(&n->coord);
+	}
+	/* Replies may release pipelined requests: they start a new batch. */
+	node__kv_pump_marked(n);
+	return due;
+}
+
+/* The end of a loop turn, before the loop blocks. */
+static void node__flush(uv_prepare_t *h)
+{
+	node_t *n = h->data;
+	uint64_t now = node__now_ms();
+	uint64_t due = node__flush_once(n);
+	for (int round = 0; round < 8 && store_in_batch(&n->store); round++)
+		due = node__flush_once(n);
+	if (store_in_batch(&n->store))
+		due = now; /* more next turn, without blocking */
+	node__peer_flush(n, now);
+	node__arm(n, due);
+}
+
+static void node__timer_cb(uv_timer_t *t)
+{
+	node_t *n = t->data;
+	uint64_t now = node__now_ms();
+	n->timer_due_ms = UINT64_MAX;
+	swim_tick(&n->swim, now);
+	if (n->coord_open && node__batch(n) == SH_OK)
+		coord_tick(&n->coord, now);
+}
+
+static void node__close_cb(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void node__close(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, node__close_cb);
+}
+
+/* Everything in flight is done (or the bound passed): close it all. */
+static void node__finish(node_t *n)
+{
+	node__commit(n);
+	if (n->cfg.sync == STORE_SYNC_NONE)
+		store_flush(&n->store);
+	node__http_close_all(n);
+	node__peer_close_all(n);
+	node__close((uv_handle_t *)&n->udp);
+	node__close((uv_handle_t *)&n->timer);
+	node__close((uv_handle_t *)&n->house);
+	node__close((uv_handle_t *)&n->prepare);
+	node__close((uv_handle_t *)&n->sigterm);
+	node__close((uv_handle_t *)&n->sigint);
+	n->stopping = 2;
+}
+
+static void node__house_cb(uv_timer_t *t)
+{
+	node_t *n = t->data;
+	uint64_t now = node__now_ms();
+	node__http_sweep(n, now);
+	node__peer_flush(n, now);
+	if (n->leaving == 1 && now >= n->leave_deadline_ms) {
+		n->leaving = 2;
+		node__stop(n, "left the cluster (timeout spreading it)");
+	}
+	if (n->stopping == 1 &&
+	    (n->pending_len == 0 || now >= n->stop_deadline_ms)) {
+		if (n->pending_len > 0)
+			sh_log(SH_LOG_WARN,
+			       "stopping with %u requests unanswered",
+			       n->pending_len);
+		node__finish(n);
+	}
+}
+
+void node__stop(node_t *n, const char *why)
+{
+	if (n->stopping)
+		return;
+	sh_log(SH_LOG_INFO, "stopping: %s", why);
+	n->stopping = 1;
+	n->stop_deadline_ms = node__now_ms() + n->cfg.shutdown_ms;
+	node__http_stop_listening(n);
+}
+
+static void node__signal_cb(uv_signal_t *s, int signum)
+{
+	node__stop(s->data, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static uint64_t node__seed(void)
+{
+	uint64_t seed = 0;
+	int fd = open("/dev/urandom", O_RDONLY);
+	if (fd >= 0) {
+		if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed)
+			seed = 0;
+		close(fd);
+	}
+	return seed ^ uv_hrtime() ^ ((uint64_t)getpid() << 32);
+}
+
+static int node__open_store(node_t *n)
+{
+	store_lmdb_cfg_t sc = {0};
+	sc.dir = n->cfg.data_dir;
+	sc.sync = n->cfg.sync;
+	int rc = store_lmdb_open(&n->store, &sc);
+	if (rc != SH_OK) {
+		sh_log(SH_LOG_ERROR, "--data %s: %s (%s)", n->cfg.data_dir,
+		       sh_strerror(rc), store_errmsg(&n->store));
+		return rc;
+	}
+	rc = store_epoch(&n->store, &n->rand, &n->epoch);
+	if (rc != SH_OK) {
+		sh_log(SH_LOG_ERROR, "epoch: %s (%s)", sh_strerror(rc),
+		       store_errmsg(&n->store));
+		store_close(&n->store);
+	}
+	return rc;
+}
+
+static int node__open_cores(node_t *n)
+{
+	swim_config_t sc;
+	swim_config_default(&sc);
+	sc.name = n->cfg.name;
+	sc.addr = n->cfg.bind;
+	sc.http_addr = n->cfg.http;
+	sc.partitions = n->cfg.partitions;
+	sc.seed = sh_rand_u64(&n->rand);
+	sc.time_scale = n->cfg.swim_time_scale;
+	int rc = swim_init(&n->swim, &sc);
+	if (rc != SH_OK) {
+		sh_log(SH_LOG_ERROR, "swim_init: %s", sh_strerror(rc));
+		return rc;
+	}
+	coord_config_t cc;
+	coord_config_default(&cc);
+	cc.name = n->cfg.name;
+	cc.epoch = n->epoch;
+	cc.partitions = n->cfg.partitions;
+	cc.n = n->cfg.n;
+	cc.r = n->cfg.r;
+	cc.w = n->cfg.w;
+	cc.value_bytes_max = n->cfg.value_bytes_max;
+	rc = coord_init(&n->coord, &cc, &n->store);
+	if (rc != SH_OK) {
+		sh_log(SH_LOG_ERROR, "coord_init: %s", sh_strerror(rc));
+		swim_free(&n->swim);
+		return rc;
+	}
+	n->coord_open = 1;
+	return SH_OK;
+}
+
+static int node__open_loop(node_t *n)
+{
+	uv_loop_init(&n->loop);
+	uv_timer_init(&n->loop, &n->timer);
+	uv_timer_init(&n->loop, &n->house);
+	uv_prepare_init(&n->loop, &n->prepare);
+	uv_signal_init(&n->loop, &n->sigterm);
+	uv_signal_init(&n->loop, &n->sigint);
+	n->timer.data = n->house.data = n->prepare.data = n;
+	n->sigterm.data = n->sigint.data = n;
+	n->timer_due_ms = UINT64_MAX;
+	int rc = node__udp_start(n);
+	if (rc == SH_OK)
+		rc = node__peer_start(n);
+	if (rc == SH_OK)
+		rc = node__http_start(n);
+	if (rc != SH_OK)
+		return rc;
+	uv_timer_start(&n->timer, node__timer_cb, 0, 0);
+	uv_timer_start(&n->house, node__house_cb, NODE_HOUSE_MS, NODE_HOUSE_MS);
+	uv_prepare_start(&n->prepare, node__flush);
+	uv_signal_start(&n->sigterm, node__signal_cb, SIGTERM);
+	uv_signal_start(&n->sigint, node__signal_cb, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	return SH_OK;
+}
+
+static void node__announce(node_t *n)
+{
+	printf("shoal %s: internode %s (tcp+udp), http %s, data %s, "
+	       "epoch %016" PRIx64 ", partitions %u, n=%u r=%u w=%u, "
+	       "sync %s\n",
+	       n->cfg.name, n->cfg.bind, n->cfg.http, n->cfg.data_dir, n->epoch,
+	       n->cfg.partitions, n->cfg.n, n->cfg.r, n->cfg.w,
+	       n->cfg.sync == STORE_SYNC_BATCH ? "batch" : "none");
+	if (n->cfg.seeds_len == 0) {
+		printf("shoal %s: no seeds: a cluster of one until others "
+		       "join it\n",
+		       n->cfg.name);
+	} else {
+		printf("shoal %s: joining through", n->cfg.name);
+		for (size_t i = 0; i < n->cfg.seeds_len; i++)
+			printf(" %s", n->cfg.seeds[i]);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+static void node__walk_close(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	node__close(h);
+}
+
+/* After a failed start or the end: close whatever is still open. */
+static void node__drain(node_t *n)
+{
+	uv_walk(&n->loop, node__walk_close, NULL);
+	uv_run(&n->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&n->loop);
+}
+
+int node_run(const node_config_t *cfg)
+{
+	node_t *n = calloc(1, sizeof *n);
+	if (n == NULL)
+		return SH_ENOMEM;
+	n->cfg = *cfg;
+	sh_log_set_level(cfg->log_level);
+	sh_rand_seed(&n->rand, node__seed());
+	n->stats.started_ms = node__now_ms();
+	int rc = node__open_store(n);
+	if (rc == SH_OK) {
+		rc = node__open_cores(n);
+		if (rc != SH_OK)
+			store_close(&n->store);
+	}
+	if (rc != SH_OK) {
+		free(n);
+		return rc;
+	}
+	rc = node__open_loop(n);
+	if (rc == SH_OK) {
+		const char *seeds[SWIM_SEEDS_MAX];
+		for (size_t i = 0; i < cfg->seeds_len; i++)
+			seeds[i] = cfg->seeds[i];
+		swim_join(&n->swim, node__now_ms(), seeds, cfg->seeds_len);
+		node__announce(n);
+		uv_run(&n->loop, UV_RUN_DEFAULT);
+		rc = n->exit_code;
+	}
+	node__drain(n);
+	node__peer_free_all(n);
+	store_abort(&n->store);
+	coord_free(&n->coord);
+	swim_free(&n->swim);
+	store_close(&n->store);
+	free(n->pending);
+	sh_buf_free(&n->scratch);
+	sh_log(SH_LOG_INFO, "stopped");
+	free(n);
+	return rc;
+}

@@ -1,0 +1,481 @@
+/*
+ * node_peer.c - internode TCP on the --bind address: length-prefixed
+ * msgpack frames (format in node.h). Outbound, one connection per peer
+ * address, written to and never read from (but for EOF), reconnected
+ * with exponential backoff; frames queued while it is down are bounded
+ * and dropped on failure (the cores retry on their timers). Inbound, the
+ * connections peers open to us: read, split into frames, checked, and
+ * handed to SWIM or the coordinator.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sh_err.h"
+#include "common/sh_log.h"
+#include "common/sh_mp.h"
+#include "node/node_int.h"
+
+enum {
+	NODE_PEER_IDLE = 0,
+	NODE_PEER_CONNECTING,
+	NODE_PEER_CONNECTED,
+	NODE_PEER_CLOSING,
+};
+
+#define NODE__READ_CHUNK (64u * 1024)
+
+typedef struct node__write {
+	uv_write_t req;
+	sh_buf_t buf;
+	node_peer_t *peer;
+} node__write_t;
+
+/* ---- encoding ---- */
+
+static int node__frame_begin(sh_buf_t *out, size_t *at)
+{
+	static const uint8_t zero[4];
+	*at = out->len;
+	return sh_buf_append(out, zero, 4);
+}
+
+static void node__frame_end(sh_buf_t *out, size_t at)
+{
+	size_t len = out->len - at - 4;
+	out->data[at] = (uint8_t)(len >> 24);
+	out->data[at + 1] = (uint8_t)(len >> 16);
+	out->data[at + 2] = (uint8_t)(len >> 8);
+	out->data[at + 3] = (uint8_t)len;
+}
+
+static int node__frame_hello(node_t *n, sh_buf_t *out)
+{
+	size_t at;
+	sh_mp_writer_t w;
+	if (node__frame_begin(out, &at) != SH_OK)
+		return SH_ENOMEM;
+	sh_mp_writer_init(&w, out);
+	sh_mp_put_array(&w, 3);
+	sh_mp_put_u64(&w, NODE_FRAME_HELLO);
+	sh_mp_put_str(&w, n->cfg.name, strlen(n->cfg.name));
+	sh_mp_put_str(&w, n->cfg.bind, strlen(n->cfg.bind));
+	if (w.err != SH_OK)
+		return w.err;
+	node__frame_end(out, at);
+	return SH_OK;
+}
+
+/* ---- outbound ---- */
+
+static node_peer_t *node__peer_get(node_t *n, const char *addr)
+{
+	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
+		if (strcmp(p->addr, addr) == 0)
+			return p;
+	node_peer_t *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return NULL;
+	p->node = n;
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	p->backoff_ms = NODE_PEER_BACKOFF_MIN_MS;
+	p->next = n->peers;
+	n->peers = p;
+	return p;
+}
+
+static void node__peer_closed(uv_handle_t *h)
+{
+	node_peer_t *p = h->data;
+	p->handle_open = 0;
+	p->state = NODE_PEER_IDLE;
+}
+
+static void node__peer_fail(node_peer_t *p, const char *what, int uverr)
+{
+	node_t *n = p->node;
+	if (p->state == NODE_PEER_CLOSING || p->state == NODE_PEER_IDLE)
+		return;
+	sh_log(SH_LOG_DEBUG, "peer %s: %s: %s", p->addr, what,
+	       uv_strerror(uverr));
+	/* The queue holds whole frames only (written ones left it): keep
+	 * them for the next connection, within the bound for a down peer. */
+	if (p->queue.len > NODE_PEER_DOWN_QUEUE_BYTES_MAX) {
+		n->stats.frames_dropped++;
+		sh_buf_reset(&p->queue);
+	}
+	p->retry_ms = node__now_ms() + p->backoff_ms;
+	p->backoff_ms *= 2;
+	if (p->backoff_ms > NODE_PEER_BACKOFF_MAX_MS)
+		p->backoff_ms = NODE_PEER_BACKOFF_MAX_MS;
+	p->state = NODE_PEER_CLOSING;
+	uv_close((uv_handle_t *)&p->tcp, node__peer_closed);
+}
+
+static void node__peer_written(uv_write_t *req, int status)
+{
+	node__write_t *w = (node__write_t *)req;
+	node_peer_t *p = w->peer;
+	p->inflight -= w->buf.len;
+	sh_buf_free(&w->buf);
+	free(w);
+	if (status < 0)
+		node__peer_fail(p, "write", status);
+}
+
+/* Hand the queue to one uv_write. */
+static void node__peer_write(node_peer_t *p)
+{
+	if (p->state != NODE_PEER_CONNECTED || p->queue.len == 0)
+		return;
+	node__write_t *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return;
+	w->peer = p;
+	w->buf = p->queue; /* move */
+	sh_buf_init(&p->queue);
+	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
+	p->inflight += w->buf.len;
+	p->node->stats.bytes_out += w->buf.len;
+	int rc = uv_write(&w->req, (uv_stream_t *)&p->tcp, &b, 1,
+	                  node__peer_written);
+	if (rc != 0) {
+		p->inflight -= w->buf.len;
+		sh_buf_free(&w->buf);
+		free(w);
+		node__peer_fail(p, "write", rc);
+	}
+}
+
+static void node__peer_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+	static char sink[4096];
+	(void)h;
+	(void)size;
+	buf->base = sink;
+	buf->len = sizeof sink;
+}
+
+/* Peers never write on our connection: reading only notices its end. */
+static void node__peer_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	(void)b;
+	if (nread < 0)
+		node__peer_fail(s->data, "read", (int)nread);
+}
+
+static void node__peer_connected(uv_connect_t *req, int status)
+{
+	node_peer_t *p = req->data;
+	if (p->state != NODE_PEER_CONNECTING)
+		return;
+	if (status < 0) {
+		node__peer_fail(p, "connect", status);
+		return;
+	}
+	p->state = NODE_PEER_CONNECTED;
+	p->backoff_ms = NODE_PEER_BACKOFF_MIN_MS;
+	uv_tcp_nodelay(&p->tcp, 1);
+	uv_read_start((uv_stream_t *)&p->tcp, node__peer_alloc,
+	              node__peer_read);
+	/* The hello goes first: prepend it to what waited. */
+	sh_buf_t q = p->queue;
+	sh_buf_init(&p->queue);
+	if (node__frame_hello(p->node, &p->queue) != SH_OK ||
+	    sh_buf_append(&p->queue, q.data, q.len) != SH_OK) {
+		sh_buf_free(&q);
+		node__peer_fail(p, "hello", UV_ENOMEM);
+		return;
+	}
+	sh_buf_free(&q);
+	node__peer_write(p);
+}
+
+static void node__peer_connect(node_peer_t *p)
+{
+	node_t *n = p->node;
+	struct sockaddr_storage sa;
+	if (node__resolve(p->addr, &sa) != SH_OK) {
+		sh_buf_reset(&p->queue);
+		p->retry_ms = node__now_ms() + NODE_PEER_BACKOFF_MAX_MS;
+		return;
+	}
+	uv_tcp_init(&n->loop, &p->tcp);
+	p->tcp.data = p;
+	p->handle_open = 1;
+	p->connect.data = p;
+	p->state = NODE_PEER_CONNECTING;
+	int rc =
+	    uv_tcp_connect(&p->connect, &p->tcp, (const struct sockaddr *)&sa,
+	                   node__peer_connected);
+	if (rc != 0)
+		node__peer_fail(p, "connect", rc);
+}
+
+void node__peer_send(node_t *n, const char *addr, int kind, const uint8_t *data,
+                     size_t len)
+{
+	node_peer_t *p = node__peer_get(n, addr);
+	if (p == NULL || n->exit_code != 0 ||
+	    p->queue.len + p->inflight + len > NODE_PEER_QUEUE_BYTES_MAX ||
+	    len + 16 > n->cfg.frame_bytes_max) {
+		n->stats.frames_dropped++;
+		return;
+	}
+	size_t at;
+	size_t mark = p->queue.len;
+	sh_mp_writer_t w;
+	if (node__frame_begin(&p->queue, &at) != SH_OK)
+		return;
+	sh_mp_writer_init(&w, &p->queue);
+	sh_mp_put_array(&w, 2);
+	sh_mp_put_u64(&w, (uint64_t)kind);
+	sh_mp_put_bin(&w, data, len);
+	if (w.err != SH_OK) {
+		p->queue.len = mark;
+		n->stats.frames_dropped++;
+		return;
+	}
+	node__frame_end(&p->queue, at);
+	n->stats.frames_out++;
+}
+
+void node__peer_flush(node_t *n, uint64_t now_ms)
+{
+	for (node_peer_t *p = n->peers; p != NULL; p = p->next) {
+		if (p->queue.len == 0)
+			continue;
+		if (p->state == NODE_PEER_IDLE) {
+			if (now_ms >= p->retry_ms)
+				node__peer_connect(p);
+			else if (p->queue.len > NODE_PEER_DOWN_QUEUE_BYTES_MAX)
+				sh_buf_reset(&p->queue); /* peer is down */
+		} else if (p->state == NODE_PEER_CONNECTED) {
+			node__peer_write(p);
+		}
+	}
+}
+
+void node__peer_up(node_t *n, const char *addr)
+{
+	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
+		if (strcmp(p->addr, addr) == 0) {
+			p->retry_ms = 0;
+			p->backoff_ms = NODE_PEER_BACKOFF_MIN_MS;
+		}
+}
+
+/* ---- inbound ---- */
+
+static void node__inbound_closed(uv_handle_t *h)
+{
+	node_inbound_t *in = h->data;
+	node_t *n = in->node;
+	if (in->prev != NULL)
+		in->prev->next = in->next;
+	else
+		n->inbound = in->next;
+	if (in->next != NULL)
+		in->next->prev = in->prev;
+	sh_buf_free(&in->in);
+	free(in);
+}
+
+static void node__inbound_close(node_inbound_t *in)
+{
+	if (in->closing)
+		return;
+	in->closing = 1;
+	uv_close((uv_handle_t *)&in->tcp, node__inbound_closed);
+}
+
+static int node__copy_str(sh_mp_reader_t *r, char *dst, size_t size)
+{
+	const uint8_t *p;
+	size_t len;
+	if (sh_mp_get_str(r, &p, &len) != SH_OK || len == 0 || len >= size)
+		return SH_EMALFORMED;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] <= ' ' || p[i] > '~')
+			return SH_EMALFORMED;
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return SH_OK;
+}
+
+/* Handle one frame body; an error closes the connection. */
+static int node__inbound_frame(node_inbound_t *in, const uint8_t *body,
+                               size_t len)
+{
+	node_t *n = in->node;
+	sh_mp_reader_t r;
+	uint32_t count;
+	uint64_t kind;
+	sh_mp_reader_init(&r, body, len);
+	if (sh_mp_get_array(&r, &count) != SH_OK || count < 2 ||
+	    sh_mp_get_u64(&r, &kind) != SH_OK)
+		return SH_EMALFORMED;
+	if (kind == NODE_FRAME_HELLO) {
+		if (count != 3 ||
+		    node__copy_str(&r, in->name, sizeof in->name) != SH_OK ||
+		    node__copy_str(&r, in->addr, sizeof in->addr) != SH_OK)
+			return SH_EMALFORMED;
+		return SH_OK;
+	}
+	const uint8_t *data;
+	size_t dlen;
+	if (in->name[0] == '\0' || count != 2 ||
+	    sh_mp_get_bin(&r, &data, &dlen) != SH_OK ||
+	    sh_mp_reader_left(&r) != 0)
+		return SH_EMALFORMED;
+	uint64_t now = node__now_ms();
+	if (kind == NODE_FRAME_STATE) {
+		sh_buf_reset(&n->scratch);
+		if (swim_recv_state(&n->swim, now, in->addr, data, dlen,
+		                    &n->scratch) == SH_OK &&
+		    n->scratch.len > 0)
+			node__peer_send(n, in->addr, NODE_FRAME_STATE_REPLY,
+			                n->scratch.data, n->scratch.len);
+		return SH_OK;
+	}
+	if (kind == NODE_FRAME_STATE_REPLY) {
+		swim_recv_state(&n->swim, now, in->addr, data, dlen, NULL);
+		return SH_OK;
+	}
+	if (kind == NODE_FRAME_COORD) {
+		node__kv_recv(n, in->name, data, dlen);
+		return SH_OK;
+	}
+	return SH_EMALFORMED;
+}
+
+/* Split the received bytes into frames and handle the complete ones. */
+static int node__inbound_parse(node_inbound_t *in)
+{
+	node_t *n = in->node;
+	size_t off = 0;
+	int rc = SH_OK;
+	while (in->in.len - off >= 4) {
+		const uint8_t *p = in->in.data + off;
+		uint32_t flen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		                (uint32_t)p[2] << 8 | p[3];
+		if (flen == 0 || flen > n->cfg.frame_bytes_max) {
+			rc = SH_ETOOBIG;
+			break;
+		}
+		if (in->in.len - off - 4 < flen)
+			break;
+		rc = node__inbound_frame(in, p + 4, flen);
+		if (rc != SH_OK)
+			break;
+		n->stats.frames_in++;
+		off += 4 + (size_t)flen;
+	}
+	if (off > 0) {
+		memmove(in->in.data, in->in.data + off, in->in.len - off);
+		in->in.len -= off;
+	}
+	return rc;
+}
+
+static void node__inbound_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+	node_inbound_t *in = h->data;
+	(void)size;
+	if (sh_buf_reserve(&in->in, NODE__READ_CHUNK) != SH_OK) {
+		buf->base = NULL;
+		buf->len = 0;
+		return;
+	}
+	buf->base = (char *)in->in.data + in->in.len;
+	buf->len = in->in.cap - in->in.len;
+}
+
+static void node__inbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	node_inbound_t *in = s->data;
+	(void)b;
+	if (nread < 0) {
+		node__inbound_close(in);
+		return;
+	}
+	in->in.len += (size_t)nread;
+	in->node->stats.bytes_in += (size_t)nread;
+	int rc = node__inbound_parse(in);
+	if (rc != SH_OK) {
+		in->node->stats.frame_errors++;
+		sh_log(SH_LOG_WARN, "peer connection from %s: bad frame: %s",
+		       in->name[0] ? in->name : "?", sh_strerror(rc));
+		node__inbound_close(in);
+	}
+}
+
+static void node__peer_accept(uv_stream_t *server, int status)
+{
+	node_t *n = server->data;
+	if (status < 0)
+		return;
+	node_inbound_t *in = calloc(1, sizeof *in);
+	if (in == NULL)
+		return;
+	in->node = n;
+	uv_tcp_init(&n->loop, &in->tcp);
+	in->tcp.data = in;
+	in->next = n->inbound;
+	if (n->inbound != NULL)
+		n->inbound->prev = in;
+	n->inbound = in;
+	if (uv_accept(server, (uv_stream_t *)&in->tcp) != 0 ||
+	    uv_read_start((uv_stream_t *)&in->tcp, node__inbound_alloc,
+	                  node__inbound_read) != 0)
+		node__inbound_close(in);
+}
+
+int node__peer_start(node_t *n)
+{
+	struct sockaddr_storage sa;
+	if (node__resolve(n->cfg.bind, &sa) != SH_OK)
+		return SH_EINVAL;
+	uv_tcp_init(&n->loop, &n->peer_listen);
+	n->peer_listen.data = n;
+	int rc = uv_tcp_bind(&n->peer_listen, (const struct sockaddr *)&sa, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&n->peer_listen, 128,
+		               node__peer_accept);
+	if (rc != 0) {
+		sh_log(SH_LOG_ERROR, "tcp listen %s: %s", n->cfg.bind,
+		       uv_strerror(rc));
+		return SH_EIO;
+	}
+	return SH_OK;
+}
+
+static void node__peer_free(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void node__peer_close_all(node_t *n)
+{
+	if (!uv_is_closing((uv_handle_t *)&n->peer_listen))
+		uv_close((uv_handle_t *)&n->peer_listen, node__peer_free);
+	for (node_inbound_t *in = n->inbound; in != NULL; in = in->next)
+		node__inbound_close(in);
+	for (node_peer_t *p = n->peers; p != NULL; p = p->next) {
+		sh_buf_reset(&p->queue);
+		if (p->handle_open && p->state != NODE_PEER_CLOSING) {
+			p->state = NODE_PEER_CLOSING;
+			uv_close((uv_handle_t *)&p->tcp, node__peer_closed);
+		}
+	}
+}
+
+/* node__peer_free_all - after the loop ended: free the peer structs. */
+void node__peer_free_all(node_t *n)
+{
+	while (n->peers != NULL) {
+		node_peer_t *p = n->peers;
+		n->peers = p->next;
+		sh_buf_free(&p->queue);
+		free(p);
+	}
+}

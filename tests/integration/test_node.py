@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""One node: flags, start-up, /health, cluster views, bad requests get
+their 4xx and the node keeps serving (pipelined and keep-alive too), a
+config file, SIGTERM exits 0."""
+
+import os
+import socket
+import subprocess
+
+from shoaltest import Node, check, main, tmpdir, wait_until
+
+
+def bad_flags(build):
+    shoal = os.path.join(build, "shoal")
+    for argv in (["--bogus", "1"], ["--n", "2", "--r", "3"],
+                 ["--bind", "nohost"], ["--sync", "maybe"],
+                 ["--partitions", "100"], ["--name"]):
+        p = subprocess.run([shoal] + argv, capture_output=True, timeout=10)
+        check(p.returncode == 2, "%s: exit %d" % (argv, p.returncode))
+        check(b"shoal:" in p.stderr, "%s: no message" % argv)
+    p = subprocess.run([shoal, "--help"], capture_output=True, timeout=10)
+    check(p.returncode == 0 and b"--join" in p.stdout, "--help")
+
+
+def config_file(build, root):
+    cfg = os.path.join(root, "node.conf")
+    with open(cfg, "w") as f:
+        f.write("# a config file\nname = fromfile\nn = 1\nr = 1\nw = 1\n"
+                "sync = none\n")
+    n = Node(build, "cfgnode", root, extra=["--config", cfg,
+                                            "--name", "fromflag"])
+    n.start()
+    members = n.members()
+    check([m["name"] for m in members] == ["fromflag"],
+          "flags override the file: %r" % members)
+    check("joining" not in n.log() or "no seeds" in n.log(),
+          "start-up line")
+    check(n.stop() == 0, "SIGTERM exit status")
+
+
+def bad_requests(n):
+    cases = [
+        ("GET", "/nope", None, {}, 404),
+        ("PATCH", "/kv/b/k", None, {}, 405),
+        ("GET", "/kv/b/k?r=9&n=3", None, {}, 400),
+        ("GET", "/kv/b/k?x=1", None, {}, 400),
+        ("GET", "/kv/b/k?sloppy=maybe", None, {}, 400),
+        ("PUT", "/kv/b/" + "k" * 1100, b"v", {}, 413),
+        ("PUT", "/kv/b/k", b"v", {"X-Shoal-Context": "!!!notbase64"}, 400),
+        ("POST", "/dt/b/k", b"{not json", {}, 400),
+        ("POST", "/dt/b/k", b'{"type":"nope"}', {}, 400),
+        ("POST", "/dt/b/k", b'{"type":"counter","increment":"x"}', {}, 400),
+        ("PUT", "/kv/b/k", b"x" * (1024 * 1024 + 1), {}, 413),
+    ]
+    for method, path, body, headers, want in cases:
+        r = n.request(method, path, body=body, headers=headers)
+        check(r.status == want, "%s %s: %r, wanted %d"
+              % (method, path[:40], r, want))
+        check(r.body.startswith(b"{\"error\""), "JSON error: %r" % r)
+    check(n.get("/health").status == 200, "still serving")
+
+
+def pipelined(n):
+    host, port = n.http.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    reqs = b"".join(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                    for _ in range(5))
+    reqs += b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    s.sendall(reqs)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    check(data.count(b"HTTP/1.1 200 OK") == 5, "5 pipelined 200s")
+    check(data.rstrip().endswith(b"{\"error\":\"no such path: /nope\"}"),
+          "the 404 comes last: %r" % data[-80:])
+    # Garbage gets a 400 and the connection closes; the node serves on.
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(b"BLAH\x01\x02 / HTTP/9\r\n\r\n")
+    data = s.recv(65536)
+    s.close()
+    check(data.startswith(b"HTTP/1.1 400"), "garbage: %r" % data[:40])
+    check(n.get("/health").status == 200, "still serving")
+
+
+def views(n):
+    m = n.members()
+    check(len(m) == 1 and m[0]["name"] == n.name and m[0]["self"] and
+          m[0]["state"] == "alive" and m[0]["http_addr"] == n.http and
+          m[0]["addr"] == n.bind, "members: %r" % m)
+    ring = n.get("/cluster/ring").json()
+    check(ring["partitions"] == 64 and len(ring["partitions_owned"]) == 64,
+          "ring")
+    pl = n.get("/cluster/preflist/b/k").json()
+    check([e["name"] for e in pl["preflist"]] == [n.name], "preflist")
+    st = n.stats()
+    check(st["node"] == n.name and "ops" in st and "store" in st, "stats")
+    met = n.get("/metrics")
+    check(met.status == 200 and b"shoal_requests_total" in met.body,
+          "metrics")
+
+
+def test(build):
+    bad_flags(build)
+    root = tmpdir()
+    config_file(build, root)
+    n = Node(build, "solo", root).start()
+    check("joining" in n.log() or "cluster of one" in n.log(),
+          "start-up prints the seeds")
+    views(n)
+    bad_requests(n)
+    pipelined(n)
+    check(n.stop() == 0, "SIGTERM exits 0")
+    wait_until(lambda: n.proc.poll() is not None, 5, "exit")
+
+
+if __name__ == "__main__":
+    main(test)
