@@ -145,13 +145,15 @@ void coord_free(coord_t *c)
 	free(c->free_slots);
 	results_release(c);
 	free(c->results);
-	free(c->result_dep);
+	free(c->rinfo);
+	free(c->fwd_tmp);
 	for (k = 0; k < c->msg_cap; k++)
 		sh_buf_free(&c->msg_bufs[k]);
 	free(c->msg_bufs);
 	free(c->msg_to);
 	free(c->msgs);
 	members_release(c->member_names, c->member_count);
+	free(c->member_states);
 	ring_free(&c->ring);
 	sh_buf_free(&c->scratch);
 	memset(c, 0, sizeof(*c));
@@ -315,11 +317,6 @@ int coord__is_up(void *arg, const char *name)
 	return coord_member_is_up(arg, name);
 }
 
-int coord__is_member(const coord_t *c, const char *name)
-{
-	return view_find(c, name) >= 0;
-}
-
 int coord_preflist(const coord_t *c, const void *bucket, size_t bucket_len,
                    const void *key, size_t key_len, unsigned n,
                    ring_preflist_t *out)
@@ -330,12 +327,37 @@ int coord_preflist(const coord_t *c, const void *bucket, size_t bucket_len,
 
 /* ---- requests in flight ---- */
 
-coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind, coord_op_t op)
+/* keep room for one more result than the batch and the reservations */
+static int results_room(coord_t *c)
+{
+	size_t cap;
+	coord_result_t *r;
+	struct coord__rinfo *d;
+
+	if (c->result_count + c->results_reserved < c->result_cap)
+		return SH_OK;
+	cap = c->result_cap ? 2 * c->result_cap : 8;
+	r = realloc(c->results, cap * sizeof(*r));
+	if (r == NULL)
+		return SH_ENOMEM;
+	c->results = r;
+	d = realloc(c->rinfo, cap * sizeof(*d));
+	if (d == NULL)
+		return SH_ENOMEM;
+	c->rinfo = d;
+	c->result_cap = cap;
+	return SH_OK;
+}
+
+coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
+                             const coord__origin_t *origin)
 {
 	coord__req_t *q;
 	uint32_t slot;
 
 	if (c->free_count == 0)
+		return NULL;
+	if (!origin->remote && results_room(c) != 0)
 		return NULL;
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
@@ -344,8 +366,12 @@ coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind, coord_op_t op)
 	sh_assert(c->reqs[slot] == NULL);
 	q->id = (c->next_gen++ << c->slot_bits) | slot;
 	q->kind = kind;
-	q->op = op;
+	q->origin = *origin;
 	q->wrote_batch = UINT64_MAX;
+	if (!origin->remote) {
+		q->reserved = 1;
+		c->results_reserved++;
+	}
 	c->reqs[slot] = q;
 	c->stats.inflight++;
 	return q;
@@ -373,6 +399,10 @@ void coord__req_free(coord_t *c, coord__req_t *q)
 	c->reqs[slot] = NULL;
 	c->free_slots[c->free_count++] = slot;
 	c->stats.inflight--;
+	if (q->reserved) {
+		sh_assert(c->results_reserved > 0);
+		c->results_reserved--;
+	}
 	for (i = 0; i < q->target_count; i++)
 		coord_obj_free(&q->targets[i].answer);
 	coord_obj_free(&q->merged);
@@ -380,41 +410,111 @@ void coord__req_free(coord_t *c, coord__req_t *q)
 	free(q);
 }
 
-/* ---- the ready batch ---- */
-
-static int results_grow(coord_t *c)
+int coord__req_set_key(coord__req_t *q, const uint8_t *bucket,
+                       size_t bucket_len, const uint8_t *key, size_t key_len)
 {
-	size_t cap = c->result_cap ? 2 * c->result_cap : 8;
-	coord_result_t *r;
-	uint8_t *d;
-
-	r = realloc(c->results, cap * sizeof(*r));
-	if (r == NULL)
+	q->bucket = malloc(bucket_len + key_len + 1);
+	if (q->bucket == NULL)
 		return SH_ENOMEM;
-	c->results = r;
-	d = realloc(c->result_dep, cap);
-	if (d == NULL)
-		return SH_ENOMEM;
-	c->result_dep = d;
-	c->result_cap = cap;
+	memcpy(q->bucket, bucket, bucket_len);
+	if (key_len > 0)
+		memcpy(q->bucket + bucket_len, key, key_len);
+	q->bucket_len = bucket_len;
+	q->key = q->bucket + bucket_len;
+	q->key_len = key_len;
 	return SH_OK;
 }
 
-coord_result_t *coord__result_new(coord_t *c, coord_op_t op, uint64_t client_id,
-                                  int depends)
+/* ---- results ---- */
+
+coord_result_t *coord__reply_begin(coord_t *c, const coord__origin_t *o,
+                                   coord__req_t *q, int depends)
 {
 	coord_result_t *r;
 
-	if (c->result_count == c->result_cap && results_grow(c) != 0)
-		return NULL;
-	r = &c->results[c->result_count];
+	if (o->remote) {
+		if (c->fwd_tmp == NULL)
+			c->fwd_tmp = malloc(sizeof(*c->fwd_tmp));
+		r = c->fwd_tmp;
+		if (r == NULL)
+			return NULL;
+	} else {
+		if (q != NULL && q->reserved) {
+			/* the room was kept at coord__req_new */
+			q->reserved = 0;
+			c->results_reserved--;
+		} else if (results_room(c) != 0) {
+			return NULL;
+		}
+		sh_assert(c->result_count < c->result_cap);
+		r = &c->results[c->result_count];
+		c->rinfo[c->result_count].depends = (uint8_t)(depends != 0);
+		c->rinfo[c->result_count].latency_ms = 0;
+		c->result_count++;
+	}
 	memset(r, 0, sizeof(*r));
-	r->client_id = client_id;
-	r->op = op;
-	c->result_dep[c->result_count] = (uint8_t)(depends != 0);
-	c->result_count++;
+	r->client_id = o->client_id;
+	r->op = o->op;
 	return r;
 }
+
+void coord__reply_end(coord_t *c, const coord__origin_t *o, coord_result_t *r,
+                      uint64_t now_ms)
+{
+	sh_buf_t *b;
+
+	if (!o->remote) {
+		size_t i = (size_t)(r - c->results);
+		sh_assert(i < c->result_count);
+		c->rinfo[i].latency_ms =
+		    now_ms >= o->start_ms ? now_ms - o->start_ms : 0;
+		return;
+	}
+	sh_assert(r == c->fwd_tmp);
+	b = coord__msg_new(c, o->node);
+	if (b != NULL && coord__wire_forward_reply(b, o->id, r) != 0)
+		coord__msg_drop_last(c);
+	coord_obj_free(&r->obj);
+	sh_buf_free(&r->context);
+}
+
+int coord__reply_error(coord_t *c, const coord__origin_t *o, coord__req_t *q,
+                       uint64_t now_ms, int status, const char *fmt, ...)
+{
+	coord_result_t *r = coord__reply_begin(c, o, q, 0);
+	va_list ap;
+
+	if (r == NULL)
+		return SH_ENOMEM;
+	r->status = status;
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+	if (q != NULL) {
+		r->n = q->qp.n;
+		r->n_capped = q->qp.n_capped;
+	}
+	coord__reply_end(c, o, r, now_ms);
+	return SH_OK;
+}
+
+int coord__result_set_obj(coord_result_t *r, const coord_obj_t *obj,
+                          int with_obj)
+{
+	int err;
+
+	sh_buf_reset(&r->context);
+	err = coord__obj_context(obj, &r->context);
+	if (err == 0 && with_obj)
+		err = coord__obj_copy(&r->obj, obj);
+	if (err != 0) {
+		sh_buf_free(&r->context);
+		coord_obj_free(&r->obj);
+	}
+	return err;
+}
+
+/* ---- the ready batch ---- */
 
 static int msgs_grow(coord_t *c)
 {
@@ -492,7 +592,7 @@ void coord_ready(coord_t *c, coord_ready_t *out)
 	    c->stats.inflight ? coord__next_deadline(c) : COORD_NO_DEADLINE;
 }
 
-void coord_advance(coord_t *c)
+static void msgs_clear(coord_t *c)
 {
 	size_t i;
 
@@ -504,8 +604,71 @@ void coord_advance(coord_t *c)
 			sh_buf_reset(&c->msg_bufs[i]);
 	}
 	c->msg_count = 0;
+}
+
+void coord_advance(coord_t *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->result_count; i++)
+		coord__stats_reply(c, &c->results[i], c->rinfo[i].latency_ms);
+	msgs_clear(c);
 	results_release(c);
+	if (c->scratch.cap > 1024 * 1024)
+		sh_buf_free(&c->scratch);
 	c->batch_seq++;
+}
+
+/* a result that relied on the failed batch becomes a 503 */
+static void result_unstore(coord_result_t *r, int err)
+{
+	coord_obj_free(&r->obj);
+	sh_buf_free(&r->context);
+	r->status = 503;
+	snprintf(r->error, sizeof(r->error),
+	         "storage: the write did not commit (%s)", sh_strerror(err));
+	r->stored_on_count = 0;
+	r->acknowledged = 0;
+}
+
+void coord_batch_failed(coord_t *c, int err)
+{
+	uint32_t i;
+	size_t k;
+
+	c->stats.batches_failed++;
+	msgs_clear(c);
+	for (k = 0; k < c->result_count; k++)
+		if (c->rinfo[k].depends)
+			result_unstore(&c->results[k], err);
+	for (i = 0; i < c->cfg.inflight_max; i++) {
+		coord__req_t *q = c->reqs[i];
+		if (q != NULL && q->kind == COORD__REQ_WRITE &&
+		    q->wrote_batch == c->batch_seq)
+			coord__write_fail(c, q, 0,
+			                  "storage: the write did not "
+			                  "commit");
+	}
+	c->batch_seq++;
+}
+
+void coord_tick(coord_t *c, uint64_t now_ms)
+{
+	uint32_t i;
+
+	sh_assert(store_in_batch(c->store));
+	for (i = 0; i < c->cfg.inflight_max && c->stats.inflight > 0; i++) {
+		coord__req_t *q = c->reqs[i];
+		if (q == NULL || q->deadline_ms > now_ms)
+			continue;
+		switch (q->kind) {
+		case COORD__REQ_WRITE: coord__write_expire(c, q, now_ms); break;
+		case COORD__REQ_READ: coord__read_expire(c, q, now_ms); break;
+		case COORD__REQ_FORWARD:
+			coord__forward_expire(c, q, now_ms);
+			break;
+		}
+	}
 }
 
 const coord_stats_t *coord_stats(const coord_t *c)

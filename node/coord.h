@@ -404,6 +404,7 @@ typedef struct coord_stats {
 /* ---- the coordinator ---- */
 
 struct coord__req;
+struct coord__rinfo;
 
 /* The coordinator. Allocated by the caller; every field is private. */
 typedef struct coord {
@@ -432,10 +433,11 @@ typedef struct coord {
 	size_t msg_cap;  /* msg_bufs allocated (each a valid buffer) */
 	size_t msg_room; /* room in msgs and msg_to */
 	coord_result_t *results;
-	uint8_t *result_dep; /* per result: it depended on this batch */
+	struct coord__rinfo *rinfo; /* per result: private bookkeeping */
 	size_t result_count, result_cap;
-	uint64_t last_ts_ms; /* highest sibling timestamp handed out */
-	sh_buf_t scratch;    /* reused encoding buffer */
+	size_t results_reserved; /* room kept for requests in flight */
+	coord_result_t *fwd_tmp; /* a result on its way to another node */
+	sh_buf_t scratch;        /* reused encoding buffer */
 	coord_stats_t stats;
 } coord_t;
 
