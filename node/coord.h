@@ -53,7 +53,10 @@
  *   - Validation (400): n >= 1, 1 <= r <= n, 1 <= w <= n, pr <= r,
  *     pw <= w, timeout_ms >= 1; a non-empty bucket without NUL bytes, a
  *     non-empty key; a malformed client context. 413: bucket or key over
- *     1 KiB, a value over value_bytes_max.
+ *     1 KiB, a value over value_bytes_max. The server's default r and w
+ *     are lowered to a request's smaller n when the request does not give
+ *     them (n=1 alone means r=w=1); r or w given explicitly above n is a
+ *     400.
  *   - n over the number of ring members (or over COORD_N_MAX) is capped
  *     to it, and then r, w, pr and pw are capped to the new n; the result
  *     says so (n_capped, n). A one-node development cluster thus serves
@@ -67,8 +70,8 @@
  *     any other node forwards the whole request to the first healthy
  *     primary (or, when none is, the first fallback), which coordinates
  *     it and sends the result back. A forwarded request is never forwarded
- *     again: its receiver coordinates it even if its own view of the ring
- *     disagrees (still storing first, so its dots stay contiguous). The
+ *     again: if its receiver is not a target in its own view of the ring
+ *     (views that disagree for a moment), it answers 503 "retry". The
  *     forwarding node waits timeout_ms; the receiver uses 9/10 of it, so
  *     its own 503 (with stored_on) normally arrives first.
  *   - The coordinator reads its local copy, applies the write (dvv_update
@@ -87,7 +90,9 @@
  *     until every target answered or the deadline passed; then every
  *     target whose copy differs from the join of all answers, including
  *     answers that arrived after the reply, is sent the join (read
- *     repair; the own store is repaired in place).
+ *     repair; the own store is repaired in place). A replica whose stored
+ *     copy does not decode is repaired the same way (the join replaces
+ *     it); its answer does not count toward r.
  *   - KV read results: 200 when the join has one live (non-tombstone)
  *     sibling, 300 when it has several, 404 when it has none (not found,
  *     or only tombstones: the 404 still carries the context, so a client
@@ -590,8 +595,11 @@ int coord_local_get(coord_t *c, const void *bucket, size_t bucket_len,
  * the member `from` (in, NUL-terminated). A store batch must be open.
  * Returns 0 when handled; a negative SH_E... code when rejected (also
  * counted in stats.rejected): SH_ETRUNC, SH_EMALFORMED, SH_EVERSION,
- * SH_ETYPE, SH_ETOOBIG, SH_EINVAL, SH_ENOTFOUND (an answer to no request
- * in flight), SH_ENOMEM. Never asserts on the bytes.
+ * SH_ETYPE, SH_ETOOBIG, SH_EINVAL, SH_ERANGE, SH_EDEPTH, SH_ENOMEM, the
+ * decoders' codes for a record that does not decode, or SH_ENOTFOUND for
+ * an answer to no request in flight: normal (an ack arriving after its
+ * write was answered), not worth more than a debug log. Never asserts on
+ * the bytes.
  */
 int coord_recv(coord_t *c, uint64_t now_ms, const char *from,
                const uint8_t *data, size_t len);

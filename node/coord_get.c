@@ -157,8 +157,8 @@ static void read_finish(coord_t *c, coord__req_t *q)
 		goto out;
 	for (i = 0; i < q->target_count; i++) {
 		coord__target_t *t = &q->targets[i];
-		if (t->state != COORD__T_DONE ||
-		    coord_obj_equal(&t->answer, &q->merged))
+		if (!t->damaged && (t->state != COORD__T_DONE ||
+		                    coord_obj_equal(&t->answer, &q->merged)))
 			continue;
 		if (t->is_self)
 			self = (int)i; /* last: it reuses c->scratch */
@@ -238,7 +238,7 @@ static void read_ask(coord_t *c, coord__req_t *q, uint64_t now_ms)
 	store_key_t k;
 	coord_obj_t mine;
 	size_t i;
-	int self = -1;
+	int self = -1, err;
 
 	for (i = 0; i < q->target_count; i++) {
 		coord__target_t *t = &q->targets[i];
@@ -262,12 +262,14 @@ static void read_ask(coord_t *c, coord__req_t *q, uint64_t now_ms)
 	/* the own answer last: it may complete (and free) the request */
 	memset(&mine, 0, sizeof(mine));
 	q->wrote_batch = c->batch_seq; /* it may see this batch's writes */
-	if (coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len,
-	                   &k) == 0 &&
-	    coord__local_read(c, &k, &mine) == 0)
-		coord__read_answer(c, q, self, &mine, now_ms);
-	else
-		coord__read_answer(c, q, self, NULL, now_ms);
+	err =
+	    coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len, &k);
+	if (err == 0)
+		err = coord__local_read(c, &k, &mine);
+	/* a copy that does not decode is repaired like a stale one */
+	q->targets[self].damaged =
+	    err != 0 && err != SH_EIO && err != SH_ENOMEM;
+	coord__read_answer(c, q, self, err == 0 ? &mine : NULL, now_ms);
 	coord_obj_free(&mine);
 }
 

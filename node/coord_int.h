@@ -41,6 +41,7 @@ typedef struct coord__target {
 	uint8_t is_primary;
 	uint8_t is_self;
 	uint8_t state;      /* COORD__T_* */
+	uint8_t damaged;    /* read: its copy does not decode (repair it) */
 	coord_obj_t answer; /* read: what it answered (kind NONE: none) */
 } coord__target_t;
 

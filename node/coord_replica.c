@@ -120,12 +120,15 @@ static int on_read_reply(coord_t *c, uint64_t now_ms, const char *from,
 		return SH_OK;
 	}
 	if (m->status != 0) {
+		/* its stored entry is damaged: repair it with the join */
+		q->targets[t].damaged = m->status == SH_EMALFORMED;
 		coord__read_answer(c, q, t, NULL, now_ms);
 		return SH_OK;
 	}
 	coord__limits(c, &lim);
 	err = coord_obj_decode(&obj, m->record, m->record_len, &lim);
 	if (err != 0) {
+		q->targets[t].damaged = 1;
 		coord__read_answer(c, q, t, NULL, now_ms);
 		return coord__reject(c, COORD_REJECT_OBJECT, err);
 	}
