@@ -18,6 +18,7 @@ void swim_config_default(swim_config_t *cfg)
 	cfg->partitions = 64;
 	cfg->time_scale = 1.0;
 	cfg->lifeguard = 1;
+	cfg->stream_ping = 1;
 	cfg->probe_interval_ms = 1000;
 	cfg->probe_timeout_ms = 500;
 	cfg->indirect_checks = 3;
@@ -403,16 +404,87 @@ static void state_merge(swim_t *s, uint64_t now_ms, swim__update_t *u,
 	swim__apply(s, now_ms, u);
 }
 
+static int recv_state(swim_t *s, uint64_t now_ms, const uint8_t *buf,
+                      size_t len, sh_buf_t *reply);
+
+/* A ping or ack that came over a stream (the probe's fallback). */
+static int recv_stream_packet(swim_t *s, const uint8_t *buf, size_t len,
+                              sh_buf_t *reply)
+{
+	swim__msg_t msg;
+	swim_reject_t why = SWIM_REJECT_MALFORMED;
+	int rc = swim__decode_packet(buf, len, &msg, &why);
+	if (rc == SH_OK && msg.type != SWIM__PING && msg.type != SWIM__ACK) {
+		why = SWIM_REJECT_TYPE;
+		rc = swim__reject_code(why);
+	}
+	if (rc != SH_OK) {
+		s->stats.rejected[why]++;
+		return rc;
+	}
+	if (msg.type == SWIM__ACK) {
+		swim__probe_t *p = &s->probe;
+		if (p->active && msg.seq == p->seq) {
+			p->active = 0;
+			s->stats.probes_stream_acked++;
+		}
+		return SH_OK;
+	}
+	if (!swim__str_eq(msg.target, s->members[0].name)) {
+		s->stats.rejected[SWIM_REJECT_WRONG_TARGET]++;
+		return SH_OK;
+	}
+	if (reply == NULL)
+		return SH_OK;
+	rc = swim__encode_header(reply, SWIM__ACK, msg.seq, s->members[0].name,
+	                         "", "", 0);
+	return rc == SH_OK ? sh_buf_append_u8(reply, 0x90) : rc;
+}
+
+int swim__stream_ping(swim_t *s, const char *to, uint32_t seq,
+                      const char *target)
+{
+	if (s->streams_len >= s->cfg.streams_max) {
+		s->stats.streams_dropped++;
+		return SH_ETOOBIG;
+	}
+	size_t off = s->stream_bytes.len;
+	int rc = swim__encode_header(&s->stream_bytes, SWIM__PING, seq,
+	                             s->members[0].name, target, "", 0);
+	if (rc == SH_OK)
+		rc = sh_buf_append_u8(&s->stream_bytes, 0x90);
+	if (rc != SH_OK) {
+		s->stream_bytes.len = off;
+		return rc;
+	}
+	swim_stream_t *st = &s->streams[s->streams_len++];
+	snprintf(st->to, sizeof(st->to), "%s", to);
+	st->off_ = off;
+	st->len = s->stream_bytes.len - off;
+	st->data = NULL;
+	s->stats.stream_pings++;
+	return SH_OK;
+}
+
 int swim_recv_state(swim_t *s, uint64_t now_ms, const char *from_addr,
                     const uint8_t *buf, size_t len, sh_buf_t *reply)
+{
+	(void)from_addr;
+	swim__start(s, now_ms);
+	/* A packet is an array of 7 after the version byte; a state of 4. */
+	if (len >= 2 && buf[1] == 0x97)
+		return recv_stream_packet(s, buf, len, reply);
+	return recv_state(s, now_ms, buf, len, reply);
+}
+
+static int recv_state(swim_t *s, uint64_t now_ms, const uint8_t *buf,
+                      size_t len, sh_buf_t *reply)
 {
 	sh_mp_reader_t r;
 	swim__state_hdr_t hdr;
 	swim__update_t u;
 	swim_reject_t why = SWIM_REJECT_MALFORMED;
 	int refused = 0;
-	(void)from_addr;
-	swim__start(s, now_ms);
 	int rc = swim__state_begin(&r, buf, len, &hdr, &why);
 	sh_mp_reader_t again = r;
 	if (rc == SH_OK)

@@ -99,6 +99,7 @@ typedef struct swim_config {
 	uint64_t incarnation;  /* starting incarnation (0 for a fresh node) */
 	double time_scale;     /* > 0, default 1.0 */
 	int lifeguard;         /* 1 (default) or 0 for plain SWIM */
+	int stream_ping;       /* 1 (default): also ping over a stream */
 
 	uint32_t probe_interval_ms;     /* 1000 */
 	uint32_t probe_timeout_ms;      /* 500 */
@@ -156,9 +157,10 @@ typedef struct swim_packet {
 } swim_packet_t;
 
 /*
- * A full-state exchange the caller should run: open a reliable stream to
- * `to`, send data, and hand the peer's reply to swim_recv_state (with
- * reply NULL). A failed stream needs no report: timers retry.
+ * A stream exchange the caller should run (a full state, or a stream
+ * ping): open a reliable stream to `to`, send data, read one reply and
+ * hand it to swim_recv_state (with reply NULL). A failed stream needs no
+ * report: timers retry, probes time out.
  */
 typedef struct swim_stream {
 	char to[SWIM_ADDR_MAX + 1];
@@ -207,6 +209,7 @@ typedef struct swim_stats {
 	uint64_t packets_sent, bytes_sent;
 	uint64_t packets_received, bytes_received;
 	uint64_t streams_sent, states_merged;
+	uint64_t stream_pings, probes_stream_acked;
 	uint64_t probes, probes_acked, probes_indirect_acked, probes_failed;
 	uint64_t ping_reqs_sent, nacks_received, relays_dropped;
 	uint64_t suspects_raised; /* our own probes that failed into suspect */
@@ -361,16 +364,21 @@ int swim_recv(swim_t *s, uint64_t now_ms, const char *from_addr,
               const uint8_t *buf, size_t len);
 
 /*
- * swim_recv_state - merge a full-state message that arrived over a stream
- * from from_addr: every member is merged by the precedence rule (a member
- * the peer believes dead only becomes suspect here, so it can refute).
- * If the message asks for a reply and reply is not NULL, our own full
- * state is appended to *reply (caller-owned buffer), to be sent back on
- * the same stream; a peer whose partition count differs from ours gets
- * only our own entry, so that it can refuse us. Pass reply NULL for a
- * message that is itself a reply. Errors as swim_recv (no size limit
- * other than SWIM_STATE_MEMBERS_MAX members), or SH_ENOMEM while
- * writing the reply; rejected input changes nothing.
+ * swim_recv_state - handle one message that arrived over a stream from
+ * from_addr. Two kinds travel on streams:
+ *   - a full state (push-pull): every member is merged by the precedence
+ *     rule (a member the peer believes dead only becomes suspect here, so
+ *     it can refute). If it asks for a reply and reply is not NULL, our
+ *     own full state is appended to *reply (caller-owned buffer) to be
+ *     sent back on the same stream; a peer whose partition count differs
+ *     from ours gets only our own entry, so that it can refuse us.
+ *   - a stream ping (the fallback of a probe whose datagrams went
+ *     unanswered, as memberlist's TCP ping): its ack is appended to
+ *     *reply; the ack, when it comes back, completes the probe.
+ * Pass reply NULL for a message that is itself a reply. Errors as
+ * swim_recv (a state has no size limit but SWIM_STATE_MEMBERS_MAX
+ * members), or SH_ENOMEM while writing the reply; rejected input changes
+ * nothing.
  */
 int swim_recv_state(swim_t *s, uint64_t now_ms, const char *from_addr,
                     const uint8_t *buf, size_t len, sh_buf_t *reply);

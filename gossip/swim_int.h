@@ -133,5 +133,7 @@ uint32_t swim__pick(swim_t *s, uint32_t *out, uint32_t k, uint32_t exclude,
 /* ---- swim.c ---- */
 void swim__start(swim_t *s, uint64_t now_ms);
 int swim__stream(swim_t *s, const char *to, uint64_t flags);
+int swim__stream_ping(swim_t *s, const char *to, uint32_t seq,
+                      const char *target);
 
 #endif /* SHOAL_GOSSIP_SWIM_INT_H */

@@ -156,6 +156,11 @@ static void send_indirect(swim_t *s, uint64_t now_ms)
 	}
 	s->stats.ping_reqs_sent += n;
 	p->nacks_expected = s->cfg.lifeguard ? n : 0;
+	/* As memberlist: a stream ping too, so that datagram loss alone
+	   does not make a suspect. */
+	if (s->cfg.stream_ping)
+		swim__stream_ping(s, s->members[idx].meta.addr, p->seq,
+		                  p->target);
 }
 
 /* The probe interval ended without an ack: suspect the target. */

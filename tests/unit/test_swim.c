@@ -38,9 +38,10 @@ typedef struct cluster {
 	swim_t n[NMAX];
 	int count;
 	uint64_t now;
-	int down[NMAX];        /* crashed: nothing in or out */
-	int block[NMAX][NMAX]; /* drop packets from i to j */
-	int deaf[NMAX];        /* drop every packet to i */
+	int down[NMAX];            /* crashed: nothing in or out */
+	int block[NMAX][NMAX];     /* drop packets from i to j */
+	int deaf[NMAX];            /* drop every packet to i */
+	int udp_block[NMAX][NMAX]; /* drop datagrams (not streams) i to j */
 	ev_t ev[EV_MAX];
 	int ev_len;
 	sh_buf_t reply;
@@ -160,7 +161,8 @@ static void deliver(cluster_t *c, int i, const out_t *o)
 	char from[16];
 	sprintf(from, "a%d", i);
 	if (!o->stream) {
-		swim_recv(&c->n[j], c->now, from, o->data, o->len);
+		if (!c->udp_block[i][j])
+			swim_recv(&c->n[j], c->now, from, o->data, o->len);
 		return;
 	}
 	sh_buf_reset(&c->reply);
@@ -1266,6 +1268,37 @@ static void test_swim_dead_members_forgotten_and_evicted(void **state)
 	cl_free(c);
 }
 
+static void no_stream_ping(swim_config_t *cfg)
+{
+	cfg->stream_ping = 0;
+}
+
+static void test_swim_stream_ping_saves_probe_when_datagrams_fail(void **state)
+{
+	(void)state;
+	for (int on = 0; on < 2; on++) {
+		cluster_t *c = cl_new(2, on ? fast : no_stream_ping);
+		cl_join_all(c);
+		cl_run(c, 3000);
+		assert_int_equal(view(c, 0, 1), SWIM_ALIVE);
+		c->udp_block[0][1] = c->udp_block[1][0] = 1;
+		cl_run(c, 5000);
+		const swim_stats_t *st = swim_stats(&c->n[0]);
+		if (on) {
+			assert_true(st->stream_pings > 0);
+			assert_true(st->probes_stream_acked > 0);
+			assert_int_equal(view(c, 0, 1), SWIM_ALIVE);
+			assert_int_equal(count_ev(c, -1, SWIM_EV_SUSPECT, "n1"),
+			                 0);
+		} else {
+			assert_int_equal(st->stream_pings, 0);
+			assert_int_equal(count_ev(c, 0, SWIM_EV_SUSPECT, "n1"),
+			                 1);
+		}
+		cl_free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1273,6 +1306,8 @@ int main(void)
 	    cmocka_unit_test(test_swim_init_rejects_bad_config),
 	    cmocka_unit_test(test_swim_probe_ack_keeps_everyone_alive),
 	    cmocka_unit_test(test_swim_ping_req_relayed),
+	    cmocka_unit_test(
+	        test_swim_stream_ping_saves_probe_when_datagrams_fail),
 	    cmocka_unit_test(test_swim_suspect_then_dead_after_timeout),
 	    cmocka_unit_test(test_swim_refute_raises_incarnation_everywhere),
 	    cmocka_unit_test(test_swim_leave_is_not_a_failure),
