@@ -3,7 +3,7 @@
 # ./data/n1.., internode 127.0.0.1:7101.., HTTP 127.0.0.1:8101..), waits
 # (bounded) until every node lists the three as alive, prints the HTTP
 # addresses and a few curl lines to try, and stops them all on Ctrl-C.
-# Logs: ./data/n1.log ...
+# Logs: ./data/n1.log ... Needs nothing but the build (shoalctl polls).
 set -eu
 BUILD="${1:-build}"
 SHOAL="$BUILD/shoal"
@@ -37,7 +37,7 @@ tries=0
 while [ "$tries" -lt 300 ]; do
 	agreed=0
 	for i in $NODES; do
-		body=$(curl -s -m 1 "http://127.0.0.1:810$i/cluster/members" || true)
+		body=$("$BUILD/shoalctl" -H "127.0.0.1:810$i" members 2>/dev/null || true)
 		alive=$(printf '%s' "$body" | grep -o '"state":"alive"' | wc -l)
 		if [ "$alive" -eq 3 ]; then
 			agreed=$((agreed + 1))

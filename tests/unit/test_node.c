@@ -1,0 +1,248 @@
+/*
+ * test_node.c - unit tests of the shell's pure parts: flags and config
+ * file (node_config.c), CRDT operations and values as JSON (node_dt.c).
+ * The shell's IO is tested by tests/integration/.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/sh_err.h"
+#include "node/node.h"
+#include "node/node_dt.h"
+
+static int parse(node_config_t *cfg, char *err, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = "shoal";
+	for (; *args != NULL; args++)
+		argv[argc++] = (char *)*args;
+	node_config_default(cfg);
+	return node_config_parse(cfg, argc, argv, err, 256);
+}
+
+static void test_node_config_flags(void **state)
+{
+	(void)state;
+	node_config_t cfg;
+	char err[256];
+	const char *args[] = {"--name",
+	                      "n1",
+	                      "--bind=127.0.0.1:7001",
+	                      "--http",
+	                      "127.0.0.1:8001",
+	                      "--join",
+	                      "127.0.0.1:7002,127.0.0.1:7003",
+	                      "--n",
+	                      "5",
+	                      "--r",
+	                      "3",
+	                      "--w=4",
+	                      "--sync",
+	                      "none",
+	                      "--partitions",
+	                      "128",
+	                      NULL};
+	assert_int_equal(parse(&cfg, err, args), 0);
+	assert_string_equal(cfg.name, "n1");
+	assert_string_equal(cfg.bind, "127.0.0.1:7001");
+	assert_int_equal(cfg.seeds_len, 2);
+	assert_string_equal(cfg.seeds[1], "127.0.0.1:7003");
+	assert_int_equal(cfg.n, 5);
+	assert_int_equal(cfg.w, 4);
+	assert_int_equal(cfg.sync, STORE_SYNC_NONE);
+	assert_int_equal(cfg.partitions, 128);
+	assert_string_equal(cfg.data_dir, "./data/n1");
+}
+
+static void test_node_config_errors(void **state)
+{
+	(void)state;
+	node_config_t cfg;
+	char err[256];
+	const char *bad[][4] = {
+	    {"--bogus", "1", NULL},        {"--n", "2", "--r", NULL},
+	    {"--bind", "nohost", NULL},    {"--partitions", "100", NULL},
+	    {"--sync", "maybe", NULL},     {"--n", "0", NULL},
+	    {"--log-level", "loud", NULL}, {"stray", NULL},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		assert_int_equal(parse(&cfg, err, bad[i]), SH_EINVAL);
+		assert_true(err[0] != '\0');
+	}
+	const char *rn[] = {"--n", "2", "--r", "3", NULL};
+	assert_int_equal(parse(&cfg, err, rn), SH_EINVAL);
+	const char *help[] = {"--help", NULL};
+	assert_int_equal(parse(&cfg, err, help), 1);
+}
+
+static void test_node_config_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/shoal-test-node-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char *text = "# comment\n  name = fromfile \nn = 1\nr=1\n"
+	                   "w = 1\nhttp = 127.0.0.1:9001\n\n";
+	assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+	close(fd);
+	node_config_t cfg;
+	char err[256];
+	const char *args[] = {"--name", "fromflag", "--config", path, NULL};
+	assert_int_equal(parse(&cfg, err, args), 0);
+	assert_string_equal(cfg.name, "fromflag"); /* flags win */
+	assert_int_equal(cfg.n, 1);
+	assert_string_equal(cfg.http, "127.0.0.1:9001");
+	FILE *f = fopen(path, "w");
+	fputs("nonsense line\n", f);
+	fclose(f);
+	const char *args2[] = {"--config", path, NULL};
+	assert_int_equal(parse(&cfg, err, args2), SH_EINVAL);
+	assert_non_null(strstr(err, ":1:"));
+	unlink(path);
+}
+
+static void test_node_addr_split(void **state)
+{
+	(void)state;
+	char host[64];
+	uint16_t port;
+	assert_int_equal(node_addr_split("1.2.3.4:80", host, 64, &port), 0);
+	assert_string_equal(host, "1.2.3.4");
+	assert_int_equal(port, 80);
+	assert_int_equal(node_addr_split("[::1]:7000", host, 64, &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(node_addr_split("host:0", host, 64, &port), SH_EINVAL);
+	assert_int_equal(node_addr_split("host:99999", host, 64, &port),
+	                 SH_EINVAL);
+	assert_int_equal(node_addr_split(":80", host, 64, &port), SH_EINVAL);
+	assert_int_equal(node_addr_split("host", host, 64, &port), SH_EINVAL);
+}
+
+static int dt_parse(node_dt_req_t *d, const char *json)
+{
+	memset(d, 0, sizeof *d);
+	return node_dt_parse(d, (const uint8_t *)json, strlen(json));
+}
+
+static void test_node_dt_parse_cart(void **state)
+{
+	(void)state;
+	node_dt_req_t *d = malloc(sizeof *d);
+	assert_non_null(d);
+	assert_int_equal(
+	    dt_parse(d, "{\"type\":\"map\",\"update\":{\"sku-1\":{\"counter\":"
+	                "{\"increment\":2}},\"tags\":{\"set\":{\"add\":[\"a\","
+	                "\"b\"]}}},\"remove\":[\"sku-9\",{\"name\":\"x\","
+	                "\"type\":\"register\"}]}"),
+	    0);
+	assert_int_equal(d->type, CRDT_MAP);
+	/* 1 counter update + 2 set adds + 4 untyped removes + 1 typed */
+	assert_int_equal(d->count, 8);
+	assert_int_equal(d->untyped_removes, 1);
+	assert_int_equal(d->ops[0].kind, CRDT_OP_MAP_UPDATE);
+	assert_int_equal(d->ops[0].u.field.type, CRDT_COUNTER);
+	assert_int_equal(d->ops[0].u.field.op->kind, CRDT_OP_COUNTER_INCREMENT);
+	assert_int_equal(d->ops[0].u.field.op->u.increment, 2);
+	assert_int_equal(d->ops[2].u.field.op->kind, CRDT_OP_SET_ADD);
+	assert_int_equal(d->ops[7].kind, CRDT_OP_MAP_REMOVE);
+	assert_int_equal(d->ops[7].u.field.type, CRDT_REGISTER);
+	node_dt_free(d);
+	free(d);
+}
+
+static void test_node_dt_parse_errors(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "{",
+	    "[]",
+	    "{\"type\":\"nope\"}",
+	    "{\"type\":\"counter\"}",
+	    "{\"type\":\"counter\",\"increment\":1.5}",
+	    "{\"type\":\"counter\",\"add\":[\"a\"]}",
+	    "{\"type\":\"set\",\"add\":\"a\"}",
+	    "{\"type\":\"set\",\"add\":[1]}",
+	    "{\"type\":\"register\",\"assign\":3}",
+	    "{\"type\":\"map\",\"update\":{\"f\":{\"counter\":1}}}",
+	    "{\"type\":\"map\",\"update\":{\"f\":{\"a\":{},\"b\":{}}}}",
+	    "{\"type\":\"map\",\"remove\":[{\"name\":\"f\"}]}",
+	};
+	node_dt_req_t *d = malloc(sizeof *d);
+	assert_non_null(d);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(dt_parse(d, bad[i]), SH_EINVAL);
+		assert_true(d->err[0] != '\0');
+		node_dt_free(d);
+	}
+	free(d);
+}
+
+/* Parse ops, apply them to a fresh object, render its value. */
+static void apply_render(const char *ops, const char *want)
+{
+	node_dt_req_t *d = malloc(sizeof *d);
+	assert_non_null(d);
+	assert_int_equal(dt_parse(d, ops), 0);
+	crdt_t c;
+	crdt_actor_t a;
+	assert_int_equal(crdt_init(&c, d->type), 0);
+	assert_int_equal(crdt_actor_init(&a, "n1", 2, 7), 0);
+	for (size_t i = 0; i < d->count; i++) {
+		int rc = crdt_apply(&c, &a, 1000, &d->ops[i]);
+		assert_true(rc == 0 || rc == SH_ENOTFOUND);
+	}
+	sh_buf_t out = {0};
+	json_w_t w;
+	json_w_init(&w, &out);
+	json_w_obj_begin(&w);
+	node_dt_value_json(&w, &c);
+	json_w_obj_end(&w);
+	assert_int_equal(json_w_end(&w), 0);
+	sh_buf_append_u8(&out, 0);
+	assert_string_equal((const char *)out.data, want);
+	sh_buf_free(&out);
+	crdt_free(&c);
+	node_dt_free(d);
+	free(d);
+}
+
+static void test_node_dt_values(void **state)
+{
+	(void)state;
+	apply_render("{\"type\":\"counter\",\"increment\":-3}",
+	             "{\"type\":\"counter\",\"value\":-3}");
+	apply_render("{\"type\":\"set\",\"add\":[\"b\",\"a\"],\"remove\":"
+	             "[\"b\"]}",
+	             "{\"type\":\"set\",\"value\":[\"a\"]}");
+	apply_render("{\"type\":\"register\",\"assign\":\"x\"}",
+	             "{\"type\":\"register\",\"value\":\"x\"}");
+	apply_render("{\"type\":\"map\",\"update\":{\"s\":{\"counter\":{"
+	             "\"increment\":2}},\"s2\":{\"map\":{\"update\":{\"in\":"
+	             "{\"register\":{\"assign\":\"v\"}}}}}}}",
+	             "{\"type\":\"map\",\"value\":{\"s\":{\"counter\":2},"
+	             "\"s2\":{\"map\":{\"in\":{\"register\":\"v\"}}}}}");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_node_config_flags),
+	    cmocka_unit_test(test_node_config_errors),
+	    cmocka_unit_test(test_node_config_file),
+	    cmocka_unit_test(test_node_addr_split),
+	    cmocka_unit_test(test_node_dt_parse_cart),
+	    cmocka_unit_test(test_node_dt_parse_errors),
+	    cmocka_unit_test(test_node_dt_values),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
