@@ -9,7 +9,9 @@
  * batch, which node__flush delivers only after the store batch committed.
  *
  * Replies:
- *   PUT/DELETE /kv, POST /dt   204, X-Shoal-Context: base64(context)
+ *   PUT/DELETE /kv, POST /dt   204, X-Shoal-Context: base64(context);
+ *                              /dt also X-Shoal-Not-Present: removes that
+ *                              found nothing to remove
  *   GET /kv                    200 the value (its Content-Type) | 300
  *                              multipart/mixed, one part per live sibling
  *                              (X-Shoal-Timestamp: ms) | 404 JSON; each

@@ -90,11 +90,22 @@ static void node__error_json(node_t *n, const coord_result_t *r, sh_buf_t *body)
 }
 
 static void node__reply_plain(node_t *n, node_hconn_t *c, uint64_t seq,
-                              const coord_result_t *r, sh_buf_t *ctxb)
+                              const coord_result_t *r, sh_buf_t *ctxb,
+                              uint32_t untyped_removes)
 {
 	http_reply_t rep;
+	char hdr[64];
 	http_reply_init(&rep, r->status);
 	rep.context = node__ctx(r, ctxb, &rep.context_len);
+	if (r->status == 204 && r->op == COORD_OP_DT_UPDATE) {
+		/* A remove by name only was sent as one remove per type. */
+		uint64_t extra = 3 * (uint64_t)untyped_removes;
+		uint64_t np =
+		    r->not_present > extra ? r->not_present - extra : 0;
+		snprintf(hdr, sizeof hdr,
+		         "X-Shoal-Not-Present: %" PRIu64 "\r\n", np);
+		rep.headers = hdr;
+	}
 	if (r->status == 204) {
 		node__send(c, seq, &rep);
 		return;
@@ -259,7 +270,8 @@ static void node__result(node_t *n, const coord_result_t *r, sh_buf_t *ctxb)
 		else if (r->op == COORD_OP_REPLICAS && r->status == 200)
 			node__reply_replicas(n, c, seq, r);
 		else
-			node__reply_plain(n, c, seq, r, ctxb);
+			node__reply_plain(n, c, seq, r, ctxb,
+			                  p->untyped_removes);
 		node__mark(n, c);
 	}
 	node__pending_answer(n, p, r->status);

@@ -5,6 +5,8 @@ the same API; a graceful leave (POST /cluster/leave) ends the node with
 status 0 and the others see it as left."""
 
 import os
+import re
+import socket
 import subprocess
 
 from shoaltest import Cluster, check, main, siblings, wait_until
@@ -43,6 +45,32 @@ def round_trip(c):
         g = n.kv_get("greetings", "en", "?r=3")
         check(g.status == 404, "%s after delete: %r" % (n.name, g))
     check(n1.kv_get("greetings", "never-written").status == 404, "404")
+
+
+def pipelined(c):
+    """Pipelined requests through the coordinator answer in order."""
+    n = c.nodes[0]
+    host, port = n.http.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=15)
+    reqs = b""
+    for i in range(10):
+        body = b"p%d" % i
+        reqs += (b"PUT /kv/pipe/k%d HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (i, len(body), body))
+        reqs += b"GET /kv/pipe/k%d HTTP/1.1\r\nHost: x\r\n\r\n" % i
+    reqs += b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    s.sendall(reqs)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    statuses = [int(m) for m in re.findall(rb"HTTP/1\.1 (\d+) ", data)]
+    check(statuses == [204, 200] * 10 + [200], "statuses: %r" % statuses)
+    for i in range(10):
+        check(b"\r\n\r\np%d" % i in data, "value %d in order" % i)
 
 
 def shoalctl(build, c):
@@ -92,6 +120,7 @@ def test(build):
         names = sorted(m["name"] for m in n.members())
         check(names == ["n1", "n2", "n3"], "members of %s" % n.name)
     round_trip(c)
+    pipelined(c)
     shoalctl(build, c)
     leave(c)
 

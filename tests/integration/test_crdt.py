@@ -48,6 +48,10 @@ def cart(c):
     r = c.nodes[1].dt("carts", "alice", {"type": "map",
                                          "remove": ["sku-n1"]})
     check(r.status == 204, "map remove: %r" % r)
+    check(r.header("X-Shoal-Not-Present") == "0", "removed something")
+    r = c.nodes[1].dt("carts", "alice", {"type": "map",
+                                         "remove": ["sku-n1"]})
+    check(r.header("X-Shoal-Not-Present") == "1", "nothing to remove")
     v = c.nodes[2].dt_get("carts", "alice", "?r=3").json()["value"]
     check("sku-n1" not in v and v["sku-all"] == {"counter": 3 * ROUNDS},
           "after remove: %r" % v)

@@ -3,7 +3,28 @@
 where the value was stored; w=2 succeeds; r=3 cannot be met, r=2 can;
 the stopped node, restarted, is repaired by a read and serves again."""
 
+import signal
+import threading
+
 from shoaltest import Cluster, check, main, siblings, wait_until
+
+
+def inflight_then_sigterm(node):
+    """SIGTERM while a request waits for a quorum: it is answered (not
+    dropped) and the node exits 0."""
+    out = {}
+
+    def put():
+        out["r"] = node.put("q", "inflight", "x",
+                            query="?w=3&timeout_ms=2000")
+    t = threading.Thread(target=put)
+    t.start()
+    wait_until(lambda: node.stats()["coord"]["inflight"] >= 1, 5,
+               "the request in flight")
+    check(node.stop() == 0, "SIGTERM with a request in flight exits 0")
+    t.join(10)
+    check(out.get("r") is not None and out["r"].status == 503,
+          "the request in flight is answered: %r" % out.get("r"))
 
 
 def test(build):
@@ -11,6 +32,14 @@ def test(build):
     n1, n2, n3 = c.nodes
     check(n1.put("q", "before", "v0", query="?w=3").status == 204,
           "w=3 with every node up")
+    # n3 frozen: a w=3 write waits for it; SIGTERM n2 meanwhile.
+    n3.proc.send_signal(signal.SIGSTOP)
+    try:
+        inflight_then_sigterm(n2)
+    finally:
+        n3.proc.send_signal(signal.SIGCONT)
+    n2.start()
+    c.wait_agree()
     check(n3.stop() == 0, "n3 stops cleanly")
 
     r = n1.put("q", "k", "v1", query="?w=3&timeout_ms=1500")

@@ -20,6 +20,11 @@ def test(build):
             break
     check(key is not None, "a key with n1 as primary")
     primaries = [e["name"] for e in pl[:3]]
+    # A node off the preference list forwards writes to a primary.
+    outsider = [n for n in c.nodes if n.name not in primaries][0]
+    r = outsider.put("s", key, "v0", query="?w=3")
+    check(r.status == 204, "forwarded write: %r" % r)
+    check(outsider.stats()["coord"]["forwards"] >= 1, "it was forwarded")
     down = by_name[primaries[2]]
     check(down.stop() == 0, "stop %s" % down.name)
     c.wait_state(down.name, "dead")
