@@ -406,6 +406,7 @@ void coord__req_free(coord_t *c, coord__req_t *q)
 	for (i = 0; i < q->target_count; i++)
 		coord_obj_free(&q->targets[i].answer);
 	coord_obj_free(&q->merged);
+	sh_buf_free(&q->pending);
 	free(q->bucket);
 	free(q);
 }

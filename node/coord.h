@@ -103,7 +103,11 @@
  *   - DT: an update carries its type and a list of operations, applied
  *     together (all or none) by the coordinator; crdt_apply's rules hold.
  *     A remove of an absent element or field changes nothing and is
- *     counted in the result's not_present. A dt request on a key holding a
+ *     counted in the result's not_present. An update that removes
+ *     something first reads the other targets (r answers, this node's
+ *     included) and joins their copies into its own before applying, so
+ *     that it removes what a read would show, not only what this replica
+ *     happened to have seen. A dt request on a key holding a
  *     kv object, a kv request on a dt key, or a dt request of another type
  *     than the stored one is a 409 naming the stored type.
  *   - Siblings cap: a kv write that would leave an object with more than

@@ -125,3 +125,119 @@ int coord__dt_apply(coord_t *c, uint64_t now_ms, const coord__write_in_t *in,
 	obj->dt = tmp;
 	return 0;
 }
+
+/* ---- read before remove ---- */
+
+/* 1 if op (or an op nested in it) removes something */
+static int op_removes(const crdt_op_t *op)
+{
+	int depth;
+
+	for (depth = 0; op != NULL && depth <= CRDT_DEPTH_MAX; depth++) {
+		if (op->kind == CRDT_OP_SET_REMOVE ||
+		    op->kind == CRDT_OP_MAP_REMOVE)
+			return 1;
+		if (op->kind != CRDT_OP_MAP_UPDATE)
+			return 0;
+		op = op->u.field.op;
+	}
+	return 0;
+}
+
+/* the prefetch is over: apply the update kept in q->pending */
+static void prefetch_resume(coord_t *c, coord__req_t *q, uint64_t now_ms)
+{
+	coord__write_in_t in;
+	coord__wire_t m;
+	coord_reject_t why;
+	sh_buf_t pending = q->pending;
+	int err;
+
+	q->prefetching = 0;
+	sh_buf_init(&q->pending);
+	err = coord__wire_decode(&m, pending.data, pending.len, &why);
+	if (err != 0) {
+		sh_assert(err == SH_ENOMEM); /* our own encoding */
+		coord__write_refuse(c, q, now_ms, 503, "out of memory");
+		sh_buf_free(&pending);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.bucket = m.bucket;
+	in.bucket_len = m.bucket_len;
+	in.key = m.key;
+	in.key_len = m.key_len;
+	in.type = m.dt_type;
+	in.ops = m.ops;
+	in.op_count = m.op_count;
+	coord__write_resume(c, now_ms, q, &in);
+	coord__wire_free(&m);
+	sh_buf_free(&pending);
+}
+
+/* resume once r targets (this one included) answered, or none is left */
+static void prefetch_check(coord_t *c, coord__req_t *q, uint64_t now_ms)
+{
+	uint32_t answered = 0, pending = 0;
+	size_t i;
+
+	for (i = 0; i < q->target_count; i++) {
+		answered += q->targets[i].fetched == COORD__T_DONE;
+		pending += q->targets[i].fetched == COORD__T_PENDING;
+	}
+	if (answered >= q->qp.r || pending == 0)
+		prefetch_resume(c, q, now_ms);
+}
+
+int coord__dt_prefetch(coord_t *c, uint64_t now_ms, coord__req_t *q,
+                       const coord__write_in_t *in)
+{
+	size_t i;
+	int removes = 0;
+
+	for (i = 0; i < in->op_count; i++)
+		removes |= op_removes(&in->ops[i]);
+	if (!removes || q->target_count < 2 || q->qp.r < 2)
+		return 0;
+	if (coord__wire_forward(&q->pending, 0, COORD_OP_DT_UPDATE, in,
+	                        &q->qp) != 0) {
+		sh_buf_free(&q->pending);
+		return 0; /* no memory to wait: remove what we have seen */
+	}
+	q->prefetching = 1;
+	for (i = 0; i < q->target_count; i++) {
+		coord__target_t *t = &q->targets[i];
+		sh_buf_t *b;
+		t->fetched = COORD__T_DONE; /* the own copy: read at resume */
+		if (t->is_self)
+			continue;
+		t->fetched = COORD__T_FAILED;
+		b = coord__msg_new(c, t->name);
+		if (b == NULL)
+			continue;
+		if (coord__wire_read(b, q->id, q) != 0)
+			coord__msg_drop_last(c);
+		else
+			t->fetched = COORD__T_PENDING;
+	}
+	prefetch_check(c, q, now_ms);
+	return 1;
+}
+
+void coord__dt_prefetch_answer(coord_t *c, coord__req_t *q, int t,
+                               const coord_obj_t *obj, uint64_t now_ms)
+{
+	coord__target_t *tg;
+	int conflict = 0;
+
+	sh_assert(q->prefetching && t >= 0 && (size_t)t < q->target_count);
+	tg = &q->targets[t];
+	if (tg->fetched != COORD__T_PENDING)
+		return; /* a duplicate */
+	tg->fetched = COORD__T_FAILED;
+	if (obj != NULL && coord_obj_merge(&q->merged, obj, &conflict) == 0)
+		tg->fetched = COORD__T_DONE;
+	if (conflict)
+		c->stats.type_conflicts++;
+	prefetch_check(c, q, now_ms);
+}

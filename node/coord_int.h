@@ -42,6 +42,7 @@ typedef struct coord__target {
 	uint8_t is_self;
 	uint8_t state;      /* COORD__T_* */
 	uint8_t damaged;    /* read: its copy does not decode (repair it) */
+	uint8_t fetched;    /* dt prefetch: COORD__T_* of its read */
 	coord_obj_t answer; /* read: what it answered (kind NONE: none) */
 } coord__target_t;
 
@@ -82,8 +83,11 @@ typedef struct coord__req {
 	coord__target_t targets[COORD_TARGETS_MAX];
 
 	coord_obj_t merged;   /* read: join of the answers; write: the object
-	                       * written (for its context) */
+	                       * written (for its context); prefetch: join
+	                       * of the other replicas' answers */
 	uint32_t not_present; /* dt update */
+	int prefetching;      /* dt update reading before it writes */
+	sh_buf_t pending;     /* prefetching: the update, as a FORWARD body */
 } coord__req_t;
 
 /* Per-result bookkeeping (parallel to c->results). */
@@ -249,6 +253,28 @@ int coord__dt_apply(coord_t *c, uint64_t now_ms, const coord__write_in_t *in,
 /* coord__dt_check_ops - 0 or 400 with a message: op count and types. */
 int coord__dt_check_ops(const coord__write_in_t *in, char *err,
                         size_t err_size);
+/*
+ * coord__write_resume - apply in to the own copy (joined with q->merged),
+ * store it, send it, count acks; on failure reply (and free q) and return
+ * the status.
+ */
+int coord__write_resume(coord_t *c, uint64_t now_ms, coord__req_t *q,
+                        const coord__write_in_t *in);
+/* coord__write_refuse - reply status and msg to write q, free it. */
+void coord__write_refuse(coord_t *c, coord__req_t *q, uint64_t now_ms,
+                         int status, const char *msg);
+/*
+ * coord__dt_prefetch - for a dt update with removes, start reading the
+ * other targets first (a remove should remove what a read would show, not
+ * only what this replica has seen). Returns 1 if started (the write
+ * resumes in coord__dt_prefetch_answer), 0 if the write may go ahead now.
+ */
+int coord__dt_prefetch(coord_t *c, uint64_t now_ms, coord__req_t *q,
+                       const coord__write_in_t *in);
+/* coord__dt_prefetch_answer - target t answered the prefetch read (obj
+ * NULL: failed). */
+void coord__dt_prefetch_answer(coord_t *c, coord__req_t *q, int t,
+                               const coord_obj_t *obj, uint64_t now_ms);
 /* coord__write_ack - target `from` of write q answered (status 0: stored). */
 void coord__write_ack(coord_t *c, coord__req_t *q, int t, int status,
                       uint64_t now_ms);

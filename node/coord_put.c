@@ -208,11 +208,18 @@ static int write_local(coord_t *c, uint64_t now_ms, coord__req_t *q,
                        size_t err_size)
 {
 	store_key_t k;
-	int e, st;
+	coord_obj_t mine;
+	int e, st, conflict;
 
+	memset(&mine, 0, sizeof(mine));
 	e = coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len, &k);
 	if (e == 0)
-		e = coord__local_read(c, &k, &q->merged);
+		e = coord__local_read(c, &k, &mine);
+	/* a prefetch (coord_dt.c) left the other replicas' copies in merged */
+	if (e == 0)
+		e = coord_obj_merge(&mine, &q->merged, &conflict);
+	coord_obj_free(&q->merged);
+	q->merged = mine;
 	if (e != 0) {
 		snprintf(err, err_size, "storage: reading the local copy: %s",
 		         sh_strerror(e));
@@ -374,6 +381,29 @@ void coord__write_fail(coord_t *c, coord__req_t *q, uint64_t now_ms,
 	write_reply_quorum(c, q, now_ms, why);
 }
 
+int coord__write_resume(coord_t *c, uint64_t now_ms, coord__req_t *q,
+                        const coord__write_in_t *in)
+{
+	char err[COORD_ERROR_BYTES];
+	int self = coord__self_target(q), st;
+
+	sh_assert(self >= 0);
+	st = write_local(c, now_ms, q, in, self, err, sizeof(err));
+	if (st != 0) {
+		write_reply_status(c, q, now_ms, st, err);
+		return st;
+	}
+	send_writes(c, q);
+	write_check(c, q, now_ms);
+	return 0;
+}
+
+void coord__write_refuse(coord_t *c, coord__req_t *q, uint64_t now_ms,
+                         int status, const char *msg)
+{
+	write_reply_status(c, q, now_ms, status, msg);
+}
+
 /* ---- the path ---- */
 
 /* this node is not a target: forward to the first primary that is up
@@ -438,12 +468,8 @@ int coord__write(coord_t *c, uint64_t now_ms, const coord__origin_t *o,
 	self = coord__self_target(q);
 	if (self < 0)
 		return write_elsewhere(c, now_ms, o, in, q);
-	st = write_local(c, now_ms, q, in, self, err, sizeof(err));
-	if (st != 0) {
-		write_reply_status(c, q, now_ms, st, err);
-		return SH_OK;
-	}
-	send_writes(c, q);
-	write_check(c, q, now_ms);
+	if (o->op == COORD_OP_DT_UPDATE && coord__dt_prefetch(c, now_ms, q, in))
+		return SH_OK; /* removes: read the other replicas first */
+	coord__write_resume(c, now_ms, q, in);
 	return SH_OK;
 }

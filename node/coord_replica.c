@@ -104,35 +104,49 @@ static int on_write_ack(coord_t *c, uint64_t now_ms, const char *from,
 	return SH_OK;
 }
 
+/* deliver a read answer to a read, or to a dt update's prefetch */
+static void read_answer(coord_t *c, coord__req_t *q, int t,
+                        const coord_obj_t *obj, uint64_t now_ms)
+{
+	if (q->kind == COORD__REQ_WRITE)
+		coord__dt_prefetch_answer(c, q, t, obj, now_ms);
+	else
+		coord__read_answer(c, q, t, obj, now_ms);
+}
+
 static int on_read_reply(coord_t *c, uint64_t now_ms, const char *from,
                          const coord__wire_t *m)
 {
-	coord__req_t *q;
+	coord__req_t *q = coord__req_find(c, m->id);
 	coord_obj_t obj;
 	dvv_limits_t lim;
-	int t, err = answer_target(c, from, m, COORD__REQ_READ, &q, &t);
+	int t, err;
 
+	if (q != NULL && q->kind == COORD__REQ_WRITE && q->prefetching)
+		err = answer_target(c, from, m, COORD__REQ_WRITE, &q, &t);
+	else
+		err = answer_target(c, from, m, COORD__REQ_READ, &q, &t);
 	if (err != 0)
 		return err;
 	memset(&obj, 0, sizeof(obj));
 	if (m->status == SH_ENOTFOUND) {
-		coord__read_answer(c, q, t, &obj, now_ms);
+		read_answer(c, q, t, &obj, now_ms);
 		return SH_OK;
 	}
 	if (m->status != 0) {
 		/* its stored entry is damaged: repair it with the join */
 		q->targets[t].damaged = m->status == SH_EMALFORMED;
-		coord__read_answer(c, q, t, NULL, now_ms);
+		read_answer(c, q, t, NULL, now_ms);
 		return SH_OK;
 	}
 	coord__limits(c, &lim);
 	err = coord_obj_decode(&obj, m->record, m->record_len, &lim);
 	if (err != 0) {
 		q->targets[t].damaged = 1;
-		coord__read_answer(c, q, t, NULL, now_ms);
+		read_answer(c, q, t, NULL, now_ms);
 		return coord__reject(c, COORD_REJECT_OBJECT, err);
 	}
-	coord__read_answer(c, q, t, &obj, now_ms);
+	read_answer(c, q, t, &obj, now_ms);
 	coord_obj_free(&obj);
 	return SH_OK;
 }

@@ -900,6 +900,39 @@ static void test_coord_crdts_converge(void **state)
 	cl_free(cl);
 }
 
+static void test_coord_dt_remove_reads_first(void **state)
+{
+	cluster_t *cl = cl_new(3, NULL);
+	crdt_op_t add = {.kind = CRDT_OP_SET_ADD,
+	                 .u.element = {.bytes = "x", .len = 1}};
+	crdt_op_t rm = {.kind = CRDT_OP_SET_REMOVE,
+	                .u.element = {.bytes = "x", .len = 1}};
+	coord_local_t l;
+	res_t *r;
+
+	(void)state;
+	cl_members(cl);
+	cl->cut[1] = 1; /* n2 misses the add */
+	dt(cl, 0, 1, "s", CRDT_SET, &add, 1);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	cl->cut[1] = 0;
+	cl_tick(cl, COORD_TIMEOUT_MS_DEFAULT);
+	OK(coord_local_get(&cl->nodes[1], B, strlen(B), "s", 1, &l));
+	assert_false(l.present);
+	/* n2 has never seen "x", but removes it: it reads the others first */
+	dt(cl, 1, 2, "s", CRDT_SET, &rm, 1);
+	cl_pump(cl);
+	assert_int_equal(cl_expect(cl, 2, 204)->r.not_present, 0);
+	r = dt_read(cl, 2, 3, "s", 200);
+	assert_int_equal(crdt_set_count(&r->obj.dt.store), 0);
+	/* a remove that finds nothing anywhere is counted */
+	dt(cl, 2, 4, "s", CRDT_SET, &rm, 1);
+	cl_pump(cl);
+	assert_int_equal(cl_expect(cl, 4, 204)->r.not_present, 1);
+	cl_free(cl);
+}
+
 static void test_coord_type_mismatch_409(void **state)
 {
 	cluster_t *cl = cl_new(3, NULL);
@@ -1271,6 +1304,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_type_conflicts_converge),
 	    cmocka_unit_test(test_coord_forwards_writes),
 	    cmocka_unit_test(test_coord_crdts_converge),
+	    cmocka_unit_test(test_coord_dt_remove_reads_first),
 	    cmocka_unit_test(test_coord_type_mismatch_409),
 	    cmocka_unit_test(test_coord_bad_params_400),
 	    cmocka_unit_test(test_coord_oversize_413),
