@@ -50,7 +50,8 @@
 #define NODE_HTTP_CONNS_MAX_DEFAULT  1024u
 #define NODE_HTTP_IDLE_MS_DEFAULT    60000u
 #define NODE_SHUTDOWN_MS_DEFAULT     5000u
-#define NODE_FRAME_BYTES_MAX_DEFAULT (64u * 1024 * 1024)
+/* Room for the largest stored object (store.h) and the message around it. */
+#define NODE_FRAME_BYTES_MAX_DEFAULT (STORE_VALUE_BYTES_MAX + (1u << 20))
 
 /* Everything `shoal` is told; see node_config_usage for each setting. */
 typedef struct node_config {

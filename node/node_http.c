@@ -170,15 +170,17 @@ static void node__hconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 /* Over the connection limit: one 503, then close. */
 static void node__hconn_refuse(node_hconn_t *c)
 {
-	static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
-	                          "Content-Type: application/json\r\n"
-	                          "Content-Length: 34\r\n"
-	                          "Connection: close\r\n\r\n"
-	                          "{\"error\":\"too many connections\"}\n";
+	static const char body[] = "{\"error\":\"too many connections\"}\n";
+	http_reply_t r;
 	sh_buf_t out;
 	sh_buf_init(&out);
 	c->node->stats.http_refused++;
-	if (sh_buf_append(&out, msg, sizeof msg - 1) == SH_OK)
+	http_reply_init(&r, 503);
+	r.content_type = "application/json";
+	r.body = body;
+	r.body_len = sizeof body - 1;
+	r.close = 1;
+	if (http_reply_write(&out, &r) == SH_OK)
 		node__hconn_write(c, &out);
 	sh_buf_free(&out);
 	c->refused = 1; /* closed once written */

@@ -86,6 +86,58 @@ def pipelined(n):
     check(n.get("/health").status == 200, "still serving")
 
 
+def limits(build, root):
+    """Over the connection limit: 503 and close; idle ones are closed."""
+    n = Node(build, "limits", root,
+             extra=["--http-conns-max", "2", "--http-idle-ms", "300"])
+    n.start()
+    host, port = n.http.rsplit(":", 1)
+    def served():
+        """A kept-open connection, once the node has noticed the end of
+        the ones closed before (it may still count them a moment)."""
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        if s.recv(65536).startswith(b"HTTP/1.1 200"):
+            return s
+        s.close()
+        return None
+    a = wait_until(served, 5, "a first connection")
+    b = wait_until(served, 5, "a second connection")
+    c = socket.create_connection((host, int(port)), timeout=10)
+    check(c.recv(65536).startswith(b"HTTP/1.1 503"), "third is refused")
+    c.close()
+    # The idle ones are closed by the node (recv sees the end).
+    check(a.recv(65536) == b"" and b.recv(65536) == b"",
+          "idle connections closed")
+    a.close()
+    b.close()
+    wait_until(lambda: n.get("/health").status == 200, 5,
+               "new connections served")
+    st = n.stats()["http"]
+    check(st["connections_refused"] >= 1 and
+          st["connections_idle_closed"] >= 2, "counted: %r" % st)
+    check(n.stop() == 0, "stop")
+
+
+def bad_internode(n):
+    """Garbage on the internode port closes that connection, is counted,
+    and changes nothing else; so do garbage datagrams."""
+    host, port = n.bind.rsplit(":", 1)
+    for junk in (b"\x00\x00\x00\x05hello", b"\xff\xff\xff\xffxx",
+                 b"\x00\x00\x00\x02\x92\x03"):  # no hello first
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.sendall(junk)
+        check(s.recv(100) == b"", "closed after %r" % junk)
+        s.close()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"\x01garbage", (host, int(port)))
+    u.close()
+    st = n.stats()
+    check(st["internode"]["frame_errors"] == 3, "counted: %r"
+          % st["internode"])
+    check(n.get("/health").status == 200, "still serving")
+
+
 def views(n):
     m = n.members()
     check(len(m) == 1 and m[0]["name"] == n.name and m[0]["self"] and
@@ -107,11 +159,13 @@ def test(build):
     bad_flags(build)
     root = tmpdir()
     config_file(build, root)
+    limits(build, root)
     n = Node(build, "solo", root).start()
     check("joining" in n.log() or "cluster of one" in n.log(),
           "start-up prints the seeds")
     views(n)
     bad_requests(n)
+    bad_internode(n)
     pipelined(n)
     check(n.stop() == 0, "SIGTERM exits 0")
     wait_until(lambda: n.proc.poll() is not None, 5, "exit")
