@@ -417,6 +417,14 @@ static int node__finish(node_config_t *cfg, char *err, size_t esize)
 		                  "--r (%u) and --w (%u) must not exceed --n "
 		                  "(%u)",
 		                  cfg->r, cfg->w, cfg->n);
+	char host[SWIM_ADDR_MAX + 1];
+	uint16_t port;
+	node_addr_split(cfg->bind, host, sizeof host, &port);
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+		return node__fail(err, esize,
+		                  "--bind %s: peers reach a node at its --bind "
+		                  "address; give one they can reach, not %s",
+		                  cfg->bind, host);
 	if (strcmp(cfg->bind, cfg->http) == 0)
 		return node__fail(err, esize,
 		                  "--bind and --http must differ (%s)",

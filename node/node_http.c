@@ -292,3 +292,11 @@ void node__http_sweep(node_t *n, uint64_t now_ms)
 		c = next;
 	}
 }
+
+int node__http_writing(const node_t *n)
+{
+	for (const node_hconn_t *c = n->conns; c != NULL; c = c->next)
+		if (c->writes > 0 && !c->closing)
+			return 1;
+	return 0;
+}

@@ -230,6 +230,8 @@ void node__http_stop_listening(node_t *n);
 void node__http_close_all(node_t *n);
 /* node__http_pump - hand out requests and write what may leave. */
 void node__http_pump(node_hconn_t *c);
+/* node__http_writing - 1 while some reply is still being written. */
+int node__http_writing(const node_t *n);
 /* node__http_sweep - close connections idle since before the limit. */
 void node__http_sweep(node_t *n, uint64_t now_ms);
 

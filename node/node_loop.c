@@ -224,8 +224,8 @@ static void node__house_cb(uv_timer_t *t)
 		n->leaving = 2;
 		node__stop(n, "left the cluster (timeout spreading it)");
 	}
-	if (n->stopping == 1 &&
-	    (n->pending_len == 0 || now >= n->stop_deadline_ms)) {
+	int busy = n->pending_len > 0 || node__http_writing(n);
+	if (n->stopping == 1 && (!busy || now >= n->stop_deadline_ms)) {
 		if (n->pending_len > 0)
 			sh_log(SH_LOG_WARN,
 			       "stopping with %u requests unanswered",

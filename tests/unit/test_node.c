@@ -69,10 +69,11 @@ static void test_node_config_errors(void **state)
 	node_config_t cfg;
 	char err[256];
 	const char *bad[][4] = {
-	    {"--bogus", "1", NULL},        {"--n", "2", "--r", NULL},
-	    {"--bind", "nohost", NULL},    {"--partitions", "100", NULL},
-	    {"--sync", "maybe", NULL},     {"--n", "0", NULL},
-	    {"--log-level", "loud", NULL}, {"stray", NULL},
+	    {"--bogus", "1", NULL},           {"--n", "2", "--r", NULL},
+	    {"--bind", "nohost", NULL},       {"--partitions", "100", NULL},
+	    {"--sync", "maybe", NULL},        {"--n", "0", NULL},
+	    {"--log-level", "loud", NULL},    {"stray", NULL},
+	    {"--bind", "0.0.0.0:7000", NULL},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
