@@ -67,7 +67,13 @@ static int slots_init(coord_t *c)
 	for (i = 0; i < n; i++)
 		c->free_slots[i] = n - 1 - i;
 	c->free_count = n;
-	c->next_gen = 1;
+	/* ids are gen << slot_bits | slot: keep gen within its bits */
+	c->next_gen = c->cfg.id_base & (UINT64_MAX >> c->slot_bits);
+	if (c->next_gen == 0)
+		c->next_gen = 1;
+	c->seen = calloc(COORD_FORWARDS_SEEN, sizeof(*c->seen));
+	if (c->seen == NULL)
+		return SH_ENOMEM;
 	return SH_OK;
 }
 
@@ -143,6 +149,7 @@ void coord_free(coord_t *c)
 	}
 	free(c->reqs);
 	free(c->free_slots);
+	free(c->seen);
 	results_release(c);
 	free(c->results);
 	free(c->rinfo);
@@ -364,7 +371,10 @@ coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
 		return NULL;
 	slot = c->free_slots[--c->free_count];
 	sh_assert(c->reqs[slot] == NULL);
-	q->id = (c->next_gen++ << c->slot_bits) | slot;
+	q->id = (c->next_gen << c->slot_bits) | slot;
+	c->next_gen = (c->next_gen + 1) & (UINT64_MAX >> c->slot_bits);
+	if (c->next_gen == 0)
+		c->next_gen = 1;
 	q->kind = kind;
 	q->origin = *origin;
 	q->wrote_batch = UINT64_MAX;

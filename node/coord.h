@@ -113,6 +113,10 @@
  *   - Siblings cap: a kv write that would leave an object with more than
  *     siblings_max siblings is refused with 409 (write with the context of
  *     a read to resolve them).
+ *   - A FORWARD that arrives twice (a network that duplicates) is
+ *     coordinated once: the receiver remembers the last
+ *     COORD_FORWARDS_SEEN (sender, request id) pairs for twice the
+ *     request's timeout.
  *   - At most inflight_max requests are in flight (client requests being
  *     coordinated or forwarded, and forwarded requests being coordinated
  *     for others); more are refused with 503 "overloaded".
@@ -168,6 +172,8 @@
 #define COORD_ERROR_BYTES 160
 /* Most operations in one dt update. */
 #define COORD_DT_OPS_MAX 1024
+/* FORWARDs remembered to drop duplicates. */
+#define COORD_FORWARDS_SEEN 1024
 /* No request in flight: coord_ready_t.next_deadline_ms. */
 #define COORD_NO_DEADLINE UINT64_MAX
 
@@ -198,6 +204,11 @@ typedef struct coord_config {
 	                         * may write: 1 MiB (413 above) */
 	size_t siblings_max;    /* kv writes refused (409) above this: 100 */
 	uint32_t inflight_max;  /* requests in flight: 4096 (503 above) */
+	uint64_t id_base;       /* where request ids start: pass a value that
+	                         * differs between runs of one node (the wall
+	                         * clock in ms, a random number), so a restarted
+	                         * node's ids are not mistaken for duplicates of
+	                         * its old ones; 0 is fine without restarts */
 } coord_config_t;
 
 /* ---- membership ---- */
@@ -393,19 +404,20 @@ typedef struct coord_op_stats {
 typedef struct coord_stats {
 	coord_op_stats_t ops[COORD_OP__COUNT];
 	uint64_t siblings[COORD_SIBLING_BUCKETS]; /* kv reads by join size */
-	uint64_t siblings_max;    /* largest sibling count read */
-	uint64_t read_repairs;    /* repair writes sent or done locally */
-	uint64_t quorum_failures; /* 503 for a quorum not met in time */
-	uint64_t overloaded;      /* 503 for inflight_max */
-	uint64_t forwards;        /* writes forwarded to another node */
-	uint64_t forwards_served; /* writes coordinated for another node */
-	uint64_t replica_writes;  /* REPLICA_WRITEs stored for others */
-	uint64_t replica_reads;   /* REPLICA_READs answered */
-	uint64_t hints_stored;    /* hints written as a fallback */
-	uint64_t type_conflicts;  /* joins of different kinds or types */
-	uint64_t store_errors;    /* failed store reads or writes */
-	uint64_t late_answers;    /* acks/answers after a write finished */
-	uint64_t batches_failed;  /* coord_batch_failed calls */
+	uint64_t siblings_max;       /* largest sibling count read */
+	uint64_t read_repairs;       /* repair writes sent or done locally */
+	uint64_t quorum_failures;    /* 503 for a quorum not met in time */
+	uint64_t overloaded;         /* 503 for inflight_max */
+	uint64_t forwards;           /* writes forwarded to another node */
+	uint64_t forwards_served;    /* writes coordinated for another node */
+	uint64_t forwards_duplicate; /* FORWARDs dropped as duplicates */
+	uint64_t replica_writes;     /* REPLICA_WRITEs stored for others */
+	uint64_t replica_reads;      /* REPLICA_READs answered */
+	uint64_t hints_stored;       /* hints written as a fallback */
+	uint64_t type_conflicts;     /* joins of different kinds or types */
+	uint64_t store_errors;       /* failed store reads or writes */
+	uint64_t late_answers;       /* acks/answers after a write finished */
+	uint64_t batches_failed;     /* coord_batch_failed calls */
 	uint64_t rejected[COORD_REJECT__COUNT];
 	uint64_t inflight; /* requests in flight now */
 } coord_stats_t;
@@ -414,6 +426,7 @@ typedef struct coord_stats {
 
 struct coord__req;
 struct coord__rinfo;
+struct coord__seen;
 
 /* The coordinator. Allocated by the caller; every field is private. */
 typedef struct coord {
@@ -444,7 +457,9 @@ typedef struct coord {
 	coord_result_t *results;
 	struct coord__rinfo *rinfo; /* per result: private bookkeeping */
 	size_t result_count, result_cap;
-	size_t results_reserved; /* room kept for requests in flight */
+	size_t results_reserved;  /* room kept for requests in flight */
+	struct coord__seen *seen; /* recent FORWARDs, to drop duplicates */
+	size_t seen_next;
 	coord_result_t *fwd_tmp; /* a result on its way to another node */
 	sh_buf_t scratch;        /* reused encoding buffer */
 	coord_stats_t stats;

@@ -63,12 +63,46 @@ void coord__forward_expire(coord_t *c, coord__req_t *q, uint64_t now_ms)
 	coord__req_free(c, q);
 }
 
+/* FNV-1a over the sender's name and the request id */
+static uint64_t seen_key(const char *from, uint64_t id)
+{
+	uint64_t h = 14695981039346656037ull;
+	size_t i;
+
+	for (i = 0; from[i] != '\0'; i++)
+		h = (h ^ (uint8_t)from[i]) * 1099511628211ull;
+	for (i = 0; i < 8; i++)
+		h = (h ^ (uint8_t)(id >> (8 * i))) * 1099511628211ull;
+	return h | 1; /* 0 marks an empty entry */
+}
+
+/* 1 if (from, id) was served recently; else remember it */
+static int seen_before(coord_t *c, uint64_t now_ms, const char *from,
+                       uint64_t id, uint32_t timeout_ms)
+{
+	uint64_t key = seen_key(from, id);
+	size_t i;
+
+	for (i = 0; i < COORD_FORWARDS_SEEN; i++)
+		if (c->seen[i].key == key && c->seen[i].until_ms > now_ms)
+			return 1;
+	c->seen[c->seen_next].key = key;
+	c->seen[c->seen_next].until_ms = coord__deadline(
+	    now_ms, timeout_ms > UINT32_MAX / 2 ? UINT32_MAX : 2 * timeout_ms);
+	c->seen_next = (c->seen_next + 1) % COORD_FORWARDS_SEEN;
+	return 0;
+}
+
 int coord__forward_recv(coord_t *c, uint64_t now_ms, const char *from,
                         const coord__wire_t *m)
 {
 	coord__origin_t o;
 	coord__write_in_t in;
 
+	if (seen_before(c, now_ms, from, m->id, m->params.timeout_ms)) {
+		c->stats.forwards_duplicate++;
+		return SH_OK;
+	}
 	memset(&o, 0, sizeof(o));
 	o.op = m->op;
 	o.start_ms = now_ms;

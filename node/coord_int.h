@@ -90,6 +90,12 @@ typedef struct coord__req {
 	sh_buf_t pending;     /* prefetching: the update, as a FORWARD body */
 } coord__req_t;
 
+/* A FORWARD served recently: hash of (sender, id), and until when. */
+struct coord__seen {
+	uint64_t key;
+	uint64_t until_ms;
+};
+
 /* Per-result bookkeeping (parallel to c->results). */
 struct coord__rinfo {
 	uint8_t depends;     /* relies on a write of the open store batch */

@@ -60,7 +60,8 @@ typedef struct cluster {
 	msg_t held[MSGS_MAX];
 	size_t held_count;
 	/* capture: a copy of every delivered message (for the fuzz test) */
-	int tolerate; /* rejected messages are expected */
+	int tolerate;  /* rejected messages are expected */
+	int duplicate; /* deliver every message twice */
 	int capture;
 	msg_t captured[MSGS_MAX];
 	size_t captured_count;
@@ -245,6 +246,8 @@ static void cl_pump(cluster_t *cl)
 					cl->held[cl->held_count++] = *m;
 				} else {
 					deliver(cl, m);
+					if (cl->duplicate)
+						deliver(cl, m);
 					free(m->data);
 				}
 			}
@@ -933,6 +936,54 @@ static void test_coord_dt_remove_reads_first(void **state)
 	cl_free(cl);
 }
 
+static void test_coord_duplicated_messages(void **state)
+{
+	cluster_t *cl = cl_new(5, NULL);
+	crdt_op_t inc = {.kind = CRDT_OP_COUNTER_INCREMENT, .u.increment = 1};
+	coord_params_t p = params_nrw(2, 2, 2);
+	ring_preflist_t pl;
+	char key[16];
+	uint64_t i;
+	res_t *r;
+	int out = -1, k;
+
+	(void)state;
+	cl_members(cl);
+	cl->duplicate = 1;
+	for (k = 0; k < 1000 && out < 0; k++) {
+		snprintf(key, sizeof(key), "d%d", k);
+		preflist(cl, 0, key, 2, &pl);
+		if (!on_preflist(&pl, "n5", 2))
+			out = 4;
+	}
+	assert_int_equal(out, 4);
+	/* forwarded increments, every message twice: each counts once */
+	for (i = 1; i <= 5; i++) {
+		OK(coord_dt_update(&cl->nodes[out], cl->now, i, B, strlen(B),
+		                   key, strlen(key), &p, CRDT_COUNTER, &inc,
+		                   1));
+		cl_pump(cl);
+		cl_expect(cl, i, 204);
+	}
+	OK(coord_dt_get(&cl->nodes[out], cl->now, 6, B, strlen(B), key,
+	                strlen(key), &p));
+	cl_pump(cl);
+	r = cl_expect(cl, 6, 200);
+	assert_int_equal(crdt_counter_value(&r->obj.dt.store), 5);
+	assert_int_equal(coord_stats(&cl->nodes[0])->forwards_duplicate +
+	                     coord_stats(&cl->nodes[1])->forwards_duplicate +
+	                     coord_stats(&cl->nodes[2])->forwards_duplicate +
+	                     coord_stats(&cl->nodes[3])->forwards_duplicate,
+	                 5);
+	/* a forwarded kv put makes one sibling, not two */
+	put(cl, out, 7, "kv", "once", NULL, &p);
+	cl_pump(cl);
+	get(cl, 0, 8, "kv", &p);
+	cl_pump(cl);
+	expect_kv(cl_expect(cl, 8, 200), "once");
+	cl_free(cl);
+}
+
 static void test_coord_type_mismatch_409(void **state)
 {
 	cluster_t *cl = cl_new(3, NULL);
@@ -1305,6 +1356,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_forwards_writes),
 	    cmocka_unit_test(test_coord_crdts_converge),
 	    cmocka_unit_test(test_coord_dt_remove_reads_first),
+	    cmocka_unit_test(test_coord_duplicated_messages),
 	    cmocka_unit_test(test_coord_type_mismatch_409),
 	    cmocka_unit_test(test_coord_bad_params_400),
 	    cmocka_unit_test(test_coord_oversize_413),
