@@ -131,8 +131,9 @@
  * STORED RECORDS (the object keyspace of store.h; coord_obj.c):
  *   record = kind (1 byte: COORD_KIND_KV 0x01 or COORD_KIND_DT 0x02)
  *            object (dvv_encode's bytes for kv, crdt_encode's for dt)
- * Decoding validates everything (dvv_decode / crdt_decode with the default
- * limits) and rejects a damaged record with an error. A hint (the hints
+ * Decoding validates everything (dvv_decode / crdt_decode; the value limit
+ * is the larger of value_bytes_max and dvv's default) and rejects a
+ * damaged record with an error. A hint (the hints
  * keyspace) has an empty value: its key names the primary and the object.
  * The internode wire format is documented at the top of coord_wire.c.
  *
