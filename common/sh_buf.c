@@ -58,3 +58,23 @@ int sh_buf_append_u8(sh_buf_t *b, uint8_t v)
 {
 	return sh_buf_append(b, &v, 1);
 }
+
+int sh_array_reserve(void **p, size_t *cap, size_t want, size_t elem_size)
+{
+	if (want <= *cap)
+		return SH_OK;
+	size_t ncap = *cap ? *cap : 4;
+	while (ncap < want) {
+		if (ncap > SIZE_MAX / 2)
+			return SH_ENOMEM;
+		ncap *= 2;
+	}
+	if (elem_size != 0 && ncap > SIZE_MAX / elem_size)
+		return SH_ENOMEM;
+	void *np = realloc(*p, ncap * elem_size);
+	if (np == NULL)
+		return SH_ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return SH_OK;
+}

@@ -26,7 +26,8 @@ void sh_buf_free(sh_buf_t *b);
 /* sh_buf_reset - set len to 0, keeping the allocation for reuse. */
 void sh_buf_reset(sh_buf_t *b);
 
-/* sh_buf_reserve - make room for at least `extra` more bytes. 0 or SH_ENOMEM. */
+/* sh_buf_reserve - make room for at least `extra` more bytes. 0 or SH_ENOMEM.
+ */
 int sh_buf_reserve(sh_buf_t *b, size_t extra);
 
 /* sh_buf_append - copy len bytes from p to the end. 0 or SH_ENOMEM. */
@@ -34,5 +35,13 @@ int sh_buf_append(sh_buf_t *b, const void *p, size_t len);
 
 /* sh_buf_append_u8 - append one byte. 0 or SH_ENOMEM. */
 int sh_buf_append_u8(sh_buf_t *b, uint8_t v);
+
+/*
+ * sh_array_reserve - make the array *p of elements of elem_size bytes, with
+ * *cap allocated, hold at least want elements: grows by doubling (from 4).
+ * On success *p and *cap may change; on SH_ENOMEM (also on overflow) they
+ * are left as they were. 0 or SH_ENOMEM.
+ */
+int sh_array_reserve(void **p, size_t *cap, size_t want, size_t elem_size);
 
 #endif /* SH_BUF_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/sh_assert.h"
+#include "common/sh_buf.h"
 #include "common/sh_err.h"
 
 /* ---- actors and dots ---- */
@@ -194,26 +195,11 @@ int crdt_ctx_is_empty(const crdt_ctx_t *c)
 
 /* ---- contexts: change ---- */
 
-static int grow(void **p, size_t *cap, size_t want, size_t size)
-{
-	if (want <= *cap)
-		return SH_OK;
-	size_t ncap = *cap ? *cap * 2 : 4;
-	while (ncap < want)
-		ncap *= 2;
-	void *np = realloc(*p, ncap * size);
-	if (np == NULL)
-		return SH_ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return SH_OK;
-}
-
 /* Inserts (a, counter) at position at of the vv. */
 static int vv_insert(crdt_ctx_t *c, size_t at, const crdt_actor_t *a,
 		     uint64_t counter)
 {
-	int rc = grow((void **)&c->vv, &c->vv_cap, c->vv_len + 1,
+	int rc = sh_array_reserve((void **)&c->vv, &c->vv_cap, c->vv_len + 1,
 		      sizeof *c->vv);
 	if (rc != SH_OK)
 		return rc;
@@ -276,7 +262,7 @@ int crdt_ctx_add(crdt_ctx_t *c, const crdt_dot_t *d)
 	if (i >= 0)
 		return SH_OK;
 	size_t at = (size_t)(-i - 1);
-	int rc = grow((void **)&c->cloud, &c->cloud_cap, c->cloud_len + 1,
+	int rc = sh_array_reserve((void **)&c->cloud, &c->cloud_cap, c->cloud_len + 1,
 		      sizeof *c->cloud);
 	if (rc != SH_OK)
 		return rc;
@@ -306,10 +292,10 @@ int crdt_ctx_copy(crdt_ctx_t *dst, const crdt_ctx_t *src)
 	if (dst == src)
 		return SH_OK;
 	crdt_ctx_clear(dst);
-	int rc = grow((void **)&dst->vv, &dst->vv_cap, src->vv_len,
+	int rc = sh_array_reserve((void **)&dst->vv, &dst->vv_cap, src->vv_len,
 		      sizeof *dst->vv);
 	if (rc == SH_OK)
-		rc = grow((void **)&dst->cloud, &dst->cloud_cap,
+		rc = sh_array_reserve((void **)&dst->cloud, &dst->cloud_cap,
 			  src->cloud_len, sizeof *dst->cloud);
 	if (rc != SH_OK)
 		return rc;
@@ -422,7 +408,7 @@ static int decode_vv(sh_mp_reader_t *r, crdt_ctx_t *c)
 		return rc;
 	if (n > CRDT_CTX_ACTORS_MAX)
 		return SH_ETOOBIG;
-	rc = grow((void **)&c->vv, &c->vv_cap, n, sizeof *c->vv);
+	rc = sh_array_reserve((void **)&c->vv, &c->vv_cap, n, sizeof *c->vv);
 	if (rc != SH_OK)
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
@@ -452,7 +438,7 @@ static int decode_cloud(sh_mp_reader_t *r, crdt_ctx_t *c)
 		return rc;
 	if (n > CRDT_CTX_CLOUD_MAX)
 		return SH_ETOOBIG;
-	rc = grow((void **)&c->cloud, &c->cloud_cap, n, sizeof *c->cloud);
+	rc = sh_array_reserve((void **)&c->cloud, &c->cloud_cap, n, sizeof *c->cloud);
 	if (rc != SH_OK)
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {

@@ -15,7 +15,6 @@
 /* ---- helpers (crdt_store.c) ---- */
 
 /* Grows *p (of *cap items of size bytes) to hold want items. 0 or SH_ENOMEM. */
-int crdt__grow(void **p, size_t *cap, size_t want, size_t size);
 
 /* Makes room for one more entry in s. 0 or SH_ENOMEM. */
 int crdt__store_reserve(crdt_store_t *s, size_t extra);

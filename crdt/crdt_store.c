@@ -8,24 +8,10 @@
 
 #include "common/sh_assert.h"
 #include "common/sh_err.h"
+#include "common/sh_buf.h"
 #include "crdt/crdt_int.h"
 
 /* ---- helpers ---- */
-
-int crdt__grow(void **p, size_t *cap, size_t want, size_t size)
-{
-	if (want <= *cap)
-		return SH_OK;
-	size_t ncap = *cap ? *cap * 2 : 4;
-	while (ncap < want)
-		ncap *= 2;
-	void *np = realloc(*p, ncap * size);
-	if (np == NULL)
-		return SH_ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return SH_OK;
-}
 
 size_t crdt__entry_size(crdt_type_t type)
 {
@@ -44,7 +30,7 @@ int crdt__store_reserve(crdt_store_t *s, size_t extra)
 	/* Every member of the union is a pointer; grow through one of them. */
 	void *p = s->v.counter;
 	int rc =
-	    crdt__grow(&p, &s->cap, s->len + extra, crdt__entry_size(s->type));
+	    sh_array_reserve(&p, &s->cap, s->len + extra, crdt__entry_size(s->type));
 	s->v.counter = p;
 	return rc;
 }

@@ -1,8 +1,10 @@
-/* test_common.c - unit tests of common/: errors, buffers, msgpack helpers, PRNG. */
+/* test_common.c - unit tests of common/: errors, buffers, msgpack helpers,
+ * PRNG. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -38,6 +40,28 @@ static void test_common_buf_grows_and_keeps_bytes(void **state)
 	assert_true(b.cap >= 1000);
 	sh_buf_free(&b);
 	assert_null(b.data);
+}
+
+static void test_common_array_reserve_doubles_and_keeps(void **state)
+{
+	(void)state;
+	uint32_t *a = NULL;
+	size_t cap = 0;
+	assert_int_equal(sh_array_reserve((void **)&a, &cap, 3, sizeof *a),
+	                 SH_OK);
+	assert_int_equal(cap, 4);
+	for (uint32_t i = 0; i < 4; i++)
+		a[i] = i * 7;
+	assert_int_equal(sh_array_reserve((void **)&a, &cap, 9, sizeof *a),
+	                 SH_OK);
+	assert_int_equal(cap, 16);
+	for (uint32_t i = 0; i < 4; i++)
+		assert_int_equal(a[i], i * 7);
+	/* A size that cannot be allocated leaves the array alone. */
+	assert_int_equal(sh_array_reserve((void **)&a, &cap, SIZE_MAX / 2, 8),
+	                 SH_ENOMEM);
+	assert_int_equal(cap, 16);
+	free(a);
 }
 
 static void test_common_mp_round_trips_every_kind(void **state)
@@ -188,13 +212,14 @@ static void test_common_rand_is_a_function_of_the_seed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_common_strerror_names_every_code),
-		cmocka_unit_test(test_common_buf_grows_and_keeps_bytes),
-		cmocka_unit_test(test_common_mp_round_trips_every_kind),
-		cmocka_unit_test(test_common_mp_rejects_lying_counts),
-		cmocka_unit_test(test_common_mp_rejects_wrong_types_and_depth),
-		cmocka_unit_test(test_common_mp_truncation_never_reads_past_end),
-		cmocka_unit_test(test_common_rand_is_a_function_of_the_seed),
+	    cmocka_unit_test(test_common_strerror_names_every_code),
+	    cmocka_unit_test(test_common_buf_grows_and_keeps_bytes),
+	    cmocka_unit_test(test_common_array_reserve_doubles_and_keeps),
+	    cmocka_unit_test(test_common_mp_round_trips_every_kind),
+	    cmocka_unit_test(test_common_mp_rejects_lying_counts),
+	    cmocka_unit_test(test_common_mp_rejects_wrong_types_and_depth),
+	    cmocka_unit_test(test_common_mp_truncation_never_reads_past_end),
+	    cmocka_unit_test(test_common_rand_is_a_function_of_the_seed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
