@@ -3,7 +3,7 @@
 # `dpkg -s` reports missing, so a machine that has them all does nothing.
 set -eu
 
-PACKAGES="build-essential cmake pkg-config libuv1-dev libmsgpack-dev libxxhash-dev \
+PACKAGES="build-essential cmake pkg-config python3 libuv1-dev libmsgpack-dev libxxhash-dev \
 libcmocka-dev liblmdb-dev libhttp-parser-dev"
 
 missing=""
