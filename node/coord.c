@@ -686,3 +686,8 @@ const coord_stats_t *coord_stats(const coord_t *c)
 {
 	return &c->stats;
 }
+
+void coord_set_wall_clock(coord_t *c, uint64_t wall_ms)
+{
+	c->wall_ms = wall_ms;
+}

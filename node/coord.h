@@ -435,6 +435,7 @@ typedef struct coord {
 	crdt_actor_t actor;
 	coord_config_t cfg; /* cfg.name points to name */
 	store_t *store;     /* borrowed */
+	uint64_t wall_ms;   /* coord_set_wall_clock; 0: use now_ms */
 	ring_t ring;
 	/* membership: names (owned) and states, sorted by name */
 	char **member_names;
@@ -623,6 +624,18 @@ int coord_local_get(coord_t *c, const void *bucket, size_t bucket_len,
  */
 int coord_recv(coord_t *c, uint64_t now_ms, const char *from,
                const uint8_t *data, size_t len);
+
+/*
+ * coord_set_wall_clock - hand the coordinator the wall-clock time, in ms
+ * since the Unix epoch. now_ms (every other call's input) is monotonic and
+ * drives timeouts; it means nothing on another node. Wall time is used only
+ * for values that travel: sibling timestamps (information only) and the
+ * timestamp of a register assign (last writer wins, ties by actor, so skew
+ * between nodes decides between concurrent assigns). The shell sets it once
+ * per loop turn, before feeding the turn's inputs; the simulator feeds each
+ * node its own, skewed clock. Until it is set (wall_ms 0), now_ms is used.
+ */
+void coord_set_wall_clock(coord_t *c, uint64_t wall_ms);
 
 /*
  * coord_tick - the time is now_ms: fail (503) every request whose deadline

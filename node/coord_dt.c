@@ -109,7 +109,8 @@ int coord__dt_apply(coord_t *c, uint64_t now_ms, const coord__write_in_t *in,
 	if (e == 0 && obj->kind == COORD_KIND_DT)
 		e = crdt_copy(&tmp, &obj->dt);
 	for (i = 0; e == 0 && i < in->op_count; i++) {
-		e = crdt_apply(&tmp, &c->actor, now_ms, &in->ops[i]);
+		e = crdt_apply(&tmp, &c->actor, coord__wall_ms(c, now_ms),
+		               &in->ops[i]);
 		if (e == SH_ENOTFOUND) {
 			(*not_present)++;
 			e = 0;

@@ -399,4 +399,10 @@ void coord__stats_siblings(coord_t *c, size_t n);
 /* coord__reject - count a rejected message; returns err. */
 int coord__reject(coord_t *c, coord_reject_t why, int err);
 
+/* The time stamped on values that travel (coord_set_wall_clock). */
+static inline uint64_t coord__wall_ms(const coord_t *c, uint64_t now_ms)
+{
+	return c->wall_ms != 0 ? c->wall_ms : now_ms;
+}
+
 #endif /* SHOAL_NODE_COORD_INT_H */

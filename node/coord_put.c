@@ -180,7 +180,7 @@ static int kv_apply(coord_t *c, uint64_t now_ms, coord__req_t *q,
 		v.content_type_len = in->value->content_type_len;
 	}
 	v.tombstone = in->value == NULL;
-	v.timestamp_ms = now_ms;
+	v.timestamp_ms = coord__wall_ms(c, now_ms);
 	if (q->merged.kind == COORD_KIND_NONE) {
 		dvv_init(&q->merged.kv);
 		q->merged.kind = COORD_KIND_KV;

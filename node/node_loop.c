@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/sh_err.h"
@@ -29,8 +30,19 @@ uint64_t node__now_ms(void)
 	return uv_hrtime() / 1000000;
 }
 
+/* Wall-clock ms since the epoch: only for timestamps that travel. */
+static uint64_t node__wall_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int node__batch(node_t *n)
 {
+	/* Every coordinator write runs inside a batch: stamp the turn here. */
+	coord_set_wall_clock(&n->coord, node__wall_ms());
 	if (store_in_batch(&n->store))
 		return SH_OK;
 	int rc = store_begin(&n->store);

@@ -453,6 +453,40 @@ static void test_coord_put_get_round_trip(void **state)
 	cl_free(cl);
 }
 
+/* Timestamps that travel come from the wall clock, not the monotonic now_ms. */
+static void test_coord_timestamps_use_the_wall_clock(void **state)
+{
+	cluster_t *cl = cl_new(3, NULL);
+	const dvv_sibling_t *sib;
+	size_t n;
+	res_t *r;
+
+	(void)state;
+	cl_members(cl);
+	cl->now = 5000; /* monotonic: time since some boot */
+	coord_set_wall_clock(&cl->nodes[0], 1795000000000ULL);
+	put(cl, 0, 1, "k", "hello", NULL, NULL);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	get(cl, 1, 2, "k", NULL);
+	cl_pump(cl);
+	r = cl_expect(cl, 2, 200);
+	sib = dvv_siblings(&r->obj.kv, &n);
+	assert_int_equal(n, 1);
+	assert_true(sib[0].timestamp_ms == 1795000000000ULL);
+
+	/* Without a wall clock, the monotonic time is all there is. */
+	put(cl, 2, 3, "k2", "x", NULL, NULL);
+	cl_pump(cl);
+	cl_expect(cl, 3, 204);
+	get(cl, 2, 4, "k2", NULL);
+	cl_pump(cl);
+	r = cl_expect(cl, 4, 200);
+	sib = dvv_siblings(&r->obj.kv, &n);
+	assert_true(sib[0].timestamp_ms == 5000);
+	cl_free(cl);
+}
+
 static void test_coord_per_request_nrw(void **state)
 {
 	cluster_t *cl = cl_new(3, NULL);
@@ -1345,6 +1379,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_coord_init_and_members),
 	    cmocka_unit_test(test_coord_put_get_round_trip),
+	    cmocka_unit_test(test_coord_timestamps_use_the_wall_clock),
 	    cmocka_unit_test(test_coord_per_request_nrw),
 	    cmocka_unit_test(test_coord_w3_one_node_down),
 	    cmocka_unit_test(test_coord_pr_pw_and_sloppy_hints),
