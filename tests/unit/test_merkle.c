@@ -747,6 +747,58 @@ static void test_merkle_random_difference_sets_reported_exactly(void **state)
 	}
 }
 
+/*
+ * Trees of one partition of four; both sides feed every key of every
+ * partition, and differ in all of them: only the tree's own partition's
+ * differences are reported.
+ */
+static void test_merkle_exchange_keeps_to_its_partition(void **state)
+{
+	(void)state;
+	merkle_config_t c;
+	cfg_of(&c, 128, 8);
+	c.partition_bits = 2;
+	c.partition = 2;
+	model_t ma, mb, pa, pb;
+	fill_model(&ma, 4000, 0.9);
+	model_copy(&mb, &ma);
+	for (uint32_t i = 0; i < ma.n; i += 37) {
+		uint64_t h = i + 1;
+		write_key(NULL, &mb, i, i % 2 ? NULL : &h);
+	}
+	/* The partition's own keys, for building the trees. */
+	model_copy(&pa, &ma);
+	model_copy(&pb, &mb);
+	uint32_t mine = 0;
+	for (uint32_t i = 0; i < ma.n; i++) {
+		char k[16];
+		size_t kl = key_name(k, i);
+		int in = (merkle_key_hash("b", 1, k, kl) >> 62) == 2;
+		mine += in;
+		if (!in)
+			pa.present[i] = pb.present[i] = 0;
+	}
+	assert_true(mine > 500 && mine < 1500);
+	merkle_t a, b;
+	tree_from_model(&a, &c, &pa);
+	tree_from_model(&b, &c, &pb);
+	merkle_xconfig_t xc;
+	merkle_xconfig_default(&xc);
+	run_t run;
+	run_init(&run, 256);
+	run_exchange(&run, &a, &ma, &b, &mb, &xc);
+	assert_int_equal(run.ra.state, MERKLE_X_DONE);
+	assert_true(run.n > 0);
+	assert_reported_exactly(&run, &pa, &pb);
+	run_free(&run);
+	merkle_free(&a);
+	merkle_free(&b);
+	model_free(&ma);
+	model_free(&mb);
+	model_free(&pa);
+	model_free(&pb);
+}
+
 static void test_merkle_exchange_aborts_on_timeout(void **state)
 {
 	(void)state;
@@ -1027,6 +1079,7 @@ int main(void)
 	    cmocka_unit_test(test_merkle_differences_found_in_both_directions),
 	    cmocka_unit_test(
 	        test_merkle_random_difference_sets_reported_exactly),
+	    cmocka_unit_test(test_merkle_exchange_keeps_to_its_partition),
 	    cmocka_unit_test(test_merkle_exchange_aborts_on_timeout),
 	    cmocka_unit_test(test_merkle_exchange_refuses_mismatch_and_unbuilt),
 	    cmocka_unit_test(
