@@ -3,13 +3,17 @@
 #   make run    install missing packages, build, start what exists
 #   make test   install missing packages, build, run every test
 #   make asan   the whole suite under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz   every libFuzzer target for FUZZ_SECONDS (clang, build-fuzz/)
 #   make format clang-format every source file
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_MERGE ?= 0
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test asan format clean
+.PHONY: all deps build run test asan fuzz format clean
 
 all: build
 
@@ -35,8 +39,15 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_FUZZ=ON
+
+fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers fuzz-gen-corpus
+	./tests/fuzz/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(if $(filter 1,$(FUZZ_MERGE)),--merge)
+
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
