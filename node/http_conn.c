@@ -578,10 +578,16 @@ static int http__parse_stash(http_conn_t *c)
 {
 	size_t used = 0;
 	int rc = SH_OK;
-	if (http__stash_left(c) && !c->input_closed) {
-		rc =
-		    http__execute(c, (const char *)c->stash.data + c->stash_off,
-		                  c->stash.len - c->stash_off, &used);
+	/* paused with nothing stashed (the read ended exactly at the end of
+	 * the request that filled the pipeline): http__execute with no bytes
+	 * still lifts the pause once there is room, or input would stall */
+	if ((http__stash_left(c) || c->paused) && !c->input_closed) {
+		rc = http__execute(c,
+		                   c->stash.data != NULL
+		                       ? (const char *)c->stash.data +
+		                             c->stash_off
+		                       : NULL,
+		                   c->stash.len - c->stash_off, &used);
 		c->stash_off += used;
 	}
 	if (c->input_closed || !http__stash_left(c)) {

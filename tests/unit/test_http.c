@@ -748,6 +748,39 @@ static void test_http_full_pipeline_pauses_parsing(void **state)
 	sh_buf_free(&out);
 }
 
+/* A read that ends exactly where the pipeline fills leaves nothing
+ * stashed; once the replies leave, the connection must want input again
+ * (found by tests/fuzz/fuzz_http.c). */
+static void test_http_full_pipeline_without_stash_resumes(void **state)
+{
+	(void)state;
+	http_conn_cfg_t cfg;
+	http_conn_cfg_default(&cfg);
+	cfg.pipeline_max = 2;
+	http_conn_t c;
+	sh_buf_t out;
+	sh_buf_init(&out);
+	conn_init(&c, &cfg);
+	feed(&c, "GET /kv/b/0 HTTP/1.1\r\n\r\nGET /kv/b/1 HTTP/1.1\r\n\r\n");
+	assert_false(http_conn_wants_input(&c));
+	const http_req_t *r;
+	int got = 0;
+	while ((r = http_conn_next(&c)) != NULL) {
+		reply_text(&c, r->seq, 200, "x");
+		got++;
+	}
+	assert_int_equal(got, 2);
+	assert_int_equal(http_conn_take_output(&c, &out), 2);
+	assert_int_equal(http_conn_pending(&c), 0);
+	assert_true(http_conn_wants_input(&c));
+	feed(&c, "GET /kv/b/2 HTTP/1.1\r\n\r\n");
+	r = http_conn_next(&c);
+	assert_non_null(r);
+	assert_true(str_eq(r->segs[2], "2"));
+	http_conn_free(&c);
+	sh_buf_free(&out);
+}
+
 static void test_http_expect_100_continue(void **state)
 {
 	(void)state;
@@ -1300,6 +1333,7 @@ int main(void)
 	    cmocka_unit_test(test_http_malformed_requests_get_400_and_close),
 	    cmocka_unit_test(test_http_random_input_never_crashes),
 	    cmocka_unit_test(test_http_full_pipeline_pauses_parsing),
+	    cmocka_unit_test(test_http_full_pipeline_without_stash_resumes),
 	    cmocka_unit_test(test_http_expect_100_continue),
 	    cmocka_unit_test(test_http_eof_answers_complete_requests),
 	    cmocka_unit_test(test_http_reply_write_format_and_checks),
