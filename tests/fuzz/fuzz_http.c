@@ -160,11 +160,15 @@ static void pump(drive_t *d)
 			if (req->body_len != 0)
 				FUZZ_CHECK(req->body != NULL);
 			d->answered++;
-			/* every third request waits, answered later */
-			if (d->answered % 3 == 0 && d->held_len < HELD_MAX)
+			/* every third request waits, answered later (which
+			 * ones must not depend on how the input was split) */
+			if (d->answered % 3 == 0) {
+				if (d->held_len == HELD_MAX)
+					flush_held(d);
 				d->held[d->held_len++] = req->seq;
-			else
+			} else {
 				answer(d, req);
+			}
 			continue;
 		}
 		rc = http_conn_take_output(&d->c, &d->out);
