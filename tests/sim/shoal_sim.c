@@ -42,6 +42,17 @@ static int swim_not_built(int argc, char **argv)
 #define sim_swim_main swim_not_built
 #endif
 
+#ifndef SHOAL_SIM_HAVE_CLUSTER
+static int cluster_not_built(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "shoal-sim: cluster mode not built yet\n");
+	return 2;
+}
+#define sim_cluster_main cluster_not_built
+#endif
+
 static const sim_mode_t modes[] = {
     {"ring", sim_ring_main,
      "ownership balance and data movement of the hash ring"},
@@ -49,6 +60,9 @@ static const sim_mode_t modes[] = {
      "convergence of the CRDTs over a lossy, reordering network"},
     {"swim", sim_swim_main,
      "SWIM membership: detection and agreement under faults"},
+    {"cluster", sim_cluster_main,
+     "whole nodes with clients, crashes and loss: no acknowledged write "
+     "lost"},
 };
 
 static void usage(FILE *out)
@@ -57,7 +71,7 @@ static void usage(FILE *out)
 	             "       shoal-sim MODE --help   options of one mode\n"
 	             "modes:\n");
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		fprintf(out, "  %-6s %s\n", modes[i].name, modes[i].what);
+		fprintf(out, "  %-7s %s\n", modes[i].name, modes[i].what);
 }
 
 int main(int argc, char **argv)

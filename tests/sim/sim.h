@@ -22,4 +22,8 @@ int sim_crdt_main(int argc, char **argv);
 /* sim_swim_main - `shoal-sim swim`: SWIM membership (sim_swim.c). */
 int sim_swim_main(int argc, char **argv);
 
+/* sim_cluster_main - `shoal-sim cluster`: whole nodes, clients, crashes
+ * and the lost-write check (sim_cluster.c). */
+int sim_cluster_main(int argc, char **argv);
+
 #endif /* SIM_H */

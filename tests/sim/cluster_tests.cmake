@@ -1,0 +1,35 @@
+# cluster_tests.cmake - CTest checks of `shoal-sim cluster`
+# (tests/sim/sim_cluster.c), driven by check_cluster.sh; included from
+# tests/sim/CMakeLists.txt. Every run must lose no acknowledged write and
+# no acknowledged CRDT update:
+#   seeds 1..40: 5 nodes, 4 clients, 2000 ops, 5% loss, crashes and pauses
+#                (four tests of ten seeds, so ctest -j runs them side by side)
+#   small:       3 nodes, 8 clients, 10% loss, crashes (seeds 1..10)
+#   partition:   5 nodes, 8 clients, crashes, pauses and splits (1..10)
+#   large:       8 nodes, 16 clients, 20% loss, crashes (seeds 1..5)
+#   replay:      the same seed twice gives byte-identical output
+# About 10 s of CPU in a release build.
+set(_cl_check sh ${CMAKE_CURRENT_LIST_DIR}/check_cluster.sh)
+set(_cl_sim $<TARGET_FILE:shoal-sim>)
+set(_cl_tests)
+foreach(first 1 11 21 31)
+  math(EXPR last "${first} + 9")
+  add_test(NAME sim_cluster_seeds_${first}_${last}
+    COMMAND ${_cl_check} seeds ${_cl_sim} ${first} ${last})
+  list(APPEND _cl_tests sim_cluster_seeds_${first}_${last})
+endforeach()
+add_test(NAME sim_cluster_small
+  COMMAND ${_cl_check} seeds ${_cl_sim} 1 10
+          --nodes 3 --clients 8 --ops 2000 --loss 0.1 --crash)
+add_test(NAME sim_cluster_partition
+  COMMAND ${_cl_check} seeds ${_cl_sim} 1 10
+          --nodes 5 --clients 8 --ops 3000 --loss 0.05 --crash --partition)
+add_test(NAME sim_cluster_large
+  COMMAND ${_cl_check} seeds ${_cl_sim} 1 5
+          --nodes 8 --clients 16 --ops 4000 --loss 0.2 --crash)
+add_test(NAME sim_cluster_replay
+  COMMAND ${_cl_check} replay ${_cl_sim} 7
+          --nodes 5 --clients 4 --ops 2000 --loss 0.05 --crash --partition)
+list(APPEND _cl_tests sim_cluster_small sim_cluster_partition
+  sim_cluster_large sim_cluster_replay)
+set_tests_properties(${_cl_tests} PROPERTIES LABELS sim TIMEOUT 900)
