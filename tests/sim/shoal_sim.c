@@ -5,9 +5,6 @@
  *   shoal-sim MODE [options]     run a mode; `shoal-sim MODE --help` for its
  *                                options
  *   shoal-sim help | --help      list the modes
- *
- * Modes whose sources are not part of the build (SHOAL_SIM_HAVE_* unset by
- * tests/sim/CMakeLists.txt) answer that they are not built and exit 2.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,39 +16,6 @@ typedef struct sim_mode {
 	int (*main)(int argc, char **argv);
 	const char *what;
 } sim_mode_t;
-
-#ifndef SHOAL_SIM_HAVE_CRDT
-static int crdt_not_built(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "shoal-sim: crdt mode not built yet\n");
-	return 2;
-}
-#define sim_crdt_main crdt_not_built
-#endif
-
-#ifndef SHOAL_SIM_HAVE_SWIM
-static int swim_not_built(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "shoal-sim: swim mode not built yet\n");
-	return 2;
-}
-#define sim_swim_main swim_not_built
-#endif
-
-#ifndef SHOAL_SIM_HAVE_CLUSTER
-static int cluster_not_built(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "shoal-sim: cluster mode not built yet\n");
-	return 2;
-}
-#define sim_cluster_main cluster_not_built
-#endif
 
 static const sim_mode_t modes[] = {
     {"ring", sim_ring_main,
