@@ -511,13 +511,23 @@ static int dec_forward(wire_dec_t *d, coord__wire_t *m)
 	return err;
 }
 
+/* The statuses a coordinator answers (coord.h); nothing else is relayed. */
+static int forward_status_ok(uint64_t v)
+{
+	static const uint16_t ok[] = {200, 204, 300, 400, 404, 409, 413, 503};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (v == ok[i])
+			return 1;
+	return 0;
+}
+
 static int dec_forward_reply(wire_dec_t *d, coord__wire_t *m)
 {
 	uint64_t v;
 	uint32_t n, i;
 	int err = get_u64(d, &v, 599);
 
-	if (err == 0 && v < 100)
+	if (err == 0 && !forward_status_ok(v))
 		err = fail(d, COORD_REJECT_VALUE, SH_ERANGE);
 	m->r_status = (int)v;
 	if (err == 0)

@@ -348,6 +348,9 @@ static int http__fill_line(http_conn_t *c, http_parser *p, struct http__slot *s)
 	int has_q;
 	if (http__end_target(c) != 0)
 		return -1;
+	/* http-parser also takes HTTP/0.9 request lines and any HTTP/x.y. */
+	if (p->http_major != 1)
+		return http__cb_fail(c, 505, "HTTP version not supported");
 	http__split_target((const char *)s->head.data, s->target.len, &po, &pl,
 	                   &qo, &ql, &has_q);
 	if (http__decode_path(c, s, po, pl, seg_off, seg_len) != 0)

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/sh_err.h"
+#include "common/sh_mp.h"
 #include "common/sh_rand.h"
 #include "node/coord.h"
 #include "node/store.h"
@@ -1316,6 +1317,55 @@ static void test_coord_rejects_garbage(void **state)
 	cl_free(cl);
 }
 
+/* A FORWARD_REPLY status the coordinator never answers is not relayed. */
+static void test_coord_forward_reply_status_checked(void **state)
+{
+	cluster_t *cl = cl_new(3, NULL);
+	static const uint64_t statuses[] = {206, 100, 599, 200};
+	sh_buf_t b;
+	sh_mp_writer_t w;
+	const coord_stats_t *st;
+	uint64_t before;
+
+	(void)state;
+	cl_members(cl);
+	sh_buf_init(&b);
+	st = coord_stats(&cl->nodes[0]);
+	for (size_t i = 0; i < 4; i++) {
+		sh_buf_reset(&b);
+		sh_mp_writer_init(&w, &b);
+		sh_mp_put_array(&w, 14);
+		sh_mp_put_u64(&w, 1);
+		sh_mp_put_u64(&w, 6);
+		sh_mp_put_u64(&w, 12345);
+		sh_mp_put_u64(&w, statuses[i]);
+		sh_mp_put_bin(&w, "", 0);
+		sh_mp_put_bin(&w, "", 0);
+		sh_mp_put_u64(&w, 3);
+		sh_mp_put_bool(&w, 0);
+		sh_mp_put_u64(&w, 2);
+		sh_mp_put_u64(&w, 2);
+		sh_mp_put_array(&w, 0);
+		sh_mp_put_u64(&w, 0);
+		sh_mp_put_u64(&w, 0);
+		OK(sh_mp_put_u64(&w, 0));
+		before = st->rejected[COORD_REJECT_VALUE];
+		int rc = coord_recv(&cl->nodes[0], cl->now, cl->names[1],
+		                    b.data, b.len);
+		if (statuses[i] == 200) {
+			/* well formed: only its request id is unknown */
+			assert_int_equal(st->rejected[COORD_REJECT_VALUE],
+			                 before);
+		} else {
+			assert_true(rc < 0);
+			assert_int_equal(st->rejected[COORD_REJECT_VALUE],
+			                 before + 1);
+		}
+	}
+	sh_buf_free(&b);
+	cl_free(cl);
+}
+
 static void test_coord_latency_percentiles(void **state)
 {
 	coord_op_stats_t s;
@@ -1399,6 +1449,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_overloaded_503),
 	    cmocka_unit_test(test_coord_failed_commit_answers_503),
 	    cmocka_unit_test(test_coord_rejects_garbage),
+	    cmocka_unit_test(test_coord_forward_reply_status_checked),
 	    cmocka_unit_test(test_coord_latency_percentiles),
 	    cmocka_unit_test(test_coord_replicas_and_local_copies),
 	};

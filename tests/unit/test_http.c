@@ -619,6 +619,35 @@ static void test_http_malformed_requests_get_400_and_close(void **state)
 	sh_buf_free(&out);
 }
 
+static void test_http_other_versions_get_505_and_close(void **state)
+{
+	(void)state;
+	static const char *bad[] = {
+	    "GET / HTTP/9.1\r\n\r\n",
+	    "GET /\r\n\r\n", /* an HTTP/0.9 request line */
+	    "GET / HTTP/2.0\r\n\r\n",
+	};
+	sh_buf_t out;
+	sh_buf_init(&out);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		http_conn_t c;
+		conn_init(&c, NULL);
+		assert_int_equal(http_conn_feed(&c, bad[i], strlen(bad[i])),
+		                 SH_OK);
+		if (http_conn_next(&c) != NULL)
+			fail_msg("case %zu parsed", i);
+		if (http_conn_error(&c, NULL) != 505)
+			fail_msg("case %zu: error %d", i,
+			         http_conn_error(&c, NULL));
+		const char *o = take(&c, &out);
+		assert_non_null(strstr(o, "HTTP/1.1 505 "));
+		assert_non_null(strstr(o, "Connection: close\r\n"));
+		assert_true(http_conn_should_close(&c));
+		http_conn_free(&c);
+	}
+	sh_buf_free(&out);
+}
+
 static const char *fuzz_frags[] = {
     "GET ",
     "PUT ",
@@ -1331,6 +1360,7 @@ int main(void)
 	        test_http_content_length_over_limit_413_unbuffered),
 	    cmocka_unit_test(test_http_chunked_body),
 	    cmocka_unit_test(test_http_malformed_requests_get_400_and_close),
+	    cmocka_unit_test(test_http_other_versions_get_505_and_close),
 	    cmocka_unit_test(test_http_random_input_never_crashes),
 	    cmocka_unit_test(test_http_full_pipeline_pauses_parsing),
 	    cmocka_unit_test(test_http_full_pipeline_without_stash_resumes),
