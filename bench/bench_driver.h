@@ -37,8 +37,9 @@ typedef struct bench_driver {
 	int (*supports)(bench_op_kind_t kind);
 	/*
 	 * Append the request for `op` to out. phase is 0, or 1 for the write
-	 * of a RMW, with prev the read's reply (its ctx bytes valid for the
-	 * call). Returns SH_OK or SH_ENOMEM.
+	 * of a RMW. prev, when not NULL, holds the context a write sends (the
+	 * RMW's read, or the last one seen for the key); its ctx bytes need
+	 * stay valid only for the call. Returns SH_OK or SH_ENOMEM.
 	 */
 	int (*encode)(const bench_enc_t *e, const bench_op_t *op, int phase,
 	              const bench_reply_t *prev, sh_buf_t *out);

@@ -103,7 +103,7 @@ static int http_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
 	int rc = put_line(out, fmt, "PUT", op->bucket, k, e->query);
 	return rc ? rc
 	          : put_body(out, "application/octet-stream", e->value, len,
-	                     phase ? prev : NULL);
+	                     prev);
 }
 
 /* The first occurrence of n[0..nl) in h[0..hl), or NULL. */
