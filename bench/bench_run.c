@@ -25,9 +25,10 @@
 #include "bench/bench_hist.h"
 #include "common/sh_buf.h"
 
-#define SIBS_MAX   16
-#define READ_CHUNK 65536
-#define RETRY_MS   200
+#define SIBS_MAX      16
+#define READ_CHUNK    65536
+#define RETRY_MS      200
+#define PRELOAD_MAX_S 120 /* a run stays bounded even if preload crawls */
 
 enum { ERR_TIMEOUT, ERR_503, ERR_4XX, ERR_5XX, ERR_CONN, ERR_KINDS };
 static const char *const err_names[] = {"timeout", "503", "4xx", "5xx",
@@ -69,7 +70,7 @@ typedef struct bench_loop {
 	bench_enc_t enc;
 	sh_rand_t rng;
 	phase_t phase;
-	uint64_t preload_next, preload_done, preload_errors;
+	uint64_t preload_next, preload_done, preload_errors, preload_ns;
 	uint64_t start_ns, measure_ns, end_ns, next_intended_ns, period_ns;
 	sh_buf_t *ctx; /* [keys]: last context seen per kv key, for writes */
 	bench_hist_t *hist;     /* [BENCH_OP_KINDS] */
@@ -459,8 +460,14 @@ static void on_tick(uv_timer_t *t)
 			conn_connect(c);
 		}
 	}
-	if (L->phase == PH_PRELOAD && L->preload_done >= L->cfg->keys)
+	if (L->phase == PH_PRELOAD &&
+	    (L->preload_done >= L->cfg->keys ||
+	     now - L->preload_ns > (uint64_t)PRELOAD_MAX_S * 1000000000)) {
+		if (L->preload_done < L->cfg->keys)
+			fprintf(stderr, "preload: stopped after %d s\n",
+			        PRELOAD_MAX_S);
 		start_run(L);
+	}
 	if (!closed_loop(L))
 		open_issue(L);
 }
@@ -613,6 +620,7 @@ int bench_run(const bench_cfg_t *cfg)
 		L.conns[i].addr = i % cfg->addr_count;
 		conn_connect(&L.conns[i]);
 	}
+	L.preload_ns = now_ns();
 	if (cfg->preload)
 		L.phase = PH_PRELOAD;
 	else
