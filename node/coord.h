@@ -715,6 +715,19 @@ int coord_obj_encode(const coord_obj_t *obj, sh_buf_t *out);
  */
 int coord_obj_merge(coord_obj_t *dst, const coord_obj_t *src, int *conflict);
 
+/*
+ * coord_join_record - join the stored record record[0..record_len) (in,
+ * borrowed; coord_obj_decode's format) of the object key okey[0..okey_len)
+ * (in; store.h's object key layout, as hinted handoff sends it) into this
+ * node's own copy of that (bucket, key), in the open store batch: the
+ * receiving side of a HINT_BATCH. The partition is recomputed from bucket
+ * and key with this node's ring. Idempotent. Returns 0, SH_EMALFORMED (not
+ * an object key), the errors of coord_obj_decode (a damaged record), or
+ * the store's (SH_EIO, SH_ENOMEM, ...).
+ */
+int coord_join_record(coord_t *c, const uint8_t *okey, size_t okey_len,
+                      const uint8_t *record, size_t record_len);
+
 /* coord_obj_equal - 1 if a and b are the same object (both empty too). */
 int coord_obj_equal(const coord_obj_t *a, const coord_obj_t *b);
 

@@ -2,7 +2,8 @@
  * coord_local.c - the coordinator's own store: object keys, reading and
  * decoding the own copy of a key, writing a record (and a hint when this
  * node stands in for a down primary), joining an incoming object into the
- * own copy, and coord_local_get for /cluster/replicas.
+ * own copy (coord_join_record for hinted handoff), and coord_local_get
+ * for /cluster/replicas.
  *
  * Records are described in coord_obj.c; a hint's value is empty (its key,
  * store.h's hints layout, names the primary and the object).
@@ -127,6 +128,30 @@ int coord_local_get(coord_t *c, const void *bucket, size_t bucket_len,
 	err = coord__local_read(c, &k, &obj);
 	if (err == 0)
 		coord__local_info(&obj, out);
+	coord_obj_free(&obj);
+	return err;
+}
+
+int coord_join_record(coord_t *c, const uint8_t *okey, size_t okey_len,
+                      const uint8_t *record, size_t record_len)
+{
+	store_key_parts_t parts;
+	store_key_t k;
+	coord_obj_t obj;
+	dvv_limits_t lim;
+	int err;
+
+	if (store_key_parse(STORE_OBJECTS, okey, okey_len, &parts) != 0)
+		return SH_EMALFORMED;
+	err = coord__obj_key(c, parts.bucket, parts.bucket_len, parts.key,
+	                     parts.key_len, &k);
+	if (err != 0)
+		return err;
+	memset(&obj, 0, sizeof(obj));
+	coord__limits(c, &lim);
+	err = coord_obj_decode(&obj, record, record_len, &lim);
+	if (err == 0)
+		err = coord__local_merge(c, &k, &obj, NULL);
 	coord_obj_free(&obj);
 	return err;
 }

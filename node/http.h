@@ -380,6 +380,7 @@ typedef enum http_route {
 	HTTP_ROUTE_STATS,    /* /stats: GET HEAD */
 	HTTP_ROUTE_METRICS,  /* /metrics: GET HEAD */
 	HTTP_ROUTE_HEALTH,   /* /health: GET HEAD */
+	HTTP_ROUTE_HINTS,    /* /cluster/hints: GET HEAD */
 } http_route_t;
 
 /* Bits of http_params_t.present. */

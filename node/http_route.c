@@ -275,6 +275,8 @@ static const struct http__rdef {
      "/cluster/preflist/{bucket}/{key}"},
     {"cluster", "replicas", 1, 1, HTTP_ROUTE_REPLICAS, HTTP__GET, "GET, HEAD",
      "/cluster/replicas/{bucket}/{key}"},
+    {"cluster", "hints", 0, 0, HTTP_ROUTE_HINTS, HTTP__GET, "GET, HEAD",
+     "/cluster/hints"},
     {"cluster", "leave", 0, 0, HTTP_ROUTE_LEAVE, HTTP__M(HTTP_METH_POST),
      "POST", "/cluster/leave"},
     {"stats", NULL, 0, 0, HTTP_ROUTE_STATS, HTTP__GET, "GET, HEAD", "/stats"},
@@ -405,6 +407,7 @@ const char *http_route_name(http_route_t route)
 	case HTTP_ROUTE_STATS: return "stats";
 	case HTTP_ROUTE_METRICS: return "metrics";
 	case HTTP_ROUTE_HEALTH: return "health";
+	case HTTP_ROUTE_HINTS: return "hints";
 	}
 	return "none";
 }

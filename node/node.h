@@ -50,6 +50,8 @@
 #define NODE_HTTP_CONNS_MAX_DEFAULT  1024u
 #define NODE_HTTP_IDLE_MS_DEFAULT    60000u
 #define NODE_SHUTDOWN_MS_DEFAULT     5000u
+/* --handoff-bytes-per-s: hinted handoff's replay rate. */
+#define NODE_HANDOFF_BYTES_PER_S_DEFAULT ((uint64_t)10 << 20)
 /* Room for the largest stored object (store.h) and the message around it. */
 #define NODE_FRAME_BYTES_MAX_DEFAULT (STORE_VALUE_BYTES_MAX + (1u << 20))
 
@@ -70,7 +72,8 @@ typedef struct node_config {
 	uint32_t http_idle_ms; /* close a keep-alive connection idle so long */
 	uint32_t shutdown_ms;  /* bound on finishing in-flight requests */
 	uint32_t frame_bytes_max;
-	double swim_time_scale; /* SWIM durations x this (tests: 0.1) */
+	double swim_time_scale;       /* SWIM durations x this (tests: 0.1) */
+	uint64_t handoff_bytes_per_s; /* hint replay rate; 0: no limit */
 	char config_file[NODE_PATH_MAX];
 } node_config_t;
 

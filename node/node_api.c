@@ -1,8 +1,8 @@
 /*
  * node_api.c - the HTTP routes of DESIGN.md section 9 (node/http.h
  * matches them): /kv, /dt and /cluster/replicas go on to node_kv.c (the
- * coordinator); the cluster views, /stats, /metrics, /health and
- * /cluster/leave are answered here, at once, as JSON (or Prometheus text).
+ * coordinator); the cluster views, /cluster/hints, /stats, /metrics, /health
+ * and /cluster/leave are answered here, at once, as JSON (or Prometheus text).
  *
  * JSON shapes:
  *   /cluster/members   {"self":N,"members":[{"name","state","incarnation",
@@ -13,6 +13,11 @@
  *   /cluster/preflist  {"bucket","key","partition","n","preflist":[{"name",
  *                       "rank","up","fallback","stands_in_for","addr",
  *                       "http_addr"}]}
+ *   /cluster/hints     {"stored","replayed","failed","bytes","batches",
+ *                       "redirected","stale_acks","rejected","received",
+ *                       "bytes_per_s","destinations":[{"name","state",
+ *                       "left","pending","replayed","failed","bytes"}]}
+ *                      (node_hint.c; also /stats' "hints")
  */
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +233,22 @@ static void node__stats_route(node_t *n, node_hconn_t *c, uint64_t seq,
 	           &n->scratch);
 }
 
+static void node__hints_route(node_t *n, node_hconn_t *c, uint64_t seq)
+{
+	json_w_t w;
+	sh_buf_reset(&n->scratch);
+	json_w_init(&w, &n->scratch);
+	node__hint_json(n, &w);
+	int rc = json_w_end(&w);
+	if (rc == SH_OK)
+		rc = sh_buf_append_u8(&n->scratch, '\n');
+	if (rc != SH_OK) {
+		node__reply_error(c, seq, 500, "hints");
+		return;
+	}
+	node__reply_json(c, seq, 200, &n->scratch);
+}
+
 void node__api_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req)
 {
 	http_match_t m;
@@ -254,6 +275,7 @@ void node__api_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req)
 	case HTTP_ROUTE_RING: node__ring(n, c, seq); return;
 	case HTTP_ROUTE_PREFLIST: node__preflist(n, c, seq, &m); return;
 	case HTTP_ROUTE_LEAVE: node__leave(n, c, seq); return;
+	case HTTP_ROUTE_HINTS: node__hints_route(n, c, seq); return;
 	case HTTP_ROUTE_STATS: node__stats_route(n, c, seq, 0); return;
 	case HTTP_ROUTE_METRICS: node__stats_route(n, c, seq, 1); return;
 	case HTTP_ROUTE_HEALTH: {

@@ -33,6 +33,7 @@ void node_config_default(node_config_t *cfg)
 	cfg->shutdown_ms = NODE_SHUTDOWN_MS_DEFAULT;
 	cfg->frame_bytes_max = NODE_FRAME_BYTES_MAX_DEFAULT;
 	cfg->swim_time_scale = 1.0;
+	cfg->handoff_bytes_per_s = NODE_HANDOFF_BYTES_PER_S_DEFAULT;
 }
 
 const char *node_config_usage(void)
@@ -62,6 +63,8 @@ const char *node_config_usage(void)
 	       "(269484032)\n"
 	       "  --swim-time-scale X    SWIM durations times X (1.0; "
 	       "tests 0.1)\n"
+	       "  --handoff-bytes-per-s B  hinted handoff replay rate, 0 "
+	       "no limit (10485760)\n"
 	       "  --config FILE          'key = value' lines, same names; "
 	       "flags win\n"
 	       "  --help                 this text\n";
@@ -285,6 +288,9 @@ static int node__set(node_config_t *cfg, const char *key, const char *val,
 	if (strcmp(key, "shutdown-ms") == 0)
 		return node__set_u32(&cfg->shutdown_ms, key, val, 0, 600000,
 		                     err, esize);
+	if (strcmp(key, "handoff-bytes-per-s") == 0)
+		return node__set_u64(&cfg->handoff_bytes_per_s, key, val, 0,
+		                     (uint64_t)1 << 40, err, esize);
 	if (strcmp(key, "frame-bytes-max") == 0)
 		return node__set_u32(&cfg->frame_bytes_max, key, val, 4096,
 		                     1u << 30, err, esize);

@@ -11,11 +11,13 @@
 
 #include <uv.h>
 
+#include "antientropy/hint.h"
 #include "common/sh_buf.h"
 #include "common/sh_rand.h"
 #include "gossip/swim.h"
 #include "node/coord.h"
 #include "node/http.h"
+#include "node/json.h"
 #include "node/node.h"
 #include "node/store.h"
 #include "ring/ring.h"
@@ -184,6 +186,17 @@ struct node {
 	uint64_t leave_deadline_ms; /* stop even if "left" is not spread */
 	int members_dirty;
 	sh_buf_t scratch;
+
+	/* hinted handoff (node_hint.c) */
+	hint_t hint;
+	int hint_open;
+	handoff_wire_msg_t *hint_msg;      /* decoded HINT_BATCH, reused */
+	struct node_hint_scan *hint_scans; /* dests_max, node_hint.c */
+	sh_buf_t hint_keys;                /* a scan's hint keys */
+	sh_buf_t hint_acks;      /* HINT_ACKs waiting for the commit */
+	sh_buf_t hint_recount;   /* primaries whose hints to count: names, each
+	                          * ending in NUL */
+	uint64_t hints_received; /* objects joined from HINT_BATCHes */
 	node_stats_t stats;
 };
 
@@ -274,5 +287,29 @@ void node__pending_answer(node_t *n, node_pending_t *p, int status);
 /* node__kv_replicas - /cluster/replicas. */
 void node__kv_replicas(node_t *n, node_hconn_t *c, const http_req_t *req,
                        const http_match_t *m);
+
+/* ---- node_hint.c: hinted handoff ---- */
+
+/* node__hint_open / node__hint_close - the replay machine and buffers. */
+int node__hint_open(node_t *n);
+void node__hint_close(node_t *n);
+/* node__hint_count - count primary's stored hints (NULL: every primary's)
+ * and hand the counts to the machine (hint_set_pending). */
+void node__hint_count(node_t *n, const char *primary);
+/* node__hint_member - a SWIM event (SWIM_EV_*) about member name. */
+void node__hint_member(node_t *n, const char *name, int kind);
+/* node__hint_turn - tick, send, delete, scan; the next deadline. */
+uint64_t node__hint_turn(node_t *n);
+/* node__hint_recv - a HINT_BATCH or HINT_ACK from the peer called from
+ * (its --bind address addr, where the ack goes). */
+void node__hint_recv(node_t *n, const char *from, const char *addr,
+                     const uint8_t *data, size_t len);
+/* node__hint_acks - after the commit: send the queued acks (committed 1)
+ * or drop them (0: the commit failed, the senders resend). */
+void node__hint_acks(node_t *n, int committed);
+/* node__hint_json / node__hint_prom - the figures (/cluster/hints and
+ * /stats' "hints"; /metrics). */
+void node__hint_json(node_t *n, json_w_t *w);
+void node__hint_prom(node_t *n, sh_buf_t *out);
 
 #endif /* SHOAL_NODE_NODE_INT_H */

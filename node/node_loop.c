@@ -52,11 +52,12 @@ int node__batch(node_t *n)
 	return rc;
 }
 
-/* Commit this turn's batch; a failure fails the coordinator's batch. */
-static void node__commit(node_t *n)
+/* Commit this turn's batch; a failure fails the coordinator's batch.
+ * Returns 0 or the commit's error. */
+static int node__commit(node_t *n)
 {
 	if (!store_in_batch(&n->store))
-		return;
+		return SH_OK;
 	uint64_t t0 = node__now_us();
 	int rc = store_commit(&n->store);
 	node_hist_add(&n->stats.commit_latency, node__now_us() - t0);
@@ -68,6 +69,7 @@ static void node__commit(node_t *n)
 		if (n->coord_open)
 			coord_batch_failed(&n->coord, rc);
 	}
+	return rc;
 }
 
 static coord_member_state_t node__member_state(swim_state_t st)
@@ -124,6 +126,7 @@ static uint64_t node__swim_outputs(node_t *n)
 		if (e->kind == SWIM_EV_UP &&
 		    swim_member_get(&n->swim, e->name, &info) == SH_OK)
 			node__peer_up(n, info.meta->addr);
+		node__hint_member(n, e->name, (int)e->kind);
 	}
 	if (rd.events_lost)
 		n->members_dirty = 1;
@@ -159,7 +162,7 @@ static uint64_t node__flush_once(node_t *n)
 		if (node__batch(n) == SH_OK)
 			node__members_changed(n);
 	}
-	node__commit(n);
+	node__hint_acks(n, node__commit(n) == SH_OK);
 	uint64_t due = node__swim_outputs(n);
 	if (n->coord_open) {
 		coord_ready_t rd;
@@ -169,6 +172,9 @@ static uint64_t node__flush_once(node_t *n)
 			due = rd.next_deadline_ms;
 		coord_advance(&n->coord);
 	}
+	uint64_t hint_due = node__hint_turn(n);
+	if (hint_due < due)
+		due = hint_due;
 	/* Replies may release pipelined requests: they start a new batch. */
 	node__kv_pump_marked(n);
 	return due;
@@ -324,6 +330,14 @@ static int node__open_cores(node_t *n)
 		return rc;
 	}
 	n->coord_open = 1;
+	rc = node__hint_open(n);
+	if (rc != SH_OK) {
+		coord_free(&n->coord);
+		n->coord_open = 0;
+		swim_free(&n->swim);
+		return rc;
+	}
+	node__hint_count(n, NULL); /* hints kept from before a restart */
 	return SH_OK;
 }
 
@@ -421,6 +435,7 @@ int node_run(const node_config_t *cfg)
 	node__drain(n);
 	node__peer_free_all(n);
 	store_abort(&n->store);
+	node__hint_close(n);
 	coord_free(&n->coord);
 	swim_free(&n->swim);
 	store_close(&n->store);

@@ -3,8 +3,8 @@
  * 0.0.4): the shell's own counters (HTTP, client-visible latency per
  * operation from request to reply after the group commit, commits,
  * internode traffic), the coordinator's (coord_stats: sibling counts,
- * read repairs, quorum failures, forwards, rejects), SWIM's and the
- * store's sizes.
+ * read repairs, quorum failures, forwards, rejects), SWIM's, the
+ * store's sizes and hinted handoff's (node_hint.c).
  *
  * Latency histograms (node_hist_t) are log-linear: 8 buckets per power
  * of two of microseconds, so a percentile is within 1/8 above the truth.
@@ -235,6 +235,8 @@ int node__stats_json(node_t *n, sh_buf_t *out)
 	node__json_coord(n, &w);
 	node__json_store(n, &w);
 	node__json_net(n, &w);
+	json_w_key(&w, "hints");
+	node__hint_json(n, &w);
 	json_w_obj_end(&w);
 	int rc = json_w_end(&w);
 	if (rc == SH_OK)
@@ -347,5 +349,6 @@ int node__stats_prom(node_t *n, sh_buf_t *out)
 {
 	node__prom_ops(n, out);
 	node__prom_rest(n, out);
+	node__hint_prom(n, out);
 	return SH_OK;
 }

@@ -1424,6 +1424,47 @@ static void test_coord_replicas_and_local_copies(void **state)
 	cl_free(cl);
 }
 
+/* coord_join_record: a record sent by hinted handoff joins the own copy */
+static void test_coord_join_record(void **state)
+{
+	cluster_t *cl = cl_new(2, NULL);
+	coord_params_t p = params_nrw(2, 1, 1);
+	ring_preflist_t pl;
+	store_key_t k;
+	coord_local_t l0, l1;
+	const uint8_t *rec;
+	size_t rec_len;
+	static const uint8_t bad[] = {0x09, 0x01};
+
+	(void)state;
+	cl_members(cl);
+	cl->cut[1] = 1; /* n2 misses the write */
+	put(cl, 0, 1, "j", "a", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	assert_int_equal(copies(cl, "j"), 1);
+	preflist(cl, 0, "j", 2, &pl);
+	OK(store_key_object(&k, (uint16_t)pl.partition, B, strlen(B), "j", 1));
+	OK(store_get(&cl->stores[0], &k, &rec, &rec_len));
+	OK(coord_join_record(&cl->nodes[1], k.bytes, k.len, rec, rec_len));
+	OK(coord_join_record(&cl->nodes[1], k.bytes, k.len, rec, rec_len));
+	OK(coord_local_get(&cl->nodes[0], B, strlen(B), "j", 1, &l0));
+	OK(coord_local_get(&cl->nodes[1], B, strlen(B), "j", 1, &l1));
+	assert_int_equal(l1.present, 1);
+	assert_true(l0.hash == l1.hash);
+	assert_int_equal(l1.siblings, 1);
+	/* a bad key or a damaged record changes nothing */
+	assert_int_equal(
+	    coord_join_record(&cl->nodes[1], k.bytes, 1, rec, rec_len),
+	    SH_EMALFORMED);
+	assert_int_not_equal(
+	    coord_join_record(&cl->nodes[1], k.bytes, k.len, bad, sizeof(bad)),
+	    SH_OK);
+	OK(coord_local_get(&cl->nodes[1], B, strlen(B), "j", 1, &l1));
+	assert_true(l0.hash == l1.hash);
+	cl_free(cl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1452,6 +1493,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_forward_reply_status_checked),
 	    cmocka_unit_test(test_coord_latency_percentiles),
 	    cmocka_unit_test(test_coord_replicas_and_local_copies),
+	    cmocka_unit_test(test_coord_join_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
