@@ -9,19 +9,19 @@
 #define SH_ERR_H
 
 /* X(name, value, message) */
-#define SH_ERRNO_MAP(X)                                                      \
-	X(SH_EINVAL, -1, "invalid argument")                                 \
-	X(SH_ENOMEM, -2, "out of memory")                                    \
-	X(SH_ETRUNC, -3, "input truncated")                                  \
-	X(SH_EMALFORMED, -4, "input malformed")                              \
-	X(SH_ETOOBIG, -5, "size or count over its limit")                    \
-	X(SH_EVERSION, -6, "unsupported encoding version")                   \
-	X(SH_ENOTFOUND, -7, "not found")                                     \
-	X(SH_ETYPE, -8, "type mismatch")                                     \
-	X(SH_EDEPTH, -9, "nesting too deep")                                 \
-	X(SH_EEXIST, -10, "already exists")                                  \
-	X(SH_ERANGE, -11, "value out of range")                              \
-	X(SH_EIO, -12, "storage or I/O error")                               \
+#define SH_ERRNO_MAP(X)                                                        \
+	X(SH_EINVAL, -1, "invalid argument")                                   \
+	X(SH_ENOMEM, -2, "out of memory")                                      \
+	X(SH_ETRUNC, -3, "input truncated")                                    \
+	X(SH_EMALFORMED, -4, "input malformed")                                \
+	X(SH_ETOOBIG, -5, "size or count over its limit")                      \
+	X(SH_EVERSION, -6, "unsupported encoding version")                     \
+	X(SH_ENOTFOUND, -7, "not found")                                       \
+	X(SH_ETYPE, -8, "type mismatch")                                       \
+	X(SH_EDEPTH, -9, "nesting too deep")                                   \
+	X(SH_EEXIST, -10, "already exists")                                    \
+	X(SH_ERANGE, -11, "value out of range")                                \
+	X(SH_EIO, -12, "storage or I/O error")                                 \
 	X(SH_EFULL, -13, "storage full")
 
 enum sh_err {

@@ -14,7 +14,7 @@
 /* ---- actors and dots ---- */
 
 int crdt_actor_init(crdt_actor_t *a, const char *name, size_t len,
-		    uint64_t epoch)
+                    uint64_t epoch)
 {
 	if (len == 0)
 		return SH_EINVAL;
@@ -197,10 +197,10 @@ int crdt_ctx_is_empty(const crdt_ctx_t *c)
 
 /* Inserts (a, counter) at position at of the vv. */
 static int vv_insert(crdt_ctx_t *c, size_t at, const crdt_actor_t *a,
-		     uint64_t counter)
+                     uint64_t counter)
 {
 	int rc = sh_array_reserve((void **)&c->vv, &c->vv_cap, c->vv_len + 1,
-		      sizeof *c->vv);
+	                          sizeof *c->vv);
 	if (rc != SH_OK)
 		return rc;
 	memmove(&c->vv[at + 1], &c->vv[at], (c->vv_len - at) * sizeof *c->vv);
@@ -235,7 +235,8 @@ void crdt_ctx_compact(crdt_ctx_t *c)
 				c->vv[at].counter++;
 				continue;
 			}
-			/* Growing the vv can fail only for a new actor; keep the dot then. */
+			/* Growing the vv can fail only for a new actor; keep
+			 * the dot then. */
 			if (vv_insert(c, (size_t)(-at - 1), &d->actor, 1) ==
 			    SH_OK)
 				continue;
@@ -262,12 +263,12 @@ int crdt_ctx_add(crdt_ctx_t *c, const crdt_dot_t *d)
 	if (i >= 0)
 		return SH_OK;
 	size_t at = (size_t)(-i - 1);
-	int rc = sh_array_reserve((void **)&c->cloud, &c->cloud_cap, c->cloud_len + 1,
-		      sizeof *c->cloud);
+	int rc = sh_array_reserve((void **)&c->cloud, &c->cloud_cap,
+	                          c->cloud_len + 1, sizeof *c->cloud);
 	if (rc != SH_OK)
 		return rc;
 	memmove(&c->cloud[at + 1], &c->cloud[at],
-		(c->cloud_len - at) * sizeof *c->cloud);
+	        (c->cloud_len - at) * sizeof *c->cloud);
 	c->cloud[at] = *d;
 	c->cloud_len++;
 	return SH_OK;
@@ -293,10 +294,10 @@ int crdt_ctx_copy(crdt_ctx_t *dst, const crdt_ctx_t *src)
 		return SH_OK;
 	crdt_ctx_clear(dst);
 	int rc = sh_array_reserve((void **)&dst->vv, &dst->vv_cap, src->vv_len,
-		      sizeof *dst->vv);
+	                          sizeof *dst->vv);
 	if (rc == SH_OK)
 		rc = sh_array_reserve((void **)&dst->cloud, &dst->cloud_cap,
-			  src->cloud_len, sizeof *dst->cloud);
+		                      src->cloud_len, sizeof *dst->cloud);
 	if (rc != SH_OK)
 		return rc;
 	if (src->vv_len)
@@ -343,7 +344,8 @@ int crdt_ctx_leq(const crdt_ctx_t *a, const crdt_ctx_t *b)
 		crdt_dot_t hi = {.actor = e->actor, .counter = e->counter};
 		long i_lo = cloud_find(b, &lo), i_hi = cloud_find(b, &hi);
 		size_t first = i_lo >= 0 ? (size_t)i_lo : (size_t)(-i_lo - 1);
-		size_t past = i_hi >= 0 ? (size_t)i_hi + 1 : (size_t)(-i_hi - 1);
+		size_t past =
+		    i_hi >= 0 ? (size_t)i_hi + 1 : (size_t)(-i_hi - 1);
 		if ((uint64_t)(past - first) != e->counter - have)
 			return 0;
 	}
@@ -423,7 +425,8 @@ static int decode_vv(sh_mp_reader_t *r, crdt_ctx_t *c)
 			return rc;
 		if (e->counter == 0)
 			return SH_EINVAL;
-		if (i > 0 && crdt_actor_cmp(&c->vv[i - 1].actor, &e->actor) >= 0)
+		if (i > 0 &&
+		    crdt_actor_cmp(&c->vv[i - 1].actor, &e->actor) >= 0)
 			return SH_EMALFORMED;
 		c->vv_len = i + 1;
 	}
@@ -438,7 +441,8 @@ static int decode_cloud(sh_mp_reader_t *r, crdt_ctx_t *c)
 		return rc;
 	if (n > CRDT_CTX_CLOUD_MAX)
 		return SH_ETOOBIG;
-	rc = sh_array_reserve((void **)&c->cloud, &c->cloud_cap, n, sizeof *c->cloud);
+	rc = sh_array_reserve((void **)&c->cloud, &c->cloud_cap, n,
+	                      sizeof *c->cloud);
 	if (rc != SH_OK)
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
@@ -446,7 +450,8 @@ static int decode_cloud(sh_mp_reader_t *r, crdt_ctx_t *c)
 		if ((rc = crdt_dot_decode(r, d)) != SH_OK)
 			return rc;
 		if (!cloud_dot_ok(c, d))
-			return SH_EMALFORMED; /* covered, or should be folded in */
+			return SH_EMALFORMED; /* covered, or should be folded in
+			                       */
 		if (i > 0 && crdt_dot_cmp(&c->cloud[i - 1], d) >= 0)
 			return SH_EMALFORMED;
 		c->cloud_len = i + 1;

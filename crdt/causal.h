@@ -30,7 +30,7 @@
 
 /* Most actors in one context and most dots in one cloud a decoder accepts. */
 #define CRDT_CTX_ACTORS_MAX 1024
-#define CRDT_CTX_CLOUD_MAX 65536
+#define CRDT_CTX_CLOUD_MAX  65536
 
 typedef struct crdt_actor {
 	uint64_t epoch;
@@ -68,15 +68,17 @@ typedef struct crdt_ctx {
  * Returns SH_EINVAL for an empty name, SH_ETOOBIG over CRDT_ACTOR_NAME_MAX.
  */
 int crdt_actor_init(crdt_actor_t *a, const char *name, size_t len,
-		    uint64_t epoch);
+                    uint64_t epoch);
 
-/* crdt_actor_cmp - total order: by name bytes, then length, then epoch. <0, 0, >0. */
+/* crdt_actor_cmp - total order: by name bytes, then length, then epoch. <0, 0,
+ * >0. */
 int crdt_actor_cmp(const crdt_actor_t *a, const crdt_actor_t *b);
 
 /* crdt_dot_cmp - total order: by actor, then counter. */
 int crdt_dot_cmp(const crdt_dot_t *a, const crdt_dot_t *b);
 
-/* crdt_actor_encode / crdt_dot_encode - append the msgpack form to w. 0 or SH_ENOMEM. */
+/* crdt_actor_encode / crdt_dot_encode - append the msgpack form to w. 0 or
+ * SH_ENOMEM. */
 int crdt_actor_encode(const crdt_actor_t *a, sh_mp_writer_t *w);
 int crdt_dot_encode(const crdt_dot_t *d, sh_mp_writer_t *w);
 
@@ -111,7 +113,8 @@ int crdt_ctx_contains(const crdt_ctx_t *c, const crdt_dot_t *d);
  */
 uint64_t crdt_ctx_max(const crdt_ctx_t *c, const crdt_actor_t *a);
 
-/* crdt_ctx_add - add dot d to c, then fold the cloud into the vv. 0 or SH_ENOMEM. */
+/* crdt_ctx_add - add dot d to c, then fold the cloud into the vv. 0 or
+ * SH_ENOMEM. */
 int crdt_ctx_add(crdt_ctx_t *c, const crdt_dot_t *d);
 
 /*
@@ -128,7 +131,8 @@ int crdt_ctx_next(crdt_ctx_t *c, const crdt_actor_t *a, crdt_dot_t *out);
  */
 int crdt_ctx_merge(crdt_ctx_t *c, const crdt_ctx_t *other);
 
-/* crdt_ctx_compact - fold cloud dots that extend the vv contiguously into it. */
+/* crdt_ctx_compact - fold cloud dots that extend the vv contiguously into it.
+ */
 void crdt_ctx_compact(crdt_ctx_t *c);
 
 /* crdt_ctx_leq - 1 if every dot of a is in b (a ⊆ b), else 0. */

@@ -29,8 +29,8 @@ int crdt__store_reserve(crdt_store_t *s, size_t extra)
 {
 	/* Every member of the union is a pointer; grow through one of them. */
 	void *p = s->v.counter;
-	int rc =
-	    sh_array_reserve(&p, &s->cap, s->len + extra, crdt__entry_size(s->type));
+	int rc = sh_array_reserve(&p, &s->cap, s->len + extra,
+	                          crdt__entry_size(s->type));
 	s->v.counter = p;
 	return rc;
 }
