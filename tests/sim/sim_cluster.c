@@ -89,6 +89,7 @@
 
 #include "common/sh_assert.h"
 #include "common/sh_err.h"
+#include "tests/sim/sim_args.h"
 #include "tests/sim/sim.h"
 #include "tests/sim/sim_cluster.h"
 
@@ -209,19 +210,6 @@ static void assert_hook(const char *expr, const char *file, int line)
 
 /* ---- arguments ---- */
 
-static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	if (v == NULL || *v < '0' || *v > '9')
-		return SH_EINVAL;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (errno != 0 || *end != '\0' || x < min || x > max)
-		return SH_EINVAL;
-	*out = x;
-	return SH_OK;
-}
-
 static int parse_one(cl_sim_t *s, const char *opt, const char *v, int *used)
 {
 	uint64_t x = 0;
@@ -232,23 +220,18 @@ static int parse_one(cl_sim_t *s, const char *opt, const char *v, int *used)
 		*used = 1;
 		return SH_OK;
 	}
-	if (strcmp(opt, "--loss") == 0 && v != NULL) {
-		char *end;
-		s->loss = strtod(v, &end);
-		return *end == '\0' && s->loss >= 0.0 && s->loss < 1.0
-		           ? SH_OK
-		           : SH_EINVAL;
-	}
+	if (strcmp(opt, "--loss") == 0)
+		return sim_arg_fraction(v, &s->loss);
 	if (strcmp(opt, "--nodes") == 0 &&
-	    (rc = parse_u64(v, 3, CL_NODES_MAX, &x)) == SH_OK)
+	    (rc = sim_arg_u64(v, 3, CL_NODES_MAX, &x)) == SH_OK)
 		s->nodes = (uint32_t)x;
 	else if (strcmp(opt, "--clients") == 0 &&
-	         (rc = parse_u64(v, 1, CL_CLIENTS_MAX, &x)) == SH_OK)
+	         (rc = sim_arg_u64(v, 1, CL_CLIENTS_MAX, &x)) == SH_OK)
 		s->clients = (uint32_t)x;
 	else if (strcmp(opt, "--seed") == 0)
-		rc = parse_u64(v, 0, UINT64_MAX, &s->seed);
+		rc = sim_arg_u64(v, 0, UINT64_MAX, &s->seed);
 	else if (strcmp(opt, "--ops") == 0)
-		rc = parse_u64(v, 0, CL_OPS_MAX, &s->ops);
+		rc = sim_arg_u64(v, 0, CL_OPS_MAX, &s->ops);
 	return rc;
 }
 

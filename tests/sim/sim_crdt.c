@@ -36,6 +36,7 @@
 #include "common/sh_err.h"
 #include "common/sh_rand.h"
 #include "crdt/crdt.h"
+#include "tests/sim/sim_args.h"
 #include "tests/sim/sim.h"
 #include "tests/sim/sim_net.h"
 
@@ -102,19 +103,6 @@ static void assert_hook(const char *expr, const char *file, int line)
 
 /* ---- command line ---- */
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	if (s == NULL || *s < '0' || *s > '9')
-		return SH_EINVAL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != 0 || v > max)
-		return SH_EINVAL;
-	*out = v;
-	return SH_OK;
-}
-
 /* 0, SH_EINVAL on a usage error, 1 when help was asked for. */
 static int parse_args(sim_t *s, int argc, char **argv)
 {
@@ -130,17 +118,13 @@ static int parse_args(sim_t *s, int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc = SH_EINVAL;
 		if (strcmp(argv[i], "--replicas") == 0)
-			rc = parse_u64(v, REPLICAS_MAX, &r);
+			rc = sim_arg_u64(v, 0, REPLICAS_MAX, &r);
 		else if (strcmp(argv[i], "--ops") == 0)
-			rc = parse_u64(v, OPS_MAX, &ops);
+			rc = sim_arg_u64(v, 0, OPS_MAX, &ops);
 		else if (strcmp(argv[i], "--seed") == 0)
-			rc = parse_u64(v, UINT64_MAX, &seed);
-		else if (strcmp(argv[i], "--loss") == 0 && v != NULL) {
-			char *end;
-			loss = strtod(v, &end);
-			if (*end == 0 && loss >= 0.0 && loss < 1.0)
-				rc = SH_OK;
-		}
+			rc = sim_arg_u64(v, 0, UINT64_MAX, &seed);
+		else if (strcmp(argv[i], "--loss") == 0)
+			rc = sim_arg_fraction(v, &loss);
 		if (rc != SH_OK || r < 1)
 			return SH_EINVAL;
 	}

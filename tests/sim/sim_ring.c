@@ -41,6 +41,7 @@
 #include "common/sh_err.h"
 #include "common/sh_rand.h"
 #include "ring/ring.h"
+#include "tests/sim/sim_args.h"
 #include "tests/sim/sim.h"
 
 #define NAME_BYTES 32
@@ -76,27 +77,13 @@ static void usage(FILE *out)
 	        RING_SLACK_PCT_MAX, RING_SLACK_PCT_DEFAULT);
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return SH_EINVAL;
-	v = strtoull(s, &end, 10);
-	if (*end || v > max)
-		return SH_EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_opt(opts_t *o, const char *key, const char *val)
 {
 	uint64_t v = 0;
-	int rc = parse_u64(val, UINT32_MAX, &v);
+	int rc = sim_arg_u64(val, 0, UINT32_MAX, &v);
 
 	if (strcmp(key, "--seed") == 0)
-		return parse_u64(val, UINT64_MAX, &o->seed);
+		return sim_arg_u64(val, 0, UINT64_MAX, &o->seed);
 	if (rc)
 		return rc;
 	if (strcmp(key, "--nodes") == 0 && v >= 1 && v < RING_MEMBERS_MAX)
@@ -124,7 +111,7 @@ static int parse_args(opts_t *o, int argc, char **argv)
 	ring_config_default(&o->cfg);
 	o->cfg.members_max = RING_MEMBERS_MAX;
 	o->seed = 1;
-	if (env && parse_u64(env, UINT64_MAX, &o->seed))
+	if (env && sim_arg_u64(env, 0, UINT64_MAX, &o->seed))
 		return SH_EINVAL;
 	if (i < argc && strcmp(argv[i], "ring") == 0)
 		i++; /* handed the whole command line */

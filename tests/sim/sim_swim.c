@@ -39,6 +39,7 @@
 #include "common/sh_err.h"
 #include "common/sh_rand.h"
 #include "gossip/swim.h"
+#include "tests/sim/sim_args.h"
 #include "tests/sim/sim.h"
 #include "tests/sim/sim_heap.h"
 #include "tests/sim/sim_net.h"
@@ -112,19 +113,6 @@ static void assert_hook(const char *expr, const char *file, int line)
 
 /* ---- arguments ---- */
 
-static int parse_u64(const char *v, uint64_t max, uint64_t *out)
-{
-	char *end;
-	if (v == NULL || *v == '\0')
-		return SH_EINVAL;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (errno != 0 || *end != '\0' || x > max)
-		return SH_EINVAL;
-	*out = x;
-	return SH_OK;
-}
-
 static int parse_one(sim_t *s, const char *opt, const char *v, int *used)
 {
 	uint64_t x = 0;
@@ -135,26 +123,21 @@ static int parse_one(sim_t *s, const char *opt, const char *v, int *used)
 		*used = 1;
 		return SH_OK;
 	}
-	if (strcmp(opt, "--loss") == 0 && v != NULL) {
-		char *end;
-		s->loss = strtod(v, &end);
-		return *end == '\0' && s->loss >= 0.0 && s->loss < 1.0
-		           ? SH_OK
-		           : SH_EINVAL;
-	}
+	if (strcmp(opt, "--loss") == 0)
+		return sim_arg_fraction(v, &s->loss);
 	if (strcmp(opt, "--nodes") == 0 &&
-	    (rc = parse_u64(v, NODES_MAX, &x)) == SH_OK)
+	    (rc = sim_arg_u64(v, 0, NODES_MAX, &x)) == SH_OK)
 		s->nodes = (uint32_t)x;
 	else if (strcmp(opt, "--seed") == 0)
-		rc = parse_u64(v, UINT64_MAX, &s->seed);
+		rc = sim_arg_u64(v, 0, UINT64_MAX, &s->seed);
 	else if (strcmp(opt, "--kill") == 0 &&
-	         (rc = parse_u64(v, NODES_MAX, &x)) == SH_OK)
+	         (rc = sim_arg_u64(v, 0, NODES_MAX, &x)) == SH_OK)
 		s->kills = (uint32_t)x;
 	else if (strcmp(opt, "--partition-s") == 0 &&
-	         (rc = parse_u64(v, 100000, &x)) == SH_OK)
+	         (rc = sim_arg_u64(v, 0, 100000, &x)) == SH_OK)
 		s->partition_s = (uint32_t)x;
 	else if (strcmp(opt, "--periods") == 0)
-		rc = parse_u64(v, PERIODS_MAX, &s->periods);
+		rc = sim_arg_u64(v, 0, PERIODS_MAX, &s->periods);
 	return rc;
 }
 
@@ -184,7 +167,7 @@ static int parse_args(sim_t *s, int argc, char **argv)
 static int node_of(const sim_t *s, const char *str, char prefix)
 {
 	uint64_t id;
-	if (str[0] != prefix || parse_u64(str + 1, s->nodes - 1, &id) != SH_OK)
+	if (str[0] != prefix || sim_arg_u64(str + 1, 0, s->nodes - 1, &id) != SH_OK)
 		return -1;
 	return (int)id;
 }
