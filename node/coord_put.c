@@ -22,6 +22,19 @@ static void origin_local(coord__origin_t *o, coord_op_t op, uint64_t client_id,
 	o->start_ms = now_ms;
 }
 
+/* The part of a write's input every client write has. */
+static void write_in(coord__write_in_t *in, const void *bucket,
+                     size_t bucket_len, const void *key, size_t key_len,
+                     const coord_params_t *params)
+{
+	memset(in, 0, sizeof(*in));
+	in->bucket = bucket;
+	in->bucket_len = bucket_len;
+	in->key = key;
+	in->key_len = key_len;
+	in->params = params;
+}
+
 int coord_kv_put(coord_t *c, uint64_t now_ms, uint64_t client_id,
                  const void *bucket, size_t bucket_len, const void *key,
                  size_t key_len, const coord_params_t *params,
@@ -32,12 +45,7 @@ int coord_kv_put(coord_t *c, uint64_t now_ms, uint64_t client_id,
 
 	sh_assert(store_in_batch(c->store) && v != NULL);
 	origin_local(&o, COORD_OP_KV_PUT, client_id, now_ms);
-	memset(&in, 0, sizeof(in));
-	in.bucket = bucket;
-	in.bucket_len = bucket_len;
-	in.key = key;
-	in.key_len = key_len;
-	in.params = params;
+	write_in(&in, bucket, bucket_len, key, key_len, params);
 	in.value = v;
 	in.ctx = ctx;
 	in.ctx_len = ctx_len;
@@ -54,12 +62,7 @@ int coord_kv_delete(coord_t *c, uint64_t now_ms, uint64_t client_id,
 
 	sh_assert(store_in_batch(c->store));
 	origin_local(&o, COORD_OP_KV_DELETE, client_id, now_ms);
-	memset(&in, 0, sizeof(in));
-	in.bucket = bucket;
-	in.bucket_len = bucket_len;
-	in.key = key;
-	in.key_len = key_len;
-	in.params = params;
+	write_in(&in, bucket, bucket_len, key, key_len, params);
 	in.ctx = ctx;
 	in.ctx_len = ctx_len;
 	return coord__write(c, now_ms, &o, &in);
@@ -75,12 +78,7 @@ int coord_dt_update(coord_t *c, uint64_t now_ms, uint64_t client_id,
 
 	sh_assert(store_in_batch(c->store));
 	origin_local(&o, COORD_OP_DT_UPDATE, client_id, now_ms);
-	memset(&in, 0, sizeof(in));
-	in.bucket = bucket;
-	in.bucket_len = bucket_len;
-	in.key = key;
-	in.key_len = key_len;
-	in.params = params;
+	write_in(&in, bucket, bucket_len, key, key_len, params);
 	in.type = type;
 	in.ops = ops;
 	in.op_count = op_count;
