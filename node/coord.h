@@ -65,7 +65,12 @@
  *     default), a primary that is down is replaced by its fallback (the
  *     next healthy member of the key's ranking), which stores a durable
  *     hint naming the primary. Without sloppy, down primaries are simply
- *     missing. pr and pw count primaries only.
+ *     missing. pr and pw count primaries only. A down primary that is
+ *     not replaced (no healthy member left to stand in, as with three
+ *     nodes and n=3, or sloppy=false) still gets the write later: the
+ *     write's coordinator stores a hint naming it, in the same store
+ *     batch as its own copy, and hinted handoff replays that copy when
+ *     the primary is back (as Cassandra does). Reads store no hints.
  *   - Writes (kv put, kv delete, dt update) are coordinated by a target;
  *     any other node forwards the whole request to the first healthy
  *     primary (or, when none is, the first fallback), which coordinates
@@ -414,7 +419,9 @@ typedef struct coord_stats {
 	uint64_t forwards_duplicate; /* FORWARDs dropped as duplicates */
 	uint64_t replica_writes;     /* REPLICA_WRITEs stored for others */
 	uint64_t replica_reads;      /* REPLICA_READs answered */
-	uint64_t hints_stored;       /* hints written as a fallback */
+	uint64_t hints_stored;       /* hints written: as a fallback, or as
+	                              * a coordinator for a primary left
+	                              * without a stand-in */
 	uint64_t type_conflicts;     /* joins of different kinds or types */
 	uint64_t store_errors;       /* failed store reads or writes */
 	uint64_t late_answers;       /* acks/answers after a write finished */

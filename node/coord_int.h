@@ -81,6 +81,11 @@ typedef struct coord__req {
 
 	size_t target_count;
 	coord__target_t targets[COORD_TARGETS_MAX];
+	/* primaries that are down with nobody standing in for them (no
+	 * fallback left, or not sloppy): a write's coordinator keeps a hint
+	 * for each beside its own copy */
+	size_t unreplaced_count;
+	char unreplaced[COORD_N_MAX][COORD_NAME_MAX + 1];
 
 	coord_obj_t merged;   /* read: join of the answers; write: the object
 	                       * written (for its context); prefetch: join
@@ -228,6 +233,11 @@ int coord__local_write(coord_t *c, const store_key_t *k, const coord_obj_t *obj,
  */
 int coord__local_merge(coord_t *c, const store_key_t *k, const coord_obj_t *obj,
                        const char *hint_for);
+/*
+ * coord__local_hint - store a hint for primary (non-empty) naming object
+ * key k, in the open batch (counted in hints_stored). Errors: store errors.
+ */
+int coord__local_hint(coord_t *c, const store_key_t *k, const char *primary);
 /* coord__local_info - describe obj as a coord_local_t (name not set). */
 void coord__local_info(const coord_obj_t *obj, coord_local_t *out);
 

@@ -52,23 +52,29 @@ int coord__local_read(coord_t *c, const store_key_t *k, coord_obj_t *out)
 	return err;
 }
 
+int coord__local_hint(coord_t *c, const store_key_t *k, const char *primary)
+{
+	store_key_t hk;
+	int err = store_key_hint(&hk, primary, strlen(primary), k);
+
+	if (err == 0)
+		err = store_put(c->store, &hk, NULL, 0);
+	if (err == 0)
+		c->stats.hints_stored++;
+	return err;
+}
+
 int coord__local_write(coord_t *c, const store_key_t *k, const coord_obj_t *obj,
                        const char *hint_for)
 {
-	store_key_t hk;
 	int err;
 
 	sh_buf_reset(&c->scratch);
 	err = coord_obj_encode(obj, &c->scratch);
 	if (err == 0)
 		err = store_put(c->store, k, c->scratch.data, c->scratch.len);
-	if (err == 0 && hint_for != NULL && hint_for[0] != '\0') {
-		err = store_key_hint(&hk, hint_for, strlen(hint_for), k);
-		if (err == 0)
-			err = store_put(c->store, &hk, NULL, 0);
-		if (err == 0)
-			c->stats.hints_stored++;
-	}
+	if (err == 0 && hint_for != NULL && hint_for[0] != '\0')
+		err = coord__local_hint(c, k, hint_for);
 	if (err != 0)
 		c->stats.store_errors++;
 	return err;

@@ -200,6 +200,26 @@ static int kv_apply(coord_t *c, uint64_t now_ms, coord__req_t *q,
 	return 0;
 }
 
+/*
+ * A primary that is down with no fallback in its place (three nodes and
+ * n=3, or sloppy=false) would get the write only from anti-entropy: as
+ * Cassandra does, the coordinator keeps a hint for it in the same batch
+ * as its own copy, and hinted handoff replays that copy when the primary
+ * is back.
+ */
+static int hint_unreplaced(coord_t *c, const coord__req_t *q,
+                           const store_key_t *k)
+{
+	size_t i;
+	int e = 0;
+
+	for (i = 0; i < q->unreplaced_count && e == 0; i++)
+		e = coord__local_hint(c, k, q->unreplaced[i]);
+	if (e != 0)
+		c->stats.store_errors++;
+	return e;
+}
+
 /* read, apply, store; 0 or a status with a message */
 static int write_local(coord_t *c, uint64_t now_ms, coord__req_t *q,
                        const coord__write_in_t *in, int self, char *err,
@@ -232,6 +252,8 @@ static int write_local(coord_t *c, uint64_t now_ms, coord__req_t *q,
 	if (st != 0)
 		return st;
 	e = coord__local_write(c, &k, &q->merged, q->targets[self].hint_for);
+	if (e == 0)
+		e = hint_unreplaced(c, q, &k);
 	if (e != 0) {
 		snprintf(err, err_size, "storage: %s", sh_strerror(e));
 		return e == SH_ETOOBIG ? 413 : 503;

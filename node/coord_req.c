@@ -135,6 +135,7 @@ void coord__targets(coord_t *c, coord__req_t *q)
 	    ring_key_hash(q->bucket, q->bucket_len, q->key, q->key_len);
 
 	q->target_count = 0;
+	q->unreplaced_count = 0;
 	if (ring_preflist(&c->ring, h, q->qp.n, coord__is_up, c, &pl) != 0)
 		return;
 	for (i = 0; i < pl.n; i++) {
@@ -143,6 +144,9 @@ void coord__targets(coord_t *c, coord__req_t *q)
 			target_add(c, q, e, NULL);
 		else if (q->qp.sloppy && e->fallback >= 0)
 			target_add(c, q, &pl.entries[e->fallback], e);
+		else if (q->unreplaced_count < COORD_N_MAX)
+			snprintf(q->unreplaced[q->unreplaced_count++],
+			         sizeof(q->unreplaced[0]), "%s", e->name);
 	}
 }
 

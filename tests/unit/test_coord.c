@@ -629,6 +629,115 @@ static void test_coord_pr_pw_and_sloppy_hints(void **state)
 	cl_free(cl);
 }
 
+static int hint_count_cb(void *arg, const store_entry_t *e)
+{
+	(void)e;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* hints stored in s naming primary */
+static size_t hints_for(store_t *s, const char *primary)
+{
+	store_cursor_t cur;
+	size_t count = 0;
+
+	store_cursor_init(&cur);
+	while (!cur.done)
+		OK(store_scan_hints(s, primary, strlen(primary), &cur, 64,
+		                    hint_count_cb, &count));
+	return count;
+}
+
+/* three nodes, n=3, one down: nobody can stand in for it, so the
+ * coordinator keeps a hint naming it beside its own copy; reads keep none */
+static void test_coord_hint_for_unreplaced_primary(void **state)
+{
+	cluster_t *cl = cl_new(3, NULL);
+	coord_params_t p = params_nrw(3, 2, 2);
+	char key[16];
+	int i, k;
+
+	(void)state;
+	cl->down[2] = 1;
+	cl->cut[2] = 1;
+	cl_members(cl);
+	for (k = 0; k < 10; k++) {
+		snprintf(key, sizeof(key), "k%d", k);
+		put(cl, k % 2, (uint64_t)k + 1, key, "v", NULL, &p);
+		cl_pump(cl);
+		cl_expect(cl, (uint64_t)k + 1, 204);
+	}
+	/* one hint per key, on the key's coordinator, naming n3 */
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 5);
+	assert_int_equal(hints_for(&cl->stores[1], "n3"), 5);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(hints_for(&cl->stores[i], "n1"), 0);
+		assert_int_equal(hints_for(&cl->stores[i], "n2"), 0);
+	}
+	assert_int_equal(coord_stats(&cl->nodes[0])->hints_stored, 5);
+	/* a rewrite of the key keeps one hint (same key) */
+	put(cl, 0, 20, "k0", "w", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 20, 204);
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 5);
+	/* reads store none */
+	get(cl, 1, 21, "k1", &p);
+	cl_pump(cl);
+	expect_kv(cl_expect(cl, 21, 200), "v");
+	assert_int_equal(hints_for(&cl->stores[1], "n3"), 5);
+	/* a write refused before it is stored keeps no hint */
+	p.present |= COORD_PARAM_TIMEOUT_MS;
+	p.timeout_ms = 0;
+	put(cl, 0, 22, "k100", "v", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 22, 400);
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 5);
+	/* everyone up again: no more hints */
+	cl->down[2] = 0;
+	cl->cut[2] = 0;
+	cl_members(cl);
+	p = params_nrw(3, 2, 2);
+	put(cl, 0, 23, "k200", "v", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 23, 204);
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 5);
+	cl_free(cl);
+}
+
+/* sloppy=false: the down primary is not replaced, so the coordinator
+ * keeps the hint even though a fallback exists */
+static void test_coord_hint_without_sloppy(void **state)
+{
+	cluster_t *cl = cl_new(4, NULL);
+	coord_params_t p = params_nrw(3, 2, 2);
+	ring_preflist_t pl;
+	char buf[16];
+	const char *key;
+	int coord_node, fb, i;
+
+	(void)state;
+	cl_members(cl);
+	key = key_with_primary(cl, "n4", buf);
+	cl->down[3] = 1;
+	cl->cut[3] = 1;
+	cl_members(cl);
+	preflist(cl, 0, key, 3, &pl);
+	fb = cl_index(cl, pl.entries[3].name);
+	coord_node = cl_index(cl, pl.entries[0].is_up ? pl.entries[0].name
+	                                              : pl.entries[1].name);
+	p.present |= COORD_PARAM_SLOPPY;
+	p.sloppy = 0;
+	put(cl, coord_node, 1, key, "a", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(hints_for(&cl->stores[i], "n4"),
+		                 i == coord_node ? 1 : 0);
+	assert_int_not_equal(fb, coord_node);
+	cl_free(cl);
+}
+
 static void test_coord_concurrent_writes_make_two_siblings(void **state)
 {
 	cluster_t *cl = cl_new(3, NULL);
@@ -1474,6 +1583,8 @@ int main(void)
 	    cmocka_unit_test(test_coord_per_request_nrw),
 	    cmocka_unit_test(test_coord_w3_one_node_down),
 	    cmocka_unit_test(test_coord_pr_pw_and_sloppy_hints),
+	    cmocka_unit_test(test_coord_hint_for_unreplaced_primary),
+	    cmocka_unit_test(test_coord_hint_without_sloppy),
 	    cmocka_unit_test(test_coord_concurrent_writes_make_two_siblings),
 	    cmocka_unit_test(test_coord_delete_gives_404_with_context),
 	    cmocka_unit_test(test_coord_read_repair),
