@@ -3,6 +3,7 @@
 #   make run    install missing packages, build, start what exists
 #   make test   install missing packages, build, run every test
 #   make asan   the whole suite under AddressSanitizer + UBSan (build-asan/)
+#   make bench  shoal against redis-server on this box (bench/compare.sh)
 #   make fuzz   every libFuzzer target for FUZZ_SECONDS (clang, build-fuzz/)
 #   make format clang-format every source file
 
@@ -13,7 +14,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_MERGE ?= 0
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test asan fuzz format clean
+.PHONY: all deps build run test asan bench fuzz format clean
 
 all: build
 
@@ -38,6 +39,9 @@ $(ASAN_BUILD)/CMakeCache.txt:
 asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: deps build
+	./bench/compare.sh $(BUILD)
 
 $(FUZZ_BUILD)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_FUZZ=ON

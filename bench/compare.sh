@@ -1,0 +1,271 @@
+#!/bin/sh
+# bench/compare.sh BUILD - shoal against redis-server on this machine, with
+# the same harness (BUILD/shoal-bench) in one run (issue 6, `make bench`).
+#
+#   single node  shoal n=1 r=1 w=1 --sync none  vs redis --save "" --appendonly no
+#                shoal n=1 r=1 w=1 --sync batch vs redis --appendonly yes
+#                                                 --appendfsync always
+#                workloads C and A
+#   three nodes  shoal n=3 r=2 w=2 --sync batch vs the second redis, A;
+#                shoal n=3 r=2 w=2 --sync none vs the first redis,
+#                workloads A and cart (Redis has no CRDT map: its cart
+#                column is its workload A figure, marked so), then an open
+#                loop of workload A at 50% of that maximum, against both.
+#
+# Every run: 100-byte values, BENCH_CONNS connections (50), BENCH_KEYS keys
+# (10000) preloaded, BENCH_WARMUP (2) + BENCH_DURATION (10) seconds.
+# Lengthen with e.g. BENCH_DURATION=60. Servers listen on free 127.0.0.1
+# ports with data in a temporary directory (BENCH_KEEP=1 keeps it) and are
+# stopped on exit, whatever happens. redis-server is installed with
+# apt-get only when missing; the system's redis service is never started.
+# Prints each run's summary line, then the table.
+set -eu
+
+BUILD="${1:-build}"
+DURATION="${BENCH_DURATION:-10}"
+WARMUP="${BENCH_WARMUP:-2}"
+CONNS="${BENCH_CONNS:-50}"
+KEYS="${BENCH_KEYS:-10000}"
+BENCH="$BUILD/shoal-bench"
+SHOAL="$BUILD/shoal"
+CTL="$BUILD/shoalctl"
+
+for prog in "$BENCH" "$SHOAL" "$CTL"; do
+	if [ ! -x "$prog" ]; then
+		echo "compare: $prog is missing; build first (make build)" >&2
+		exit 2
+	fi
+done
+
+# redis-server, only when missing (as scripts/install-deps.sh does).
+if ! command -v redis-server >/dev/null 2>&1; then
+	echo "compare: installing redis-server"
+	SUDO=""
+	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq || echo "compare: apt-get update failed, trying the install anyway"
+	# The package's service would be started by its postinst where an init
+	# system runs; policy-rc.d forbids that, so only our own process runs.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+		$SUDO chmod +x /usr/sbin/policy-rc.d
+		$SUDO apt-get install -y -qq --no-install-recommends redis-server || true
+		$SUDO rm -f /usr/sbin/policy-rc.d
+	else
+		$SUDO apt-get install -y -qq --no-install-recommends redis-server
+	fi
+	command -v redis-server >/dev/null 2>&1 || {
+		echo "compare: redis-server could not be installed" >&2
+		exit 1
+	}
+fi
+
+TMP=$(mktemp -d /tmp/shoal-compare.XXXXXX)
+PIDS=""
+RESULTS="$TMP/results"
+: >"$RESULTS"
+
+stop_all() {
+	for pid in $PIDS; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in $PIDS; do
+		# Bounded: a node finishes in-flight work within --shutdown-ms.
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=""
+}
+
+cleanup() {
+	trap - INT TERM EXIT
+	stop_all
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "compare: data and logs kept in $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port - a TCP port nobody listens on now (the kernel picks it).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for CMD... - run CMD every 0.1 s until it succeeds, at most 30 s.
+wait_for() {
+	i=0
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ "$i" -ge 300 ]; then
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+redis_ping() {
+	redis-cli -h 127.0.0.1 -p "$1" ping | grep -q PONG
+}
+
+# start_redis NAME ARGS... - a redis-server of ours; sets REDIS_PORT.
+start_redis() {
+	name=$1
+	shift
+	REDIS_PORT=$(free_port)
+	mkdir -p "$TMP/$name"
+	redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$TMP/$name" \
+		--daemonize no --protected-mode yes "$@" >"$TMP/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	if ! wait_for redis_ping "$REDIS_PORT"; then
+		echo "compare: redis-server did not answer; log:" >&2
+		tail -n 20 "$TMP/$name.log" >&2
+		exit 1
+	fi
+}
+
+# alive_count HTTP - members the node at HTTP lists as alive.
+alive_count() {
+	"$CTL" -H "$1" members 2>/dev/null | grep -o '"state":"alive"' | wc -l
+}
+
+# start_shoal COUNT SYNC N R W - COUNT nodes; sets SHOAL_TARGET.
+start_shoal() {
+	count=$1 sync=$2
+	binds="" https=""
+	i=1
+	while [ "$i" -le "$count" ]; do
+		binds="$binds 127.0.0.1:$(free_port)"
+		https="$https 127.0.0.1:$(free_port)"
+		i=$((i + 1))
+	done
+	seed=$(echo $binds | cut -d' ' -f1)
+	i=1
+	for b in $binds; do
+		h=$(echo $https | cut -d' ' -f$i)
+		join=""
+		[ "$i" -gt 1 ] && join="--join $seed"
+		# shellcheck disable=SC2086
+		"$SHOAL" --name "n$i" --data "$TMP/shoal-$sync-$count-n$i" \
+			--bind "$b" --http "$h" --sync "$sync" \
+			--n "$3" --r "$4" --w "$5" --log-level warn $join \
+			>"$TMP/shoal-$sync-$count-n$i.log" 2>&1 &
+		PIDS="$PIDS $!"
+		i=$((i + 1))
+	done
+	for h in $https; do
+		i=0
+		while [ "$(alive_count "$h")" -ne "$count" ]; do
+			i=$((i + 1))
+			if [ "$i" -ge 300 ]; then
+				echo "compare: shoal nodes did not agree on membership in 30 s" >&2
+				tail -n 20 "$TMP"/shoal-*.log >&2
+				exit 1
+			fi
+			sleep 0.1
+		done
+	done
+	SHOAL_TARGET="http://$(echo $https | tr ' ' ',')"
+}
+
+# run LABEL TARGET WORKLOAD [ARGS...] - one bench run; its summary line
+# goes to stdout and, tagged with LABEL, to the results.
+run() {
+	label=$1 target=$2 workload=$3
+	shift 3
+	"$BENCH" --target "$target" --workload "$workload" \
+		--duration "$DURATION" --warmup "$WARMUP" --connections "$CONNS" \
+		--keys "$KEYS" --value-size 100 --preload "$@" \
+		>"$TMP/bench.out" 2>"$TMP/bench.err" || {
+		echo "compare: shoal-bench failed ($label $workload):" >&2
+		tail -n 20 "$TMP/bench.out" "$TMP/bench.err" >&2
+		exit 1
+	}
+	out=$(tail -n 1 "$TMP/bench.out")
+	echo "$out"
+	echo "$label $workload $out" >>"$RESULTS"
+}
+
+# field LABEL WORKLOAD NAME - NAME=value from that run's summary line.
+field() {
+	awk -v l="$1" -v w="$2" -v f="$3" '$1 == l && $2 == w {
+		for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) v = kv[2] }
+	} END { print (v == "" ? "-" : v) }' "$RESULTS"
+}
+
+echo "compare: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), ${DURATION} s runs after ${WARMUP} s warmup, $CONNS connections, $KEYS keys"
+
+echo "== redis-server, no persistence"
+start_redis redis-none --save "" --appendonly no
+run redis-none "redis://127.0.0.1:$REDIS_PORT" C
+run redis-none "redis://127.0.0.1:$REDIS_PORT" A
+stop_all
+
+echo "== shoal, 1 node, --sync none, n=1 r=1 w=1"
+start_shoal 1 none 1 1 1
+run shoal1-none "$SHOAL_TARGET" C --n 1 --r 1 --w 1
+run shoal1-none "$SHOAL_TARGET" A --n 1 --r 1 --w 1
+stop_all
+
+echo "== redis-server, appendonly yes, appendfsync always"
+start_redis redis-aof --save "" --appendonly yes --appendfsync always
+run redis-aof "redis://127.0.0.1:$REDIS_PORT" C
+run redis-aof "redis://127.0.0.1:$REDIS_PORT" A
+stop_all
+
+echo "== shoal, 1 node, --sync batch, n=1 r=1 w=1"
+start_shoal 1 batch 1 1 1
+run shoal1-batch "$SHOAL_TARGET" C --n 1 --r 1 --w 1
+run shoal1-batch "$SHOAL_TARGET" A --n 1 --r 1 --w 1
+stop_all
+
+echo "== shoal, 3 nodes, --sync batch, n=3 r=2 w=2"
+start_shoal 3 batch 3 2 2
+run shoal3-batch "$SHOAL_TARGET" A --n 3 --r 2 --w 2
+stop_all
+
+echo "== shoal, 3 nodes, --sync none, n=3 r=2 w=2"
+start_shoal 3 none 3 2 2
+run shoal3 "$SHOAL_TARGET" A --n 3 --r 2 --w 2
+run shoal3 "$SHOAL_TARGET" cart --n 3 --r 2 --w 2
+max=$(field shoal3 A ops_per_s)
+rate=$(awk -v m="$max" 'BEGIN { r = int(m / 2); print (r < 1 ? 1 : r) }')
+echo "== open loop at $rate ops/s (50% of shoal's $max)"
+run shoal3-open "$SHOAL_TARGET" A --n 3 --r 2 --w 2 --rate "$rate"
+stop_all
+start_redis redis-none --save "" --appendonly no
+run redis-open "redis://127.0.0.1:$REDIS_PORT" A --rate "$rate"
+stop_all
+
+# The table: ops/s, p99, and shoal's ops/s over redis's.
+row() { # TITLE SHOAL_LABEL SHOAL_WL REDIS_LABEL REDIS_WL NOTE
+	s=$(field "$2" "$3" ops_per_s) r=$(field "$4" "$5" ops_per_s)
+	awk -v t="$1" -v s="$s" -v sp="$(field "$2" "$3" p99_ms)" \
+		-v r="$r" -v rp="$(field "$4" "$5" p99_ms)" -v n="$6" 'BEGIN {
+		ratio = (s != "-" && r != "-" && r > 0) ? sprintf("%.2f", s / r) : "n/a"
+		printf "| %-46s | %10s | %9s | %10s | %9s | %5s |%s\n", t, s, sp, r, rp, ratio, n }'
+}
+echo
+echo "| run                                            |    shoal/s | shoal p99 |   redis/s | redis p99 | ratio |"
+echo "|------------------------------------------------|-----------:|----------:|-----------:|----------:|------:|"
+row "1 node, sync none vs no persistence, C" shoal1-none C redis-none C ""
+row "1 node, sync none vs no persistence, A" shoal1-none A redis-none A ""
+row "1 node, sync batch vs appendfsync always, C" shoal1-batch C redis-aof C ""
+row "1 node, sync batch vs appendfsync always, A" shoal1-batch A redis-aof A ""
+row "3 nodes, sync batch vs appendfsync always, A" shoal3-batch A redis-aof A ""
+row "3 nodes, sync none vs no persistence, A" shoal3 A redis-none A ""
+row "3 nodes, sync none, cart vs no persistence, A" shoal3 cart redis-none A " redis has no cart: its A"
+echo
+echo "open loop, workload A at $rate ops/s (50% of shoal 3-node sync none max):"
+for l in shoal3-open redis-open; do
+	printf '  %-12s ops/s %s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %s\n' "$l" \
+		"$(field $l A ops_per_s)" "$(field $l A p50_ms)" "$(field $l A p99_ms)" \
+		"$(field $l A p999_ms)" "$(field $l A errors)"
+done
