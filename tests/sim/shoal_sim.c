@@ -27,6 +27,8 @@ static const sim_mode_t modes[] = {
     {"cluster", sim_cluster_main,
      "whole nodes with clients, crashes and loss: no acknowledged write "
      "lost"},
+    {"aae", sim_aae_main,
+     "anti-entropy cost: bytes exchanged against bytes that differ"},
 };
 
 static void usage(FILE *out)

@@ -26,4 +26,8 @@ int sim_swim_main(int argc, char **argv);
  * and the lost-write check (sim_cluster.c). */
 int sim_cluster_main(int argc, char **argv);
 
+/* sim_aae_main - `shoal-sim aae`: what Merkle anti-entropy costs when one
+ * replica differs (sim_aae.c); a benchmark, not a check. */
+int sim_aae_main(int argc, char **argv);
+
 #endif /* SIM_H */
