@@ -154,6 +154,14 @@ typedef enum store_sync {
 	                       * forces them out */
 } store_sync_t;
 
+/*
+ * A write observer: called after every successful store_put of an object
+ * key (k borrowed for the call), inside the batch. It must not call into
+ * the store. Ownership handoff uses it to notice writes to a partition
+ * being moved (node/xfer.h).
+ */
+typedef void (*store_put_hook_fn)(void *arg, const store_key_t *k);
+
 struct store_ops; /* store_int.h */
 
 /* Room for the backend's message about its last failure. */
@@ -171,6 +179,8 @@ typedef struct store {
 	int batch_err; /* the error that doomed the open batch, or 0 */
 	int in_scan;   /* inside a scan callback (re-entry is a bug) */
 	char errmsg[STORE_ERRMSG_BYTES]; /* last backend failure, "" if none */
+	store_put_hook_fn put_hook;      /* store_set_put_hook; NULL: none */
+	void *put_hook_arg;
 } store_t;
 
 /* Memory backend options. A zeroed struct gives the defaults. */
@@ -356,6 +366,12 @@ int store_put(store_t *s, const store_key_t *k, const void *val,
  * Errors: SH_EIO, SH_ENOMEM, or the error that doomed the batch.
  */
 int store_del(store_t *s, const store_key_t *k);
+
+/*
+ * store_set_put_hook - call fn(arg, key) after every successful store_put
+ * of an object key from now on (fn NULL: stop). One observer per store.
+ */
+void store_set_put_hook(store_t *s, store_put_hook_fn fn, void *arg);
 
 /*
  * store_drop_partition - inside a batch, delete at most `limit` (> 0) object
