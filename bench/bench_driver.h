@@ -14,7 +14,8 @@
 #include "bench/bench_workload.h"
 #include "common/sh_buf.h"
 
-#define BENCH_CTX_MAX 4096 /* longest context kept for a F write */
+#define BENCH_CTX_MAX    4096 /* longest context kept for a F write */
+#define BENCH_PREFIX_MAX 32   /* longest key prefix */
 
 /* What a reply said, as far as the bench cares. */
 typedef struct bench_reply {
@@ -26,8 +27,9 @@ typedef struct bench_reply {
 
 /* Per-run settings a driver needs to encode requests. */
 typedef struct bench_enc {
-	char query[64];       /* "?n=3&r=2&w=2" or "" */
-	const uint8_t *value; /* value_max filler bytes */
+	char query[64];                    /* "?n=3&r=2&w=2" or "" */
+	char prefix[BENCH_PREFIX_MAX + 1]; /* before every key name, or "" */
+	const uint8_t *value;              /* value_max filler bytes */
 	size_t value_max;
 } bench_enc_t;
 

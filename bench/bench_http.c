@@ -21,11 +21,13 @@ static int http_supports(bench_op_kind_t kind)
 	return kind < BENCH_OP_KINDS;
 }
 
+/* The request line: fmt takes method, bucket, key prefix, key number and
+ * query. */
 static int put_line(sh_buf_t *out, const char *fmt, const char *a,
-                    const char *b, unsigned long long k, const char *q)
+                    const char *b, const bench_enc_t *e, unsigned long long k)
 {
 	char line[256];
-	int n = snprintf(line, sizeof(line), fmt, a, b, k, q);
+	int n = snprintf(line, sizeof(line), fmt, a, b, e->prefix, k, e->query);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return SH_ETOOBIG;
 	return sh_buf_append(out, line, (size_t)n);
@@ -67,9 +69,8 @@ static int encode_cart(const bench_enc_t *e, const bench_op_t *op,
 		             "{\"type\":\"map\",\"update\":{\"sku-%u\":"
 		             "{\"counter\":{\"increment\":%d}}}}",
 		             op->item, (int)op->delta);
-	int rc =
-	    put_line(out, "%s /dt/%s/c%llu%s HTTP/1.1\r\nHost: b\r\n", "POST",
-	             op->bucket, (unsigned long long)op->key, e->query);
+	int rc = put_line(out, "%s /dt/%s/%sc%llu%s HTTP/1.1\r\nHost: b\r\n",
+	                  "POST", op->bucket, e, (unsigned long long)op->key);
 	return rc ? rc
 	          : put_body(out, "application/json", body, (size_t)n, NULL);
 }
@@ -77,12 +78,12 @@ static int encode_cart(const bench_enc_t *e, const bench_op_t *op,
 static int http_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
                        const bench_reply_t *prev, sh_buf_t *out)
 {
-	const char *fmt = "%s /kv/%s/k%llu%s HTTP/1.1\r\nHost: b\r\n";
+	const char *fmt = "%s /kv/%s/%sk%llu%s HTTP/1.1\r\nHost: b\r\n";
 	unsigned long long k = (unsigned long long)op->key;
 	switch (op->kind) {
 	case BENCH_OP_CART_READ: {
-		int rc = put_line(out, "%s /dt/%s/c%llu%s HTTP/1.1\r\n", "GET",
-		                  op->bucket, k, e->query);
+		int rc = put_line(out, "%s /dt/%s/%sc%llu%s HTTP/1.1\r\n",
+		                  "GET", op->bucket, e, k);
 		return rc ? rc : sh_buf_append(out, "Host: b\r\n\r\n", 11);
 	}
 	case BENCH_OP_CART_ADD:
@@ -91,8 +92,7 @@ static int http_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
 	case BENCH_OP_READ:
 	case BENCH_OP_RMW:
 		if (op->kind == BENCH_OP_READ || phase == 0) {
-			int rc =
-			    put_line(out, fmt, "GET", op->bucket, k, e->query);
+			int rc = put_line(out, fmt, "GET", op->bucket, e, k);
 			return rc ? rc : sh_buf_append(out, "\r\n", 2);
 		}
 		break; /* the RMW's write */
@@ -100,7 +100,7 @@ static int http_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
 	}
 	size_t len =
 	    op->value_bytes < e->value_max ? op->value_bytes : e->value_max;
-	int rc = put_line(out, fmt, "PUT", op->bucket, k, e->query);
+	int rc = put_line(out, fmt, "PUT", op->bucket, e, k);
 	return rc ? rc
 	          : put_body(out, "application/octet-stream", e->value, len,
 	                     prev);

@@ -1,7 +1,7 @@
 /*
  * bench_resp.c - the Redis driver: plain RESP2 GET and SET (key
- * "bench:<bucket>:<n>"), for comparing shoal with redis-server on the same
- * box. Reads, updates, inserts and read-modify-writes (GET then SET, no
+ * "bench:<bucket>:<prefix><n>"), for comparing shoal with redis-server on the
+ * same box. Reads, updates, inserts and read-modify-writes (GET then SET, no
  * context); the CRDT cart operations have no Redis equivalent here.
  */
 #include <stdio.h>
@@ -20,8 +20,8 @@ static int resp_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
 {
 	(void)prev;
 	char key[96], head[160];
-	int kl = snprintf(key, sizeof(key), "bench:%s:%llu", op->bucket,
-	                  (unsigned long long)op->key);
+	int kl = snprintf(key, sizeof(key), "bench:%s:%s%llu", op->bucket,
+	                  e->prefix, (unsigned long long)op->key);
 	int get = op->kind == BENCH_OP_READ ||
 	          (op->kind == BENCH_OP_RMW && phase == 0);
 	int n;

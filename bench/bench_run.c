@@ -1,38 +1,33 @@
 /*
- * bench_run.c - the libuv side of shoal-bench: one loop, many TCP
- * connections spread over the target's addresses, keep-alive and up to
- * `pipeline` requests in flight on each.
+ * bench_run.c - one libuv loop of shoal-bench (one per --threads): its
+ * share of the TCP connections, spread over the target's addresses,
+ * keep-alive and up to `pipeline` requests in flight on each.
  *
  * Closed loop (--rate 0): every connection sends its next request as soon
  * as a reply frees a slot. Open loop (--rate R): a 1 ms timer releases
- * operations on a fixed schedule, op i at start + i/R; an operation that
- * finds no free slot waits with its intended time, so latency is measured
- * from when it should have been sent and a stall shows in the tail
- * instead of silently lowering the offered load (no coordinated omission).
+ * this loop's operations on a fixed schedule, op i at start + i/(R/T); an
+ * operation that finds no free slot waits with its intended time, so
+ * latency is measured from when it should have been sent and a stall
+ * shows in the tail instead of silently lowering the offered load (no
+ * coordinated omission).
  *
- * All per-run state lives in one bench_loop_t, so several loops on
- * several threads can later be merged (their histograms merge).
+ * Each loop draws its operations from its own PRNG (bench_thread_seed),
+ * preloads every T-th key, and maps the keys it inserts (workloads D and
+ * session) to its own residue class, so threads never insert the same key.
+ * All loops start the run phase together, once every one has preloaded.
  */
-#include "bench/bench_run.h"
-
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <uv.h>
+#include "bench/bench_run_int.h"
 
-#include "bench/bench_hist.h"
-#include "common/sh_buf.h"
-
-#define SIBS_MAX      16
 #define READ_CHUNK    65536
 #define RETRY_MS      200
 #define PRELOAD_MAX_S 120 /* a run stays bounded even if preload crawls */
 
-enum { ERR_TIMEOUT, ERR_503, ERR_4XX, ERR_5XX, ERR_CONN, ERR_KINDS };
-static const char *const err_names[] = {"timeout", "503", "4xx", "5xx",
-                                        "connection"};
+typedef enum { PH_PRELOAD, PH_WAIT, PH_RUN, PH_DONE } phase_t;
 
 typedef struct pending {
 	uint64_t intended_ns, sent_ns;
@@ -42,10 +37,8 @@ typedef struct pending {
 
 typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_UP, CONN_CLOSING } cstate_t;
 
-struct bench_loop;
-
-typedef struct conn {
-	struct bench_loop *L;
+typedef struct bench__conn {
+	bench_loop_t *L;
 	uv_tcp_t tcp;
 	uv_connect_t creq;
 	uv_write_t wreq;
@@ -58,37 +51,19 @@ typedef struct conn {
 	unsigned head, count;
 } conn_t;
 
-typedef enum { PH_PRELOAD, PH_RUN, PH_DONE } phase_t;
-
-typedef struct bench_loop {
-	const bench_cfg_t *cfg;
-	uv_loop_t loop;
-	uv_timer_t tick, progress;
-	conn_t *conns;
-	unsigned rr;
-	bench_workload_t wl;
-	bench_enc_t enc;
-	sh_rand_t rng;
-	phase_t phase;
-	uint64_t preload_next, preload_done, preload_errors, preload_ns;
-	uint64_t start_ns, measure_ns, end_ns, next_intended_ns, period_ns;
-	sh_buf_t *ctx; /* [keys]: last context seen per kv key, for writes */
-	bench_hist_t *hist;     /* [BENCH_OP_KINDS] */
-	bench_hist_t *interval; /* this progress period, all kinds */
-	uint64_t ok, ok_last, errors[ERR_KINDS], sibs[SIBS_MAX + 1];
-	int tty;
-} bench_loop_t;
-
 static uint64_t now_ns(void)
 {
 	return uv_hrtime();
 }
 
-static void conn_fail(conn_t *c, int lost);
-static void conn_issue(conn_t *c);
-static const bench_reply_t *cached_ctx(bench_loop_t *L, const bench_op_t *op,
-                                       bench_reply_t *tmp);
+uint64_t bench_thread_seed(uint64_t seed, unsigned index)
+{
+	uint64_t s = seed ^ ((uint64_t)index << 32);
+	return index == 0 ? seed : sh_splitmix64(&s);
+}
 
+static void conn_fail(conn_t *c, int counted);
+static void conn_issue(conn_t *c);
 static void flush(conn_t *c);
 
 static void on_write(uv_write_t *req, int status)
@@ -97,7 +72,7 @@ static void on_write(uv_write_t *req, int status)
 	c->writing = 0;
 	c->wbuf.len = 0;
 	if (status < 0) {
-		conn_fail(c, 1);
+		conn_fail(c, 0);
 		return;
 	}
 	flush(c);
@@ -116,10 +91,48 @@ static void flush(conn_t *c)
 	uv_buf_t b = uv_buf_init((char *)c->wbuf.data, (unsigned)c->wbuf.len);
 	c->wreq.data = c;
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
-		conn_fail(c, 1);
+		conn_fail(c, 0);
 		return;
 	}
 	c->writing = 1;
+}
+
+/* Writes carry the last context seen for their key, as a real client
+ * does: blind writes would pile up siblings until the node refuses them.
+ * The table is shared by the loops; the context is copied out under its
+ * stripe's lock. */
+static const bench_reply_t *cached_ctx(bench_loop_t *L, const bench_op_t *op,
+                                       bench_reply_t *tmp)
+{
+	if (op->kind > BENCH_OP_RMW || op->kind == BENCH_OP_READ ||
+	    op->key >= L->cfg->keys)
+		return NULL;
+	uv_mutex_t *m = &L->sh->ctx_lock[op->key % BENCH_CTX_STRIPES];
+	const sh_buf_t *b = &L->sh->ctx[op->key];
+	memset(tmp, 0, sizeof(*tmp));
+	uv_mutex_lock(m);
+	if (b->len && b->len <= sizeof(L->ctx_tmp)) {
+		memcpy(L->ctx_tmp, b->data, b->len);
+		tmp->ctx = L->ctx_tmp;
+		tmp->ctx_len = b->len;
+	}
+	uv_mutex_unlock(m);
+	return tmp->ctx_len ? tmp : NULL;
+}
+
+static void remember_ctx(bench_loop_t *L, const bench_op_t *op,
+                         const bench_reply_t *r)
+{
+	if (op->kind > BENCH_OP_RMW || op->key >= L->cfg->keys ||
+	    r->ctx_len == 0 || r->ctx_len > BENCH_CTX_MAX)
+		return;
+	uv_mutex_t *m = &L->sh->ctx_lock[op->key % BENCH_CTX_STRIPES];
+	sh_buf_t *b = &L->sh->ctx[op->key];
+	uv_mutex_lock(m);
+	b->len = 0;
+	if (sh_buf_append(b, r->ctx, r->ctx_len) < 0)
+		b->len = 0;
+	uv_mutex_unlock(m);
 }
 
 /* Queue op on c (a free slot must exist). */
@@ -132,7 +145,7 @@ static void send_op(conn_t *c, const bench_op_t *op, int phase,
 	p->phase = phase;
 	p->intended_ns = intended_ns;
 	p->sent_ns = now_ns();
-	if (L->cfg->driver->encode(&L->enc, op, phase, prev, &c->out) < 0) {
+	if (L->cfg->driver->encode(&L->sh->enc, op, phase, prev, &c->out) < 0) {
 		fprintf(stderr, "shoal-bench: out of memory\n");
 		exit(1);
 	}
@@ -142,21 +155,25 @@ static void send_op(conn_t *c, const bench_op_t *op, int phase,
 
 static int next_op(bench_loop_t *L, bench_op_t *op)
 {
+	uint64_t keys = L->cfg->keys, t = L->cfg->threads;
 	if (L->phase == PH_PRELOAD) {
-		if (L->preload_next >= L->cfg->keys)
+		if (L->preload_next >= keys)
 			return 0;
-		bench_workload_preload(&L->wl, &L->rng, L->preload_next++, op);
+		bench_workload_preload(&L->wl, &L->rng, L->preload_next, op);
+		L->preload_next += t;
 		return 1;
 	}
 	if (L->phase != PH_RUN)
 		return 0;
 	bench_workload_next(&L->wl, &L->rng, op);
+	if (op->key >= keys) /* inserted: this loop's residue class */
+		op->key = keys + (op->key - keys) * t + L->index;
 	return 1;
 }
 
 static int closed_loop(const bench_loop_t *L)
 {
-	return L->cfg->rate <= 0 || L->phase == PH_PRELOAD;
+	return L->rate <= 0 || L->phase == PH_PRELOAD;
 }
 
 /* Closed loop: fill c's free slots. */
@@ -176,7 +193,7 @@ static void conn_issue(conn_t *c)
 static void open_issue(bench_loop_t *L)
 {
 	uint64_t now = now_ns();
-	unsigned n = L->cfg->connections;
+	unsigned n = L->conn_count;
 	for (unsigned guard = 0; guard < 100000; guard++) {
 		if (L->phase != PH_RUN || L->next_intended_ns > now ||
 		    L->next_intended_ns >= L->end_ns)
@@ -199,96 +216,96 @@ static void open_issue(bench_loop_t *L)
 	}
 }
 
-static void count_error(bench_loop_t *L, int kind, uint64_t n)
+/* n errors of kind err on operations of kind op; during the run they go
+ * to this second's counts, and to the totals once warmup is over. */
+static void count_error(bench_loop_t *L, bench_err_kind_t err, unsigned op,
+                        uint64_t n)
 {
-	if (L->phase == PH_PRELOAD)
-		L->preload_errors += n;
-	else if (L->phase == PH_RUN && now_ns() >= L->measure_ns)
-		L->errors[kind] += n;
-}
-
-static int is_kv(const bench_op_t *op)
-{
-	return op->kind <= BENCH_OP_RMW;
-}
-
-/* Writes carry the last context seen for their key, as a real client
- * does: blind writes would pile up siblings until the node refuses them. */
-static const bench_reply_t *cached_ctx(bench_loop_t *L, const bench_op_t *op,
-                                       bench_reply_t *tmp)
-{
-	if (!is_kv(op) || op->kind == BENCH_OP_READ || op->key >= L->cfg->keys)
-		return NULL;
-	sh_buf_t *b = &L->ctx[op->key];
-	if (b->len == 0)
-		return NULL;
-	memset(tmp, 0, sizeof(*tmp));
-	tmp->ctx = b->data;
-	tmp->ctx_len = b->len;
-	return tmp;
-}
-
-static void remember_ctx(bench_loop_t *L, const bench_op_t *op,
-                         const bench_reply_t *r)
-{
-	if (!is_kv(op) || op->key >= L->cfg->keys || r->ctx_len == 0 ||
-	    r->ctx_len > BENCH_CTX_MAX)
+	if (L->phase == PH_PRELOAD) {
+		atomic_fetch_add(&L->preload_errors, n);
 		return;
-	sh_buf_t *b = &L->ctx[op->key];
-	b->len = 0;
-	if (sh_buf_append(b, r->ctx, r->ctx_len) < 0)
-		b->len = 0;
+	}
+	if (L->phase != PH_RUN)
+		return;
+	uv_mutex_lock(&L->lock);
+	bench_stats_error(L->interval, err, op, n);
+	uv_mutex_unlock(&L->lock);
+	if (now_ns() >= L->measure_ns)
+		bench_stats_error(L->total, err, op, n);
+}
+
+static void count_sibs(bench_loop_t *L, unsigned siblings)
+{
+	uv_mutex_lock(&L->lock);
+	bench_stats_sibs(L->interval, siblings);
+	uv_mutex_unlock(&L->lock);
+	if (now_ns() >= L->measure_ns)
+		bench_stats_sibs(L->total, siblings);
 }
 
 static void start_run(bench_loop_t *L)
 {
 	const bench_cfg_t *cfg = L->cfg;
+	uint_fast64_t zero = 0;
+	atomic_compare_exchange_strong(&L->sh->run_start_ns, &zero, now_ns());
 	L->phase = PH_RUN;
-	L->start_ns = now_ns();
+	L->start_ns = atomic_load(&L->sh->run_start_ns);
 	L->measure_ns = L->start_ns + (uint64_t)(cfg->warmup_s * 1e9);
 	L->end_ns = L->measure_ns + (uint64_t)(cfg->duration_s * 1e9);
 	L->next_intended_ns = L->start_ns;
-	L->period_ns = cfg->rate > 0 ? (uint64_t)(1e9 / cfg->rate) : 0;
-	if (L->period_ns == 0 && cfg->rate > 0)
+	L->period_ns = L->rate > 0 ? (uint64_t)(1e9 / L->rate) : 0;
+	if (L->period_ns == 0 && L->rate > 0)
 		L->period_ns = 1;
-	if (cfg->preload)
-		fprintf(stderr, "preloaded %llu keys (%llu errors)\n",
-		        (unsigned long long)L->preload_done,
-		        (unsigned long long)L->preload_errors);
-	for (unsigned i = 0; i < cfg->connections; i++)
+	for (unsigned i = 0; i < L->conn_count; i++)
 		conn_issue(&L->conns[i]);
+}
+
+/* This loop's preload is over (done, or out of time): wait for the
+ * others, then all start the run together. */
+static void preload_check(bench_loop_t *L, uint64_t now)
+{
+	uint64_t done = atomic_load(&L->preload_done);
+	if (L->phase == PH_PRELOAD &&
+	    (done >= L->preload_share ||
+	     now - L->preload_ns > (uint64_t)PRELOAD_MAX_S * 1000000000)) {
+		if (done < L->preload_share && L->index == 0)
+			fprintf(stderr, "preload: stopped after %d s\n",
+			        PRELOAD_MAX_S);
+		L->phase = PH_WAIT;
+		atomic_fetch_sub(&L->sh->preload_left, 1);
+	}
+	if (L->phase == PH_WAIT && atomic_load(&L->sh->preload_left) == 0)
+		start_run(L);
 }
 
 static int reply_error(const pending_t *p, const bench_reply_t *r)
 {
 	if (r->status == 503)
-		return ERR_503;
+		return BENCH_ERR_503;
 	if (r->status >= 500)
-		return ERR_5XX;
+		return BENCH_ERR_5XX;
 	if (r->status == 404 &&
 	    (p->op.kind == BENCH_OP_READ || p->op.kind == BENCH_OP_CART_READ ||
 	     (p->op.kind == BENCH_OP_RMW && p->phase == 0)))
 		return -1;
 	if (r->status >= 400)
-		return ERR_4XX;
+		return BENCH_ERR_4XX;
 	return -1;
 }
 
 static void record(bench_loop_t *L, const pending_t *p, const bench_reply_t *r)
 {
 	uint64_t now = now_ns();
-	if (L->phase == PH_PRELOAD) {
-		L->preload_done++;
-		return;
-	}
-	if (L->phase != PH_RUN || now < L->measure_ns)
+	if (L->phase != PH_RUN)
 		return;
 	uint64_t lat = now > p->intended_ns ? now - p->intended_ns : 0;
-	bench_hist_record(&L->hist[p->op.kind], lat);
-	bench_hist_record(L->interval, lat);
-	L->ok++;
+	uv_mutex_lock(&L->lock);
+	bench_hist_record(&L->interval->hist[p->op.kind], lat);
+	uv_mutex_unlock(&L->lock);
+	if (now >= L->measure_ns)
+		bench_hist_record(&L->total->hist[p->op.kind], lat);
 	if (p->op.kind == BENCH_OP_READ)
-		L->sibs[r->siblings < SIBS_MAX ? r->siblings : SIBS_MAX]++;
+		count_sibs(L, r->siblings);
 }
 
 /* The reply to c's oldest request. */
@@ -301,24 +318,23 @@ static void complete(conn_t *c, const bench_reply_t *r)
 	int err = reply_error(&p, r);
 	if (err < 0)
 		remember_ctx(L, &p.op, r);
-	if (err >= 0) {
-		count_error(L, err, 1);
+	if (L->phase == PH_PRELOAD) {
+		if (err >= 0)
+			count_error(L, (bench_err_kind_t)err, p.op.kind, 1);
+		atomic_fetch_add(&L->preload_done, 1);
+		preload_check(L, now_ns());
+	} else if (err >= 0) {
+		count_error(L, (bench_err_kind_t)err, p.op.kind, 1);
 	} else if (p.op.kind == BENCH_OP_RMW && p.phase == 0) {
 		bench_reply_t prev = *r;
 		if (prev.ctx_len > BENCH_CTX_MAX)
 			prev.ctx_len = 0;
 		send_op(c, &p.op, 1, p.intended_ns, &prev);
-		if (L->phase == PH_RUN && now_ns() >= L->measure_ns)
-			L->sibs[r->siblings < SIBS_MAX ? r->siblings
-			                               : SIBS_MAX]++;
-		return;
+		if (L->phase == PH_RUN)
+			count_sibs(L, r->siblings);
 	} else {
 		record(L, &p, r);
 	}
-	if (L->phase == PH_PRELOAD && err >= 0)
-		L->preload_done++;
-	if (L->phase == PH_PRELOAD && L->preload_done >= L->cfg->keys)
-		start_run(L);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -337,7 +353,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	(void)buf;
 	conn_t *c = s->data;
 	if (nread < 0) {
-		conn_fail(c, (int)c->count);
+		conn_fail(c, 0);
 		return;
 	}
 	c->in.len += (size_t)nread;
@@ -349,7 +365,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (n == 0)
 			break;
 		if (n < 0 || c->count == 0) {
-			conn_fail(c, (int)c->count);
+			conn_fail(c, 0);
 			return;
 		}
 		off += (size_t)n;
@@ -373,17 +389,23 @@ static void on_close(uv_handle_t *h)
 	c->retry_ns = now_ns() + (uint64_t)RETRY_MS * 1000000;
 }
 
-/* Drop the connection: its requests in flight are lost (counted as
- * connection errors, at least one per failure; lost < 0: already counted
- * as timeouts); it reconnects later. */
-static void conn_fail(conn_t *c, int lost)
+/* Drop the connection; it reconnects later. Its requests in flight are
+ * lost: unless already counted (counted != 0: timeouts), each is a
+ * connection error of its operation kind, and a failure with none in
+ * flight (a refused connect) is one error tied to no operation. */
+static void conn_fail(conn_t *c, int counted)
 {
+	bench_loop_t *L = c->L;
 	if (c->state == CONN_CLOSING || c->state == CONN_DOWN)
 		return;
-	if (lost >= 0)
-		count_error(c->L, ERR_CONN, lost > 0 ? (uint64_t)lost : 1);
-	if (c->L->phase == PH_PRELOAD)
-		c->L->preload_done += c->count;
+	if (!counted && c->count == 0)
+		count_error(L, BENCH_ERR_CONN, BENCH_OP_NONE, 1);
+	for (unsigned i = 0; !counted && i < c->count; i++)
+		count_error(L, BENCH_ERR_CONN,
+		            c->q[(c->head + i) % BENCH_PIPELINE_MAX].op.kind,
+		            1);
+	if (L->phase == PH_PRELOAD)
+		atomic_fetch_add(&L->preload_done, c->count);
 	c->count = 0;
 	c->head = 0;
 	c->out.len = 0;
@@ -398,16 +420,17 @@ static void on_connect(uv_connect_t *req, int status)
 	if (c->state != CONN_CONNECTING)
 		return;
 	if (status < 0) {
-		conn_fail(c, 1);
+		conn_fail(c, 0);
 		return;
 	}
 	c->state = CONN_UP;
 	uv_tcp_nodelay(&c->tcp, 1);
 	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
-		conn_fail(c, 1);
+		conn_fail(c, 0);
 		return;
 	}
-	conn_issue(c);
+	if (closed_loop(c->L))
+		conn_issue(c);
 }
 
 static void conn_connect(conn_t *c)
@@ -420,17 +443,15 @@ static void conn_connect(conn_t *c)
 	const struct sockaddr *a =
 	    (const struct sockaddr *)&L->cfg->addrs[c->addr];
 	if (uv_tcp_connect(&c->creq, &c->tcp, a, on_connect) < 0)
-		conn_fail(c, 1);
+		conn_fail(c, 0);
 }
 
 static void stop_all(bench_loop_t *L)
 {
 	L->phase = PH_DONE;
 	uv_timer_stop(&L->tick);
-	uv_timer_stop(&L->progress);
 	uv_close((uv_handle_t *)&L->tick, NULL);
-	uv_close((uv_handle_t *)&L->progress, NULL);
-	for (unsigned i = 0; i < L->cfg->connections; i++) {
+	for (unsigned i = 0; i < L->conn_count; i++) {
 		conn_t *c = &L->conns[i];
 		if (c->state == CONN_UP || c->state == CONN_CONNECTING) {
 			c->state = CONN_CLOSING;
@@ -439,8 +460,8 @@ static void stop_all(bench_loop_t *L)
 	}
 }
 
-/* Every millisecond: timeouts, reconnects, the open-loop schedule, the
- * end of the run. */
+/* Every millisecond: timeouts, reconnects, the start and end of the run,
+ * the open-loop schedule. */
 static void on_tick(uv_timer_t *t)
 {
 	bench_loop_t *L = t->data;
@@ -450,135 +471,129 @@ static void on_tick(uv_timer_t *t)
 		return;
 	}
 	uint64_t tmo = (uint64_t)L->cfg->timeout_ms * 1000000;
-	for (unsigned i = 0; i < L->cfg->connections; i++) {
+	for (unsigned i = 0; i < L->conn_count; i++) {
 		conn_t *c = &L->conns[i];
 		if (c->state == CONN_UP && c->count &&
 		    now - c->q[c->head].sent_ns > tmo) {
-			count_error(L, ERR_TIMEOUT, c->count);
-			conn_fail(c, -1);
+			for (unsigned j = 0; j < c->count; j++)
+				count_error(
+				    L, BENCH_ERR_TIMEOUT,
+				    c->q[(c->head + j) % BENCH_PIPELINE_MAX]
+				        .op.kind,
+				    1);
+			conn_fail(c, 1);
 		} else if (c->state == CONN_DOWN && now >= c->retry_ns) {
 			conn_connect(c);
 		}
 	}
-	if (L->phase == PH_PRELOAD &&
-	    (L->preload_done >= L->cfg->keys ||
-	     now - L->preload_ns > (uint64_t)PRELOAD_MAX_S * 1000000000)) {
-		if (L->preload_done < L->cfg->keys)
-			fprintf(stderr, "preload: stopped after %d s\n",
-			        PRELOAD_MAX_S);
-		start_run(L);
-	}
+	preload_check(L, now);
 	if (!closed_loop(L))
 		open_issue(L);
 }
 
-static uint64_t err_total(const bench_loop_t *L)
+void bench__take(bench_loop_t *L, bench_stats_t *dst)
 {
-	uint64_t e = 0;
-	for (int i = 0; i < ERR_KINDS; i++)
-		e += L->errors[i];
-	return e;
+	uv_mutex_lock(&L->lock);
+	bench_stats_merge(dst, L->interval);
+	bench_stats_init(L->interval);
+	uv_mutex_unlock(&L->lock);
 }
 
-/* Once a second: ops/s, p99, errors and time left; one rewritten line on
- * a terminal, plain lines otherwise. */
-static void on_progress(uv_timer_t *t)
+int bench__loop_init(bench_loop_t *L, bench_shared_t *sh, unsigned index)
 {
-	bench_loop_t *L = t->data;
-	uint64_t now = now_ns();
-	if (L->phase == PH_PRELOAD) {
-		fprintf(stderr,
-		        L->tty ? "\rpreload %llu/%llu" : "preload %llu/%llu\n",
-		        (unsigned long long)L->preload_done,
-		        (unsigned long long)L->cfg->keys);
-		return;
-	}
-	if (L->phase != PH_RUN)
-		return;
-	double left = now < L->end_ns ? (double)(L->end_ns - now) / 1e9 : 0;
-	fprintf(stderr, "%s%s ops/s=%llu p99_ms=%.3f errors=%llu left_s=%.0f%s",
-	        L->tty ? "\r" : "", now < L->measure_ns ? "warmup" : "run",
-	        (unsigned long long)(L->ok - L->ok_last),
-	        (double)bench_hist_percentile(L->interval, 0.99) / 1e6,
-	        (unsigned long long)err_total(L), left, L->tty ? "   " : "\n");
-	L->ok_last = L->ok;
-	bench_hist_init(L->interval);
-}
-
-static void print_row(const char *name, const bench_hist_t *h, double secs)
-{
-	static const double qs[] = {0.5, 0.9, 0.99, 0.999, 0.9999, 1.0};
-	printf("%-12s %10llu %10.0f", name, (unsigned long long)h->count,
-	       (double)h->count / secs);
-	for (int i = 0; i < 6; i++)
-		printf(" %9.3f", (double)bench_hist_percentile(h, qs[i]) / 1e6);
-	printf("\n");
-}
-
-static uint64_t summary(bench_loop_t *L)
-{
-	const bench_cfg_t *cfg = L->cfg;
-	static bench_hist_t all;
-	double secs = cfg->duration_s > 0 ? cfg->duration_s : 1;
-	bench_hist_init(&all);
-	if (L->tty)
-		fprintf(stderr, "\n");
-	printf("%-12s %10s %10s %9s %9s %9s %9s %9s %9s\n", "op", "count",
-	       "ops/s", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "p99.99_ms",
-	       "max_ms");
-	for (int k = 0; k < BENCH_OP_KINDS; k++) {
-		if (L->hist[k].count == 0)
-			continue;
-		print_row(bench_op_name((bench_op_kind_t)k), &L->hist[k], secs);
-		bench_hist_merge(&all, &L->hist[k]);
-	}
-	print_row("all", &all, secs);
-	printf("errors:");
-	for (int i = 0; i < ERR_KINDS; i++)
-		printf(" %s=%llu", err_names[i],
-		       (unsigned long long)L->errors[i]);
-	printf("\nsiblings per read:");
-	for (int i = 0; i <= SIBS_MAX; i++)
-		if (L->sibs[i])
-			printf(" %d%s=%llu", i, i == SIBS_MAX ? "+" : "",
-			       (unsigned long long)L->sibs[i]);
-	printf("\nbench target=%s workload=%s ops=%llu ops_per_s=%.0f "
-	       "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%llu\n",
-	       cfg->target, bench_workload_name(cfg->workload),
-	       (unsigned long long)all.count, (double)all.count / secs,
-	       (double)bench_hist_percentile(&all, 0.5) / 1e6,
-	       (double)bench_hist_percentile(&all, 0.99) / 1e6,
-	       (double)bench_hist_percentile(&all, 0.999) / 1e6,
-	       (unsigned long long)err_total(L));
-	fflush(stdout);
-	return all.count;
-}
-
-static int loop_init(bench_loop_t *L, const bench_cfg_t *cfg)
-{
+	const bench_cfg_t *cfg = sh->cfg;
+	unsigned t = cfg->threads;
 	memset(L, 0, sizeof(*L));
+	L->sh = sh;
 	L->cfg = cfg;
-	L->tty = isatty(2);
-	L->conns = calloc(cfg->connections, sizeof(conn_t));
-	L->hist = calloc(BENCH_OP_KINDS + 1, sizeof(bench_hist_t));
-	L->ctx = calloc(cfg->keys, sizeof(sh_buf_t));
-	if (!L->conns || !L->hist || !L->ctx || uv_loop_init(&L->loop) < 0)
+	L->index = index;
+	L->rate = cfg->rate / t;
+	/* connections index, index + T, ...: the global numbering spreads
+	 * them over the addresses as a single loop would */
+	L->conn_count = (cfg->connections - index + t - 1) / t;
+	L->preload_next = index;
+	L->preload_share =
+	    cfg->keys > index ? (cfg->keys - index + t - 1) / t : 0;
+	L->conns = calloc(L->conn_count, sizeof(conn_t));
+	L->total = malloc(sizeof(bench_stats_t));
+	L->interval = malloc(sizeof(bench_stats_t));
+	if (!L->conns || !L->total || !L->interval)
 		return -1;
-	L->interval = &L->hist[BENCH_OP_KINDS];
-	for (int k = 0; k <= BENCH_OP_KINDS; k++)
-		bench_hist_init(&L->hist[k]);
-	sh_rand_seed(&L->rng, cfg->seed);
+	L->has_lock = uv_mutex_init(&L->lock) == 0;
+	L->has_loop = L->has_lock && uv_loop_init(&L->loop) == 0;
+	if (!L->has_loop)
+		return -1;
+	bench_stats_init(L->total);
+	bench_stats_init(L->interval);
+	sh_rand_seed(&L->rng, bench_thread_seed(cfg->seed, index));
 	bench_workload_init(&L->wl, cfg->workload, cfg->dist, cfg->keys,
 	                    cfg->value_min, cfg->value_max);
+	for (unsigned i = 0; i < L->conn_count; i++) {
+		L->conns[i].L = L;
+		L->conns[i].addr = (index + i * t) % cfg->addr_count;
+	}
+	return 0;
+}
+
+void bench__loop_free(bench_loop_t *L)
+{
+	for (unsigned i = 0; L->conns && i < L->conn_count; i++) {
+		sh_buf_free(&L->conns[i].out);
+		sh_buf_free(&L->conns[i].wbuf);
+		sh_buf_free(&L->conns[i].in);
+	}
+	if (L->has_loop)
+		uv_loop_close(&L->loop);
+	if (L->has_lock)
+		uv_mutex_destroy(&L->lock);
+	L->has_loop = L->has_lock = 0;
+	free(L->conns);
+	free(L->total);
+	free(L->interval);
+	L->conns = NULL;
+	L->total = L->interval = NULL;
+}
+
+void bench__loop_main(void *arg)
+{
+	bench_loop_t *L = arg;
+	for (unsigned i = 0; i < L->conn_count; i++)
+		conn_connect(&L->conns[i]);
+	L->preload_ns = now_ns();
+	L->phase = L->cfg->preload ? PH_PRELOAD : PH_WAIT;
+	if (L->phase == PH_WAIT)
+		start_run(L);
+	uv_timer_init(&L->loop, &L->tick);
+	L->tick.data = L;
+	uv_timer_start(&L->tick, on_tick, 1, 1);
+	if (uv_run(&L->loop, UV_RUN_DEFAULT) != 0)
+		L->failed = 1;
+	atomic_fetch_sub(&L->sh->running, 1);
+}
+
+int bench__shared_init(bench_shared_t *sh, const bench_cfg_t *cfg)
+{
+	memset(sh, 0, sizeof(*sh));
+	sh->cfg = cfg;
+	/* a peer that closes while we write must be an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
+	atomic_init(&sh->preload_left, cfg->preload ? cfg->threads : 0);
+	atomic_init(&sh->run_start_ns, 0);
+	atomic_init(&sh->running, cfg->threads);
+	for (; sh->locks < BENCH_CTX_STRIPES; sh->locks++)
+		if (uv_mutex_init(&sh->ctx_lock[sh->locks]) < 0)
+			return -1;
+	sh->ctx = calloc(cfg->keys, sizeof(sh_buf_t));
 	uint8_t *v = malloc(cfg->value_max ? cfg->value_max : 1);
-	if (!v)
+	sh->enc.value = v;
+	if (!sh->ctx || !v)
 		return -1;
 	for (uint32_t i = 0; i < cfg->value_max; i++)
 		v[i] = (uint8_t)('a' + i % 26);
-	L->enc.value = v;
-	L->enc.value_max = cfg->value_max;
-	char *q = L->enc.query;
-	size_t qn = sizeof(L->enc.query);
+	sh->enc.value_max = cfg->value_max;
+	snprintf(sh->enc.prefix, sizeof(sh->enc.prefix), "%s", cfg->key_prefix);
+	char *q = sh->enc.query;
+	size_t qn = sizeof(sh->enc.query);
 	const char *sep = "?";
 	const int qv[3] = {cfg->n, cfg->r, cfg->w};
 	const char *qk[3] = {"n", "r", "w"};
@@ -592,47 +607,13 @@ static int loop_init(bench_loop_t *L, const bench_cfg_t *cfg)
 	return 0;
 }
 
-static void loop_free(bench_loop_t *L)
+void bench__shared_free(bench_shared_t *sh)
 {
-	for (unsigned i = 0; L->conns && i < L->cfg->connections; i++) {
-		sh_buf_free(&L->conns[i].out);
-		sh_buf_free(&L->conns[i].wbuf);
-		sh_buf_free(&L->conns[i].in);
-	}
-	for (uint64_t k = 0; L->ctx && k < L->cfg->keys; k++)
-		sh_buf_free(&L->ctx[k]);
-	free(L->ctx);
-	free(L->conns);
-	free(L->hist);
-	free((void *)L->enc.value);
-}
-
-int bench_run(const bench_cfg_t *cfg)
-{
-	static bench_loop_t L;
-	if (loop_init(&L, cfg) < 0) {
-		fprintf(stderr, "shoal-bench: out of memory\n");
-		loop_free(&L);
-		return 1;
-	}
-	for (unsigned i = 0; i < cfg->connections; i++) {
-		L.conns[i].L = &L;
-		L.conns[i].addr = i % cfg->addr_count;
-		conn_connect(&L.conns[i]);
-	}
-	L.preload_ns = now_ns();
-	if (cfg->preload)
-		L.phase = PH_PRELOAD;
-	else
-		start_run(&L);
-	uv_timer_init(&L.loop, &L.tick);
-	uv_timer_init(&L.loop, &L.progress);
-	L.tick.data = L.progress.data = &L;
-	uv_timer_start(&L.tick, on_tick, 1, 1);
-	uv_timer_start(&L.progress, on_progress, 1000, 1000);
-	int rc = uv_run(&L.loop, UV_RUN_DEFAULT);
-	uint64_t ops = summary(&L);
-	uv_loop_close(&L.loop);
-	loop_free(&L);
-	return rc == 0 && ops > 0 ? 0 : 1;
+	for (uint64_t k = 0; sh->ctx && k < sh->cfg->keys; k++)
+		sh_buf_free(&sh->ctx[k]);
+	free(sh->ctx);
+	free((void *)sh->enc.value);
+	for (unsigned i = 0; i < sh->locks; i++)
+		uv_mutex_destroy(&sh->ctx_lock[i]);
+	memset(sh, 0, sizeof(*sh));
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "bench/bench_run.h"
 
@@ -27,7 +28,15 @@ static void usage(FILE *f)
 	    "  --duration S --warmup S  seconds (10, 1)\n"
 	    "  --timeout-ms MS     per request (5000)\n"
 	    "  --seed N            (1)\n"
-	    "  --n N --r R --w W   quorum sent on every request\n");
+	    "  --n N --r R --w W   quorum sent on every request\n"
+	    "  --threads T         event loops, each with its share of the\n"
+	    "                      connections and of the rate (1)\n"
+	    "  --key-prefix P      before every key name ([A-Za-z0-9._-], up\n"
+	    "                      to 32; default s<seed>-<time>-, new per "
+	    "run)\n"
+	    "  --csv FILE          per-second ops/s and percentiles per op\n"
+	    "  --plot FILE.png     throughput, p99 and percentile curve\n"
+	    "                      (needs gnuplot)\n");
 }
 
 /* host:port into *out (numeric or resolved, IPv4 or IPv6). */
@@ -93,6 +102,18 @@ static int parse_size(bench_cfg_t *c, const char *v)
 	           : 0;
 }
 
+/* A key prefix goes into URLs and Redis keys: plain characters only. */
+static int parse_prefix(bench_cfg_t *c, const char *v)
+{
+	size_t n = strlen(v);
+	if (n > BENCH_PREFIX_MAX || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                      "0123456789._-") != n)
+		return -1;
+	memcpy(c->key_prefix, v, n + 1);
+	return 0;
+}
+
 static int parse_dist(bench_cfg_t *c, const char *v)
 {
 	if (strcasecmp(v, "uniform") == 0)
@@ -119,6 +140,12 @@ static int parse_flag(bench_cfg_t *c, const char *f, const char *v)
 		return parse_dist(c, v);
 	if (strcmp(f, "--value-size") == 0)
 		return parse_size(c, v);
+	if (strcmp(f, "--key-prefix") == 0)
+		return parse_prefix(c, v);
+	if (strcmp(f, "--csv") == 0 || strcmp(f, "--plot") == 0) {
+		*(strcmp(f, "--csv") == 0 ? &c->csv_path : &c->plot_path) = v;
+		return *v ? 0 : -1;
+	}
 	char *end;
 	double d = strtod(v, &end);
 	if (*end || d < 0)
@@ -131,6 +158,9 @@ static int parse_flag(bench_cfg_t *c, const char *f, const char *v)
 	else if (strcmp(f, "--pipeline") == 0 && d >= 1 &&
 	         d <= BENCH_PIPELINE_MAX)
 		c->pipeline = (unsigned)d;
+	else if (strcmp(f, "--threads") == 0 && d >= 1 &&
+	         d <= BENCH_THREADS_MAX)
+		c->threads = (unsigned)d;
 	else if (strcmp(f, "--rate") == 0)
 		c->rate = d;
 	else if (strcmp(f, "--duration") == 0 && d > 0 && d <= 86400)
@@ -166,7 +196,9 @@ int main(int argc, char **argv)
 	    .warmup_s = 1,
 	    .timeout_ms = 5000,
 	    .seed = 1,
+	    .threads = 1,
 	};
+	int prefix_given = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
@@ -177,6 +209,7 @@ int main(int argc, char **argv)
 			c.preload = 1;
 			continue;
 		}
+		prefix_given |= strcmp(argv[i], "--key-prefix") == 0;
 		if (parse_flag(&c, argv[i], i + 1 < argc ? argv[i + 1] : NULL) <
 		    0) {
 			fprintf(stderr,
@@ -195,11 +228,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoal-bench: workload cart needs http://\n");
 		return 2;
 	}
+	if (c.threads > c.connections) {
+		fprintf(stderr,
+		        "shoal-bench: --threads %u needs at least as "
+		        "many --connections\n",
+		        c.threads);
+		return 2;
+	}
+	/* A new prefix per run, so runs against one cluster do not read or
+	 * overwrite each other's keys; --key-prefix replays one. */
+	if (!prefix_given)
+		snprintf(c.key_prefix, sizeof(c.key_prefix), "s%llu-%llx-",
+		         (unsigned long long)(c.seed % 1000000000000ull),
+		         (unsigned long long)time(NULL));
 	fprintf(stderr,
 	        "shoal-bench target=%s workload=%s keys=%llu conns=%u "
-	        "pipeline=%u rate=%.0f duration=%.0fs seed=%llu\n",
+	        "pipeline=%u threads=%u rate=%.0f duration=%.0fs seed=%llu "
+	        "key-prefix=%s\n",
 	        c.target, bench_workload_name(c.workload),
-	        (unsigned long long)c.keys, c.connections, c.pipeline, c.rate,
-	        c.duration_s, (unsigned long long)c.seed);
-	return bench_run(&c);
+	        (unsigned long long)c.keys, c.connections, c.pipeline,
+	        c.threads, c.rate, c.duration_s, (unsigned long long)c.seed,
+	        c.key_prefix);
+	return bench_run(&c, NULL);
 }
