@@ -125,13 +125,20 @@ static uint64_t preload_done(const report_t *R, uint64_t *errors)
 	return d;
 }
 
-/* The second [last, now) is over: take every loop's counts. */
-static void take_second(report_t *R, uint64_t now)
+/* The second [last, now) is over: take every loop's counts. The last
+ * one of a run is reported only if it counted something or lasted 0.1 s,
+ * so the rows add up to the whole run. */
+static void take_second(report_t *R, uint64_t now, int last)
 {
 	double secs = (double)(now - R->last_ns) / 1e9;
 	bench_stats_init(R->sec);
 	for (unsigned i = 0; i < R->cfg->threads; i++)
 		bench__take(&R->loops[i], R->sec);
+	if (last && secs < 0.1 && bench_stats_ops(R->sec) == 0 &&
+	    bench_stats_errors(R->sec) == 0)
+		return;
+	if (secs <= 0)
+		secs = 1e-9;
 	R->errors += bench_stats_errors(R->sec);
 	emit_second(R, now, secs);
 	progress(R, now, secs);
@@ -161,7 +168,7 @@ static void report_loop(report_t *R)
 			}
 		}
 		if (R->aligned && now >= R->next_ns) {
-			take_second(R, now);
+			take_second(R, now, 0);
 			while (R->next_ns <= now)
 				R->next_ns += SEC_NS;
 		} else if (!R->aligned && now >= next_preload) {
@@ -176,8 +183,8 @@ static void report_loop(report_t *R)
 		}
 	}
 	uint64_t now = now_ns();
-	if (R->aligned && now > R->last_ns + SEC_NS / 10)
-		take_second(R, now); /* the last, partial second */
+	if (R->aligned)
+		take_second(R, now, 1); /* the last, partial second */
 	if (R->tty && !R->cfg->quiet)
 		fprintf(stderr, "\n");
 }
