@@ -1,10 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages shoal builds with, and only those that
 # `dpkg -s` reports missing, so a machine that has them all does nothing.
+# `install-deps.sh bench` adds what benchmarking uses beyond the build:
+# gnuplot-nox, for shoal-bench --plot (make test does not need it).
 set -eu
 
 PACKAGES="build-essential cmake pkg-config python3 libuv1-dev libmsgpack-dev libxxhash-dev \
 libcmocka-dev liblmdb-dev libhttp-parser-dev"
+if [ "${1:-}" = "bench" ]; then
+	PACKAGES="$PACKAGES gnuplot-nox"
+fi
 
 missing=""
 for pkg in $PACKAGES; do
