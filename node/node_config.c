@@ -34,6 +34,7 @@ void node_config_default(node_config_t *cfg)
 	cfg->frame_bytes_max = NODE_FRAME_BYTES_MAX_DEFAULT;
 	cfg->swim_time_scale = 1.0;
 	cfg->handoff_bytes_per_s = NODE_HANDOFF_BYTES_PER_S_DEFAULT;
+	cfg->tombstone_grace_s = NODE_TOMBSTONE_GRACE_S_DEFAULT;
 }
 
 const char *node_config_usage(void)
@@ -65,6 +66,8 @@ const char *node_config_usage(void)
 	       "tests 0.1)\n"
 	       "  --handoff-bytes-per-s B  hinted handoff replay rate, 0 "
 	       "no limit (10485760)\n"
+	       "  --tombstone-grace-s S  keep tombstones at least S seconds "
+	       "(3600)\n"
 	       "  --config FILE          'key = value' lines, same names; "
 	       "flags win\n"
 	       "  --help                 this text\n";
@@ -288,6 +291,9 @@ static int node__set(node_config_t *cfg, const char *key, const char *val,
 	if (strcmp(key, "shutdown-ms") == 0)
 		return node__set_u32(&cfg->shutdown_ms, key, val, 0, 600000,
 		                     err, esize);
+	if (strcmp(key, "tombstone-grace-s") == 0)
+		return node__set_u64(&cfg->tombstone_grace_s, key, val, 0,
+		                     (uint64_t)10 * 365 * 86400, err, esize);
 	if (strcmp(key, "handoff-bytes-per-s") == 0)
 		return node__set_u64(&cfg->handoff_bytes_per_s, key, val, 0,
 		                     (uint64_t)1 << 40, err, esize);
@@ -362,6 +368,8 @@ static const char *const node__keys[] = {
     "shutdown-ms",
     "frame-bytes-max",
     "swim-time-scale",
+    "handoff-bytes-per-s",
+    "tombstone-grace-s",
     "config",
 };
 

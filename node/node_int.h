@@ -19,6 +19,7 @@
 #include "node/http.h"
 #include "node/json.h"
 #include "node/node.h"
+#include "node/reap.h"
 #include "node/store.h"
 #include "ring/ring.h"
 
@@ -197,6 +198,9 @@ struct node {
 	sh_buf_t hint_recount;   /* primaries whose hints to count: names, each
 	                          * ending in NUL */
 	uint64_t hints_received; /* objects joined from HINT_BATCHes */
+	/* the tombstone reaper (node_reap.c) */
+	reap_t reap;
+	int reap_open;
 	node_stats_t stats;
 };
 
@@ -307,6 +311,23 @@ void node__hint_recv(node_t *n, const char *from, const char *addr,
 /* node__hint_acks - after the commit: send the queued acks (committed 1)
  * or drop them (0: the commit failed, the senders resend). */
 void node__hint_acks(node_t *n, int committed);
+/* ---- node_reap.c: the tombstone reaper ---- */
+
+/* node__reap_open / node__reap_close - the reaper machine. */
+int node__reap_open(node_t *n);
+void node__reap_close(node_t *n);
+/* node__reap_tick - a bounded step of the reaper's pass (housekeeping). */
+void node__reap_tick(node_t *n);
+/* node__reap_outputs - after the commit: send the reaper's messages. */
+void node__reap_outputs(node_t *n);
+/* node__reap_recv - a reaper message from the peer called from. */
+void node__reap_recv(node_t *n, const char *from, const uint8_t *data,
+                     size_t len);
+/* node__reap_json / node__reap_prom - the figures (/stats "reap";
+ * /metrics). */
+void node__reap_json(node_t *n, json_w_t *w);
+void node__reap_prom(node_t *n, sh_buf_t *out);
+
 /* node__hint_json / node__hint_prom - the figures (/cluster/hints and
  * /stats' "hints"; /metrics). */
 void node__hint_json(node_t *n, json_w_t *w);

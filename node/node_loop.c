@@ -172,6 +172,7 @@ static uint64_t node__flush_once(node_t *n)
 			due = rd.next_deadline_ms;
 		coord_advance(&n->coord);
 	}
+	node__reap_outputs(n);
 	uint64_t hint_due = node__hint_turn(n);
 	if (hint_due < due)
 		due = hint_due;
@@ -237,6 +238,7 @@ static void node__house_cb(uv_timer_t *t)
 	node_t *n = t->data;
 	uint64_t now = node__now_ms();
 	node__http_sweep(n, now);
+	node__reap_tick(n);
 	node__peer_flush(n, now);
 	if (n->leaving == 1 && now >= n->leave_deadline_ms) {
 		n->leaving = 2;
@@ -338,6 +340,14 @@ static int node__open_cores(node_t *n)
 		return rc;
 	}
 	node__hint_count(n, NULL); /* hints kept from before a restart */
+	rc = node__reap_open(n);
+	if (rc != SH_OK) {
+		node__hint_close(n);
+		coord_free(&n->coord);
+		n->coord_open = 0;
+		swim_free(&n->swim);
+		return rc;
+	}
 	return SH_OK;
 }
 
@@ -436,6 +446,7 @@ int node_run(const node_config_t *cfg)
 	node__peer_free_all(n);
 	store_abort(&n->store);
 	node__hint_close(n);
+	node__reap_close(n);
 	coord_free(&n->coord);
 	swim_free(&n->swim);
 	store_close(&n->store);

@@ -342,7 +342,9 @@ static int node__inbound_frame(node_inbound_t *in, const uint8_t *body,
 		return SH_OK;
 	}
 	if (kind == NODE_FRAME_COORD) {
-		if (handoff_wire_type(data, dlen) > 0)
+		if (reap_wire_type(data, dlen) > 0)
+			node__reap_recv(n, in->name, data, dlen);
+		else if (handoff_wire_type(data, dlen) > 0)
 			node__hint_recv(n, in->name, in->addr, data, dlen);
 		else
 			node__kv_recv(n, in->name, data, dlen);
