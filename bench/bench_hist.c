@@ -63,6 +63,8 @@ uint64_t bench_hist_percentile(const bench_hist_t *h, double q)
 		return 0;
 	if (q >= 1.0)
 		return h->max_ns;
+	if (q <= 0.0)
+		return h->min_ns;
 	uint64_t rank = (uint64_t)(q * (double)h->count);
 	if ((double)rank < q * (double)h->count)
 		rank++;

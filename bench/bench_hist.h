@@ -34,7 +34,8 @@ void bench_hist_merge(bench_hist_t *dst, const bench_hist_t *src);
 /*
  * bench_hist_percentile - the value at quantile q in [0, 1] (0.99 for
  * p99): the midpoint of the bucket holding the ceil(q * count)-th smallest
- * value, clamped to [min, max]; q >= 1 gives the exact max. 0 when empty.
+ * value, clamped to [min, max]; q >= 1 gives the exact max, q <= 0 the
+ * exact min. 0 when empty.
  */
 uint64_t bench_hist_percentile(const bench_hist_t *h, double q);
 

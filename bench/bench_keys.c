@@ -1,7 +1,10 @@
 /*
  * bench_keys.c - key choosers: uniform, zipfian (Gray et al., "Quickly
  * generating billion-record synthetic databases", as YCSB implements it)
- * scrambled by a 64-bit FNV hash, and latest.
+ * scrambled by an affine permutation of the key space, and latest. YCSB
+ * scrambles with a hash modulo the item count, which maps about a third
+ * of the ranks onto keys already taken and leaves those keys unread; a
+ * permutation keeps the zipfian shape over every key.
  */
 #include "bench/bench_keys.h"
 
@@ -15,6 +18,8 @@ double bench_zeta(uint64_t n, double theta)
 	return s;
 }
 
+static uint64_t fnv64(uint64_t v);
+
 static void zipf_setup(bench_keys_t *k, uint64_t n)
 {
 	double t = BENCH_ZIPF_THETA;
@@ -26,11 +31,29 @@ static void zipf_setup(bench_keys_t *k, uint64_t n)
 	    (1 - pow(2.0 / (double)n, 1 - t)) / (1 - k->zeta_2 / k->zeta_n);
 }
 
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
 void bench_keys_init(bench_keys_t *k, bench_dist_t dist, uint64_t items)
 {
 	k->dist = dist;
 	k->items = items ? items : 1;
 	zipf_setup(k, k->items);
+	/* a multiplier far from 1 and coprime with items, so neighbouring
+	 * ranks land far apart (integers coprime with a 64-bit n are never
+	 * more than a few hundred apart: the loop is bounded) */
+	k->mul = k->items > 1 ? fnv64(k->items) % k->items : 0;
+	for (int i = 0; i < 1000 && k->items > 1 && gcd(k->mul, k->items) != 1;
+	     i++)
+		k->mul = (k->mul + 1) % k->items;
+	k->add = k->items > 1 ? fnv64(k->items + 1) % k->items : 0;
 }
 
 /* A rank in [0, n) from the zipfian distribution over zipf_n items. */
@@ -63,7 +86,10 @@ uint64_t bench_keys_next(bench_keys_t *k, sh_rand_t *r)
 {
 	switch (k->dist) {
 	case BENCH_DIST_UNIFORM: return sh_rand_below(r, k->items);
-	case BENCH_DIST_ZIPFIAN: return fnv64(zipf_rank(k, r)) % k->items;
+	case BENCH_DIST_ZIPFIAN:
+		return (uint64_t)(((unsigned __int128)zipf_rank(k, r) * k->mul +
+		                   k->add) %
+		                  k->items);
 	case BENCH_DIST_ZIPF_RANK: return zipf_rank(k, r);
 	case BENCH_DIST_LATEST: {
 		/* Recency rank over the keys at init: the zeta sum is not

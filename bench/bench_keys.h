@@ -1,9 +1,9 @@
 /*
  * bench_keys.h - key choosers for shoal-bench workloads, as in YCSB:
  * uniform, zipfian (constant 0.99, optionally scrambled so the popular
- * keys spread over the key space) and latest (zipfian over recency: the
- * most recently inserted key is the most popular). Pure: randomness comes
- * from the caller's sh_rand_t.
+ * keys spread over the key space, by a permutation: every key has a rank) and
+ * latest (zipfian over recency: the most recently inserted key is the most
+ * popular). Pure: randomness comes from the caller's sh_rand_t.
  */
 #ifndef BENCH_KEYS_H
 #define BENCH_KEYS_H
@@ -27,6 +27,9 @@ typedef struct bench_keys {
 	/* zipfian state for `zipf_n` items (YCSB's ZipfianGenerator) */
 	uint64_t zipf_n;
 	double zeta_n, zeta_2, alpha, eta;
+	/* scramble: rank -> (rank * mul + add) % items, a bijection (mul is
+	 * coprime with items), so every key keeps exactly one rank */
+	uint64_t mul, add;
 } bench_keys_t;
 
 /* bench_keys_init - a chooser over `items` (> 0) keys. O(items) for the

@@ -70,6 +70,38 @@ static void test_bench_hist_exact_percentiles(void **state)
 	assert_int_equal(h.count, N);
 }
 
+/* Known data, exact answers: 1..10000 us once each, so the q-quantile is
+ * ceil(q * 10000) us; ties: 990 values of 1 ms and 10 of 100 ms. */
+static void test_bench_hist_known_data(void **state)
+{
+	(void)state;
+	static bench_hist_t h;
+	bench_hist_init(&h);
+	for (uint64_t us = 1; us <= 10000; us++)
+		bench_hist_record(&h, us * 1000);
+	const double qs[] = {0.001, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999};
+	for (int i = 0; i < 7; i++)
+		assert_within(bench_hist_percentile(&h, qs[i]),
+		              (uint64_t)ceil(qs[i] * 10000 - 1e-9) * 1000,
+		              0.01);
+	assert_int_equal(bench_hist_percentile(&h, 0), 1000);
+	assert_int_equal(bench_hist_percentile(&h, 1), 10000000);
+	bench_hist_init(&h);
+	for (int i = 0; i < 990; i++)
+		bench_hist_record(&h, 1000000);
+	for (int i = 0; i < 10; i++)
+		bench_hist_record(&h, 100000000);
+	assert_within(bench_hist_percentile(&h, 0.5), 1000000, 0.01);
+	assert_within(bench_hist_percentile(&h, 0.99), 1000000, 0.01);
+	assert_within(bench_hist_percentile(&h, 0.991), 100000000, 0.01);
+	assert_int_equal(bench_hist_percentile(&h, 1), 100000000);
+	/* one value: every percentile is that value, exactly */
+	bench_hist_init(&h);
+	bench_hist_record(&h, 123457);
+	assert_int_equal(bench_hist_percentile(&h, 0.5), 123457);
+	assert_int_equal(bench_hist_percentile(&h, 0.9999), 123457);
+}
+
 static void test_bench_hist_error_bound_over_range(void **state)
 {
 	(void)state;
@@ -145,6 +177,70 @@ static void test_bench_keys_zipfian_rank_one(void **state)
 	assert_true(c[0] < top);
 }
 
+/* Least-squares slope of log(count) against log(rank + 1), ranks lo..hi-1. */
+static double loglog_slope(const unsigned *c, int lo, int hi)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+	int n = hi - lo;
+	for (int i = lo; i < hi; i++) {
+		double x = log(i + 1.0), y = log(c[i] + 0.5);
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+	}
+	return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The whole curve, not just its head: the mass of rank bands matches
+ * 1/rank^0.99, the log-log slope is -0.99, and scrambling permutes keys
+ * without merging any (every key is drawn, the sorted profile is kept). */
+static void test_bench_keys_zipfian_shape(void **state)
+{
+	(void)state;
+	enum { K = 1000, N = 1000000 };
+	static unsigned c[K], d[K];
+	bench_keys_t k;
+	sh_rand_t r;
+	memset(c, 0, sizeof(c));
+	memset(d, 0, sizeof(d));
+	sh_rand_seed(&r, seed());
+	bench_keys_init(&k, BENCH_DIST_ZIPF_RANK, K);
+	for (int i = 0; i < N; i++)
+		c[bench_keys_next(&k, &r)]++;
+	double zk = bench_zeta(K, BENCH_ZIPF_THETA);
+	const int band[4] = {0, 10, 100, K};
+	for (int b = 0; b < 3; b++) {
+		uint64_t got = 0;
+		for (int i = band[b]; i < band[b + 1]; i++)
+			got += c[i];
+		double want = N *
+		              (bench_zeta((uint64_t)band[b + 1], 0.99) -
+		               bench_zeta((uint64_t)band[b], 0.99)) /
+		              zk;
+		assert_within(got, (uint64_t)want, 0.05);
+	}
+	double slope = loglog_slope(c, 10, K);
+	if (fabs(slope + BENCH_ZIPF_THETA) > 0.08)
+		fail_msg("log-log slope %.3f, want -0.99", slope);
+	bench_keys_init(&k, BENCH_DIST_ZIPFIAN, K);
+	for (int i = 0; i < N; i++)
+		d[bench_keys_next(&k, &r)]++;
+	for (int i = 0; i < K; i++)
+		assert_true(d[i] > 0);
+	qsort(c, K, sizeof(c[0]), cmp_desc);
+	qsort(d, K, sizeof(d[0]), cmp_desc);
+	for (int i = 0; i < 20; i++)
+		assert_within(d[i], c[i], 0.06);
+	assert_within(d[0], (uint64_t)(N / zk), 0.03);
+}
+
 static void test_bench_keys_latest_follows_inserts(void **state)
 {
 	(void)state;
@@ -157,6 +253,17 @@ static void test_bench_keys_latest_follows_inserts(void **state)
 	for (int i = 0; i < N; i++)
 		recent += bench_keys_next(&k, &r) >= K - 10;
 	assert_true(recent > N / 3); /* top 1% of keys: over a third */
+	/* newest first, by the zipfian over recency */
+	sh_rand_t r2 = r;
+	unsigned newest0 = 0, second0 = 0;
+	for (int i = 0; i < N; i++) {
+		uint64_t key = bench_keys_next(&k, &r2);
+		newest0 += key == K - 1;
+		second0 += key == K - 2;
+	}
+	double zk = bench_zeta(K, BENCH_ZIPF_THETA);
+	assert_within(newest0, (uint64_t)(N / zk), 0.05);
+	assert_within(second0, (uint64_t)(N / zk / pow(2, 0.99)), 0.08);
 	assert_int_equal(bench_keys_insert(&k), K);
 	unsigned newest = 0;
 	for (int i = 0; i < N; i++) {
@@ -308,10 +415,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bench_hist_exact_percentiles),
+	    cmocka_unit_test(test_bench_hist_known_data),
 	    cmocka_unit_test(test_bench_hist_error_bound_over_range),
 	    cmocka_unit_test(test_bench_hist_merge_adds),
 	    cmocka_unit_test(test_bench_keys_uniform_is_flat),
 	    cmocka_unit_test(test_bench_keys_zipfian_rank_one),
+	    cmocka_unit_test(test_bench_keys_zipfian_shape),
 	    cmocka_unit_test(test_bench_keys_latest_follows_inserts),
 	    cmocka_unit_test(test_bench_workload_mixes),
 	    cmocka_unit_test(test_bench_http_parse_replies),
