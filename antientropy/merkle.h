@@ -89,6 +89,36 @@
  * segments and depth levels, about depth + d/branches_per_step request
  * round trips of F hashes per parent, plus the keys of d segments.
  *
+ * ---- Below the segments (sub_fanout > 0, the default) ----
+ *
+ * Sending every key of a differing segment costs k*M/S key entries for k
+ * differences among M keys: with many keys per segment that is most of
+ * the partition. So by default step 3 descends further, through a tree
+ * the two sides build on the fly from the keys they fed (nothing is
+ * stored). A node of it is a "path": a prefix of the key hash's bits
+ * below the partition bits, at least log2(S) long (a segment is a path of
+ * exactly log2(S) bits), encoded as a u64 with a marker bit above the
+ * prefix: (1 << len) | prefix, len <= MERKLE_PATH_BITS_MAX. A path's
+ * children split it by the next log2(sub_fanout) bits. Flow of a step:
+ *   3a. the initiator sends SUMS_REQ(first, segments as paths); both sides
+ *       feed their keys of those segments exactly as for KEYS_REQ (same
+ *       want_keys contract); the responder answers SUMS: for each child of
+ *       each path, its key count (saturating at 255) and a 32-bit sum (the
+ *       XOR of the keys' 64-bit digests of (key hash, object hash), mixed
+ *       with the exchange's xid so a collision is not repeated by the next
+ *       exchange).
+ *   3b. the initiator compares each child with its own: equal children are
+ *       done; a child the peer has no key in makes its keys LOCAL_ONLY; a
+ *       child where either side has at most one key, or that cannot be
+ *       split further, has its keys asked for; the rest are split again
+ *       (SUMS_REQ(not first), at most MERKLE_PATHS_MAX paths per request).
+ *   3c. PKEYS_REQ(paths) asks for the responder's keys under those paths;
+ *       it answers with KEYS as in step 3, and the initiator reports the
+ *       differences among the keys under those paths only.
+ * The responder keeps the step's keys from 3a until the next step (or
+ * DONE). Cost per difference: a few sums of 5 bytes per level instead of
+ * every key of its segment; a responder always answers both protocols.
+ *
  * ---- Messages ----
  *
  * Every message is one msgpack array:
@@ -102,6 +132,12 @@
  *   5 KEYS       last (bool), [[bucket (bin), key (bin), obj_hash (u64)]...]
  *   6 DONE       status (int: MERKLE_DONE_OK, MERKLE_DONE_EQUAL or a
  *                negative SH_E... code when the sender aborted)
+ *   7 SUMS_REQ   first (bool), bits (log2 of the children per path, 1..4),
+ *                paths (bin: u64 big-endian, ascending, not nested)
+ *   8 SUMS       bits, paths (bin, as asked), counts (bin: a u8 per child
+ *                of each path in order), sums (bin: a u32 big-endian per
+ *                child)
+ *   9 PKEYS_REQ  paths (bin: u64 big-endian, ascending, not nested)
  * merkle_msg_decode validates every field, count and length against the
  * MERKLE_*_MAX limits before anything reads it, and rejects trailing
  * bytes; it never allocates and never asserts on input.
@@ -141,6 +177,10 @@
 #define MERKLE_KEYS_PER_STEP_MAX     (1u << 22)
 #define MERKLE_TIMEOUT_MS_DEFAULT    30000
 #define MERKLE_MSG_BYTES_TARGET      65536 /* a KEYS message is cut here */
+#define MERKLE_SUB_FANOUT_DEFAULT    8 /* children of a path below segments */
+#define MERKLE_SUB_FANOUT_MAX        16
+#define MERKLE_PATHS_MAX             1024 /* paths per SUMS_REQ/SUMS/PKEYS */
+#define MERKLE_PATH_BITS_MAX         62   /* longest path prefix */
 /* Largest message merkle_msg_decode accepts (bigger: SH_ETOOBIG). */
 #define MERKLE_MSG_BYTES_MAX (16u << 20)
 
@@ -302,6 +342,9 @@ typedef enum merkle_msg_type {
 	MERKLE_MSG_KEYS_REQ = 4,
 	MERKLE_MSG_KEYS = 5,
 	MERKLE_MSG_DONE = 6,
+	MERKLE_MSG_SUMS_REQ = 7,
+	MERKLE_MSG_SUMS = 8,
+	MERKLE_MSG_PKEYS_REQ = 9,
 } merkle_msg_type_t;
 
 /* DONE statuses other than a negative SH_E... code. */
@@ -343,6 +386,14 @@ typedef struct merkle_msg {
 	size_t keys_len;
 	/* DONE */
 	int64_t status;
+	/* SUMS_REQ (first, bits, paths), SUMS (bits, paths, counts, sums),
+	 * PKEYS_REQ (paths); paths u64 and sums u32 big-endian, counts u8 */
+	int first;
+	uint32_t bits;
+	const uint8_t *paths;
+	uint32_t path_count;
+	const uint8_t *counts; /* path_count << bits of them */
+	const uint8_t *sums;   /* as many u32 */
 } merkle_msg_t;
 
 /*
@@ -363,6 +414,12 @@ uint32_t merkle_msg_id(const merkle_msg_t *m, uint32_t i);
 
 /* merkle_msg_hash - hash i (< m->hash_count) of a decoded NODES. */
 uint64_t merkle_msg_hash(const merkle_msg_t *m, uint32_t i);
+
+/* merkle_msg_path - path i (< m->path_count) of a decoded message. */
+uint64_t merkle_msg_path(const merkle_msg_t *m, uint32_t i);
+
+/* merkle_msg_sum - sum i (< m->path_count << m->bits) of a decoded SUMS. */
+uint32_t merkle_msg_sum(const merkle_msg_t *m, uint32_t i);
 
 /* Iterates a decoded KEYS message's keys. */
 typedef struct merkle_key_iter {
@@ -391,6 +448,9 @@ typedef struct merkle_xconfig {
 	    keys_per_step_max; /* keys held per side and step, beyond:
 	                        * abort with SH_ETOOBIG; 1..KEYS_PER_STEP_MAX */
 	uint32_t timeout_ms;   /* silence from the peer that aborts; > 0 */
+	uint32_t sub_fanout;   /* initiator: children per path below the
+	                        * segments, a power of two 2..SUB_FANOUT_MAX;
+	                        * 0 asks for whole segments' keys (KEYS_REQ) */
 } merkle_xconfig_t;
 
 /* merkle_xconfig_default - fill *cfg (out) with the MERKLE_*_DEFAULTs. */
@@ -458,6 +518,8 @@ typedef struct merkle_xstats {
 	uint64_t keys_fed; /* local keys kept from merkle_exchange_key */
 	uint64_t keys_sent, keys_received;
 	uint64_t keys_repaired; /* repairs reported */
+	uint64_t paths_sent;    /* paths below the segments whose children's
+	                         * sums were asked for (initiator) or sent */
 } merkle_xstats_t;
 
 /* A node's totals over many exchanges (merkle_stats_add). */
@@ -472,6 +534,7 @@ typedef struct merkle__kent {
 	size_t off;       /* bucket then key bytes in the list's arena */
 	const uint8_t *p; /* the same, set once the arena stops growing */
 	uint16_t blen, klen;
+	uint8_t mark; /* initiator, sub-segment walk: compare this key */
 } merkle__kent_t;
 
 typedef struct merkle__klist {
@@ -510,6 +573,17 @@ typedef struct merkle_exchange {
 	size_t repair_n, repair_cap, repair_off_cap;
 	sh_buf_t repair_arena;
 	merkle_xstats_t stats;
+	/* the walk below the segments (merkle_sub.c) */
+	uint32_t sub_bits; /* log2 of the children per path */
+	uint64_t *sub_cur, *sub_next, *sub_keys; /* paths: to split, split
+	                                          * next, whose keys to ask */
+	size_t sub_cur_n, sub_next_n, sub_keys_n;
+	size_t sub_cur_cap, sub_next_cap, sub_keys_cap;
+	size_t sub_pos, sub_asked; /* requested: sub_cur or sub_keys
+	                            * [sub_pos - sub_asked, sub_pos) */
+	sh_buf_t sub_pend;         /* initiator: the first SUMS, kept until the
+	                            * local keys are in */
+	int sub_held;              /* responder: a step's keys are kept */
 } merkle_exchange_t;
 
 /*

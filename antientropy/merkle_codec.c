@@ -22,6 +22,9 @@ static uint32_t items_of(uint64_t type)
 	case MERKLE_MSG_KEYS_REQ: return 5;
 	case MERKLE_MSG_KEYS: return 6;
 	case MERKLE_MSG_DONE: return 5;
+	case MERKLE_MSG_SUMS_REQ: return 7;
+	case MERKLE_MSG_SUMS: return 8;
+	case MERKLE_MSG_PKEYS_REQ: return 5;
 	default: return 0;
 	}
 }
@@ -125,6 +128,54 @@ int merkle__enc_done(sh_buf_t *out, uint64_t xid, uint32_t partition,
 	sh_mp_writer_init(&w, out);
 	put_header(&w, MERKLE_MSG_DONE, xid, partition);
 	return sh_mp_put_i64(&w, status);
+}
+
+/* A bin of n u64 big-endian values. */
+static void put_u64s(sh_mp_writer_t *w, const uint64_t *v, uint32_t n)
+{
+	msgpack_pack_bin(&w->pk, (size_t)n * 8);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t b[8];
+		merkle__put_u64be(b, v[i]);
+		msgpack_pack_bin_body(&w->pk, b, sizeof b);
+	}
+}
+
+int merkle__enc_paths(sh_buf_t *out, merkle_msg_type_t type, uint64_t xid,
+                      uint32_t partition, int first, uint32_t bits,
+                      const uint64_t *paths, uint32_t n)
+{
+	sh_assert(type == MERKLE_MSG_SUMS_REQ || type == MERKLE_MSG_PKEYS_REQ);
+	sh_mp_writer_t w;
+	sh_mp_writer_init(&w, out);
+	put_header(&w, type, xid, partition);
+	if (type == MERKLE_MSG_SUMS_REQ) {
+		sh_mp_put_bool(&w, first);
+		sh_mp_put_u64(&w, bits);
+	}
+	put_u64s(&w, paths, n);
+	return w.err;
+}
+
+int merkle__enc_sums(sh_buf_t *out, uint64_t xid, uint32_t partition,
+                     uint32_t bits, const uint64_t *paths, uint32_t n,
+                     const uint8_t *counts, const uint32_t *sums)
+{
+	sh_mp_writer_t w;
+	sh_mp_writer_init(&w, out);
+	size_t children = (size_t)n << bits;
+	put_header(&w, MERKLE_MSG_SUMS, xid, partition);
+	sh_mp_put_u64(&w, bits);
+	put_u64s(&w, paths, n);
+	sh_mp_put_bin(&w, counts, children);
+	msgpack_pack_bin(&w.pk, children * 4);
+	for (size_t i = 0; i < children; i++) {
+		uint8_t b[4] = {(uint8_t)(sums[i] >> 24),
+		                (uint8_t)(sums[i] >> 16),
+		                (uint8_t)(sums[i] >> 8), (uint8_t)sums[i]};
+		msgpack_pack_bin_body(&w.pk, b, sizeof b);
+	}
+	return w.err;
 }
 
 /* ---- decoding ---- */
@@ -238,6 +289,75 @@ static int dec_keys(sh_mp_reader_t *r, merkle_msg_t *m)
 	return 0;
 }
 
+uint32_t merkle__path_len(uint64_t path)
+{
+	sh_assert(path >= 2);
+	return 63u - (uint32_t)__builtin_clzll(path);
+}
+
+/* The first and last hash bits (below the partition) under a path. */
+static void path_span(uint64_t path, uint64_t *lo, uint64_t *hi)
+{
+	uint32_t len = merkle__path_len(path);
+	uint64_t prefix = path ^ (1ull << len);
+	*lo = prefix << (64 - len);
+	*hi = *lo | (~0ull >> len);
+}
+
+/* Paths: 1..MERKLE_PATHS_MAX, each well formed, no room below it for
+ * fewer than `room` bits, ascending and not nested. */
+static int get_paths(sh_mp_reader_t *r, merkle_msg_t *m, uint32_t room)
+{
+	const uint8_t *p;
+	size_t len;
+	int rc = sh_mp_get_bin(r, &p, &len);
+	if (rc != 0)
+		return rc;
+	if (len == 0 || len % 8 != 0)
+		return SH_EMALFORMED;
+	if (len / 8 > MERKLE_PATHS_MAX)
+		return SH_ETOOBIG;
+	m->paths = p;
+	m->path_count = (uint32_t)(len / 8);
+	uint64_t prev_hi = 0;
+	for (uint32_t i = 0; i < m->path_count; i++) {
+		uint64_t v = merkle_msg_path(m, i), lo, hi;
+		if (v < 2 || merkle__path_len(v) + room > MERKLE_PATH_BITS_MAX)
+			return SH_EMALFORMED;
+		path_span(v, &lo, &hi);
+		if (i > 0 && lo <= prev_hi)
+			return SH_EMALFORMED;
+		prev_hi = hi;
+	}
+	return 0;
+}
+
+static int dec_sums(sh_mp_reader_t *r, merkle_msg_t *m, int req)
+{
+	int rc = 0;
+	if (req)
+		rc = sh_mp_get_bool(r, &m->first);
+	if (rc == 0)
+		rc = get_u32(r, &m->bits, UINT32_MAX);
+	if (rc != 0)
+		return rc;
+	if (m->bits == 0 || m->bits > 4 ||
+	    (1u << m->bits) > MERKLE_SUB_FANOUT_MAX)
+		return SH_ERANGE;
+	rc = get_paths(r, m, m->bits);
+	if (rc != 0 || req)
+		return rc;
+	size_t children = (size_t)m->path_count << m->bits, n;
+	rc = sh_mp_get_bin(r, &m->counts, &n);
+	if (rc == 0 && n != children)
+		rc = SH_EMALFORMED;
+	if (rc == 0)
+		rc = sh_mp_get_bin(r, &m->sums, &n);
+	if (rc == 0 && n != children * 4)
+		rc = SH_EMALFORMED;
+	return rc;
+}
+
 static int dec_body(sh_mp_reader_t *r, merkle_msg_t *m)
 {
 	switch (m->type) {
@@ -247,6 +367,9 @@ static int dec_body(sh_mp_reader_t *r, merkle_msg_t *m)
 	case MERKLE_MSG_KEYS_REQ:
 		return get_ids(r, m, MERKLE_SEGS_PER_STEP_MAX, 1);
 	case MERKLE_MSG_KEYS: return dec_keys(r, m);
+	case MERKLE_MSG_SUMS_REQ: return dec_sums(r, m, 1);
+	case MERKLE_MSG_SUMS: return dec_sums(r, m, 0);
+	case MERKLE_MSG_PKEYS_REQ: return get_paths(r, m, 0);
 	case MERKLE_MSG_DONE: {
 		int rc = sh_mp_get_i64(r, &m->status);
 		if (rc == 0 &&
@@ -307,6 +430,21 @@ uint64_t merkle_msg_hash(const merkle_msg_t *m, uint32_t i)
 {
 	sh_assert(i < m->hash_count);
 	return merkle__get_u64be(m->hashes + 8 * (size_t)i);
+}
+
+uint64_t merkle_msg_path(const merkle_msg_t *m, uint32_t i)
+{
+	sh_assert(i < m->path_count);
+	return merkle__get_u64be(m->paths + 8 * (size_t)i);
+}
+
+uint32_t merkle_msg_sum(const merkle_msg_t *m, uint32_t i)
+{
+	sh_assert(m->type == MERKLE_MSG_SUMS &&
+	          (size_t)i < ((size_t)m->path_count << m->bits));
+	const uint8_t *p = m->sums + 4 * (size_t)i;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
 }
 
 void merkle_msg_keys(const merkle_msg_t *m, merkle_key_iter_t *it)

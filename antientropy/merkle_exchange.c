@@ -20,14 +20,15 @@
 #include "common/sh_assert.h"
 #include "common/sh_err.h"
 
-enum {
-	P_IDLE = 0,
-	P_WALK,    /* initiator: a NODES_REQ (or OPEN) is outstanding */
-	P_KEYS,    /* initiator: collecting both sides' keys of a step */
-	P_SERVE,   /* responder: waiting for the next request */
-	P_COLLECT, /* responder: collecting local keys for a KEYS_REQ */
-	P_END,     /* DONE or ABORTED */
-};
+/* The phases, shorter (merkle_int.h names them). */
+#define P_IDLE        MERKLE__P_IDLE
+#define P_WALK        MERKLE__P_WALK
+#define P_KEYS        MERKLE__P_KEYS
+#define P_SERVE       MERKLE__P_SERVE
+#define P_COLLECT     MERKLE__P_COLLECT
+#define P_END         MERKLE__P_END
+#define P_SUB_FIRST   MERKLE__P_SUB_FIRST
+#define P_SUB_COLLECT MERKLE__P_SUB_COLLECT
 
 void merkle_xconfig_default(merkle_xconfig_t *cfg)
 {
@@ -37,6 +38,7 @@ void merkle_xconfig_default(merkle_xconfig_t *cfg)
 	cfg->keys_per_msg = MERKLE_KEYS_PER_MSG_DEFAULT;
 	cfg->keys_per_step_max = MERKLE_KEYS_PER_STEP_DEFAULT;
 	cfg->timeout_ms = MERKLE_TIMEOUT_MS_DEFAULT;
+	cfg->sub_fanout = MERKLE_SUB_FANOUT_DEFAULT;
 }
 
 static int xconfig_ok(const merkle_xconfig_t *c)
@@ -49,7 +51,10 @@ static int xconfig_ok(const merkle_xconfig_t *c)
 	       c->keys_per_msg <= MERKLE_KEYS_PER_MSG_MAX &&
 	       c->keys_per_step_max >= 1 &&
 	       c->keys_per_step_max <= MERKLE_KEYS_PER_STEP_MAX &&
-	       c->timeout_ms > 0;
+	       c->timeout_ms > 0 &&
+	       (c->sub_fanout == 0 ||
+	        (c->sub_fanout >= 2 && c->sub_fanout <= MERKLE_SUB_FANOUT_MAX &&
+	         (c->sub_fanout & (c->sub_fanout - 1)) == 0));
 }
 
 int merkle_exchange_init(merkle_exchange_t *x, const merkle_xconfig_t *cfg,
@@ -97,13 +102,14 @@ void merkle_exchange_free(merkle_exchange_t *x)
 	free(x->repairs);
 	free(x->repair_off);
 	sh_buf_free(&x->repair_arena);
+	merkle__sub_free(x);
 	memset(x, 0, sizeof *x);
 }
 
 /* ---- outputs ---- */
 
 /* Record the message just appended at out_bytes[start..]. */
-static int queue_msg(merkle_exchange_t *x, size_t start, int rc)
+int merkle__queue_msg(merkle_exchange_t *x, size_t start, int rc)
 {
 	if (rc == 0)
 		rc = sh_array_reserve((void **)&x->outs, &x->out_cap,
@@ -136,20 +142,20 @@ static void end(merkle_exchange_t *x, merkle_xstate_t state, int error)
 }
 
 /* Abort with err; tell the peer when notify. Returns err. */
-static int abort_x(merkle_exchange_t *x, int err, int notify)
+int merkle__abort(merkle_exchange_t *x, int err, int notify)
 {
 	sh_assert(err < 0);
 	if (notify) {
 		size_t at = x->out_bytes.len;
-		queue_msg(x, at,
-		          merkle__enc_done(&x->out_bytes, x->xid,
-		                           partition_of(x), err));
+		merkle__queue_msg(x, at,
+		                  merkle__enc_done(&x->out_bytes, x->xid,
+		                                   partition_of(x), err));
 	}
 	end(x, MERKLE_X_ABORTED, err);
 	return err;
 }
 
-static void await_peer(merkle_exchange_t *x, uint64_t now_ms)
+void merkle__await_peer(merkle_exchange_t *x, uint64_t now_ms)
 {
 	x->deadline_ms = now_ms + x->cfg.timeout_ms;
 }
@@ -158,11 +164,11 @@ static void await_peer(merkle_exchange_t *x, uint64_t now_ms)
 static int finish(merkle_exchange_t *x, int64_t status)
 {
 	size_t at = x->out_bytes.len;
-	int rc = queue_msg(
+	int rc = merkle__queue_msg(
 	    x, at,
 	    merkle__enc_done(&x->out_bytes, x->xid, partition_of(x), status));
 	if (rc != 0)
-		return abort_x(x, rc, 0);
+		return merkle__abort(x, rc, 0);
 	end(x, MERKLE_X_DONE, 0);
 	return 0;
 }
@@ -264,6 +270,7 @@ void merkle_stats_add(merkle_stats_t *s, const merkle_exchange_t *x)
 	b->keys_sent += a->keys_sent;
 	b->keys_received += a->keys_received;
 	b->keys_repaired += a->keys_repaired;
+	b->paths_sent += a->paths_sent;
 }
 
 /* ---- key lists ---- */
@@ -276,13 +283,13 @@ static void want_set(merkle_exchange_t *x, uint32_t seg, int on)
 		x->want[seg / 8] &= (uint8_t) ~(1u << (seg % 8));
 }
 
-static int want_has(const merkle_exchange_t *x, uint32_t seg)
+int merkle__want_has(const merkle_exchange_t *x, uint32_t seg)
 {
 	return (x->want[seg / 8] >> (seg % 8)) & 1;
 }
 
 /* Start collecting keys for segments cur[at .. at+n). */
-static void step_begin(merkle_exchange_t *x, uint32_t at, uint32_t n)
+void merkle__step_begin(merkle_exchange_t *x, uint32_t at, uint32_t n)
 {
 	x->step_at = at;
 	x->step_n = n;
@@ -297,15 +304,15 @@ static void step_begin(merkle_exchange_t *x, uint32_t at, uint32_t n)
 	x->want_announced = 1;
 }
 
-static void step_clear(merkle_exchange_t *x)
+void merkle__step_clear(merkle_exchange_t *x)
 {
 	for (uint32_t i = 0; i < x->step_n; i++)
 		want_set(x, x->cur[x->step_at + i], 0);
 }
 
 /* Append a key to l; SH_ETOOBIG past the step's bound. */
-static int klist_add(merkle_exchange_t *x, merkle__klist_t *l,
-                     const merkle_key_t *k, uint64_t key_hash)
+int merkle__klist_add(merkle_exchange_t *x, merkle__klist_t *l,
+                      const merkle_key_t *k, uint64_t key_hash)
 {
 	if (l->n >= x->cfg.keys_per_step_max)
 		return SH_ETOOBIG;
@@ -327,6 +334,7 @@ static int klist_add(merkle_exchange_t *x, merkle__klist_t *l,
 	e->p = NULL;
 	e->blen = (uint16_t)k->bucket_len;
 	e->klen = (uint16_t)k->key_len;
+	e->mark = 0;
 	return 0;
 }
 
@@ -342,7 +350,7 @@ static int kent_cmp(const void *pa, const void *pb)
 	return n ? memcmp(a->p, b->p, n) : 0;
 }
 
-static void klist_sort(merkle__klist_t *l)
+void merkle__klist_sort(merkle__klist_t *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		l->v[i].p = l->arena.data + l->v[i].off;
@@ -351,11 +359,18 @@ static void klist_sort(merkle__klist_t *l)
 }
 
 /* Merge the sorted lists and report every difference. */
-static int compare_lists(merkle_exchange_t *x)
+int merkle__compare_lists(merkle_exchange_t *x, int marked_only)
 {
 	merkle__klist_t *L = &x->local, *R = &x->remote;
-	klist_sort(L);
-	klist_sort(R);
+	merkle__klist_sort(L);
+	merkle__klist_sort(R);
+	if (marked_only) { /* keep the marked keys, in order */
+		size_t n = 0;
+		for (size_t k = 0; k < L->n; k++)
+			if (L->v[k].mark)
+				L->v[n++] = L->v[k];
+		L->n = n;
+	}
 	size_t i = 0, j = 0;
 	int rc = 0;
 	while (rc == 0 && (i < L->n || j < R->n)) {
@@ -385,36 +400,38 @@ static int compare_lists(merkle_exchange_t *x)
 /* ---- the initiator ---- */
 
 /* Take the next step of differing segments, or finish. */
-static int key_step_next(merkle_exchange_t *x, uint64_t now_ms)
+int merkle__key_step_next(merkle_exchange_t *x, uint64_t now_ms)
 {
 	if (x->cur_pos >= x->cur_n)
 		return finish(x, MERKLE_DONE_OK);
 	uint32_t n = x->cur_n - x->cur_pos;
 	if (n > x->cfg.segments_per_step)
 		n = x->cfg.segments_per_step;
-	step_begin(x, x->cur_pos, n);
+	merkle__step_begin(x, x->cur_pos, n);
 	x->cur_pos += n;
+	if (x->cfg.sub_fanout > 0)
+		return merkle__sub_step_start(x, now_ms);
 	x->phase = P_KEYS;
 	size_t at = x->out_bytes.len;
-	int rc = queue_msg(x, at,
-	                   merkle__enc_ids(&x->out_bytes, MERKLE_MSG_KEYS_REQ,
-	                                   x->xid, partition_of(x), 0,
-	                                   x->cur + x->step_at, n));
+	int rc = merkle__queue_msg(
+	    x, at,
+	    merkle__enc_ids(&x->out_bytes, MERKLE_MSG_KEYS_REQ, x->xid,
+	                    partition_of(x), 0, x->cur + x->step_at, n));
 	if (rc != 0)
-		return abort_x(x, rc, 0);
-	await_peer(x, now_ms);
+		return merkle__abort(x, rc, 0);
+	merkle__await_peer(x, now_ms);
 	return 0;
 }
 
 /* Both key lists of the step are in: report, then go on. */
 static int step_compare(merkle_exchange_t *x, uint64_t now_ms)
 {
-	int rc = compare_lists(x);
+	int rc = merkle__compare_lists(x, 0);
 	x->stats.segments_compared += x->step_n;
-	step_clear(x);
+	merkle__step_clear(x);
 	if (rc != 0)
-		return abort_x(x, rc, 1);
-	return key_step_next(x, now_ms);
+		return merkle__abort(x, rc, 1);
+	return merkle__key_step_next(x, now_ms);
 }
 
 /* Ask for the children of the next parents of cur, or move down. */
@@ -433,7 +450,7 @@ static int walk_next(merkle_exchange_t *x, uint64_t now_ms)
 		x->level++;
 		x->stats.levels_walked++;
 		if (x->level == t->depth)
-			return key_step_next(x, now_ms);
+			return merkle__key_step_next(x, now_ms);
 	}
 	uint32_t n = x->cur_n - x->cur_pos;
 	if (n > x->cfg.branches_per_step)
@@ -443,13 +460,14 @@ static int walk_next(merkle_exchange_t *x, uint64_t now_ms)
 	x->cur_pos += n;
 	x->stats.branches_sent += n;
 	size_t at = x->out_bytes.len;
-	int rc = queue_msg(x, at,
-	                   merkle__enc_ids(&x->out_bytes, MERKLE_MSG_NODES_REQ,
-	                                   x->xid, partition_of(x), x->level,
-	                                   x->cur + x->asked_at, n));
+	int rc = merkle__queue_msg(x, at,
+	                           merkle__enc_ids(&x->out_bytes,
+	                                           MERKLE_MSG_NODES_REQ, x->xid,
+	                                           partition_of(x), x->level,
+	                                           x->cur + x->asked_at, n));
 	if (rc != 0)
-		return abort_x(x, rc, 0);
-	await_peer(x, now_ms);
+		return merkle__abort(x, rc, 0);
+	merkle__await_peer(x, now_ms);
 	return 0;
 }
 
@@ -471,14 +489,14 @@ int merkle_exchange_start(merkle_exchange_t *x, uint64_t now_ms, uint64_t xid)
 	x->asked_n = 1;
 	x->next_n = 0;
 	size_t at = x->out_bytes.len;
-	int rc =
-	    queue_msg(x, at,
-	              merkle__enc_open(&x->out_bytes, xid, t->cfg.partition,
-	                               t->cfg.segments, t->cfg.fanout,
-	                               t->cfg.partition_bits, merkle_root(t)));
+	int rc = merkle__queue_msg(
+	    x, at,
+	    merkle__enc_open(&x->out_bytes, xid, t->cfg.partition,
+	                     t->cfg.segments, t->cfg.fanout,
+	                     t->cfg.partition_bits, merkle_root(t)));
 	if (rc != 0)
-		return abort_x(x, rc, 0);
-	await_peer(x, now_ms);
+		return merkle__abort(x, rc, 0);
+	merkle__await_peer(x, now_ms);
 	return 0;
 }
 
@@ -494,7 +512,7 @@ static int on_nodes(merkle_exchange_t *x, uint64_t now_ms,
 			return SH_EINVAL;
 	uint32_t per = t->size[x->level + 1] / t->size[x->level];
 	if (m->hash_count != per * m->id_count)
-		return abort_x(x, SH_EMALFORMED, 1);
+		return merkle__abort(x, SH_EMALFORMED, 1);
 	uint64_t mine[MERKLE_FANOUT_MAX];
 	for (uint32_t i = 0; i < m->id_count; i++) {
 		uint32_t parent = merkle_msg_id(m, i), count;
@@ -521,15 +539,15 @@ static int on_keys(merkle_exchange_t *x, uint64_t now_ms, const merkle_msg_t *m)
 		uint64_t kh =
 		    merkle_key_hash(k.bucket, k.bucket_len, k.key, k.key_len);
 		if (!merkle__in_partition(x->tree, kh) ||
-		    !want_has(x, merkle_segment_of(x->tree, kh)))
-			return abort_x(x, SH_EMALFORMED, 1);
-		rc = klist_add(x, &x->remote, &k, kh);
+		    !merkle__want_has(x, merkle_segment_of(x->tree, kh)))
+			return merkle__abort(x, SH_EMALFORMED, 1);
+		rc = merkle__klist_add(x, &x->remote, &k, kh);
 		if (rc != 0)
-			return abort_x(x, rc, 1);
+			return merkle__abort(x, rc, 1);
 		x->stats.keys_received++;
 	}
 	if (rc < 0)
-		return abort_x(x, rc, 1);
+		return merkle__abort(x, rc, 1);
 	if (m->last) {
 		x->remote_done = 1;
 		x->deadline_ms = UINT64_MAX;
@@ -540,7 +558,7 @@ static int on_keys(merkle_exchange_t *x, uint64_t now_ms, const merkle_msg_t *m)
 }
 
 static int recv_initiator(merkle_exchange_t *x, uint64_t now_ms,
-                          const merkle_msg_t *m)
+                          const merkle_msg_t *m, const void *buf, size_t len)
 {
 	if (m->type == MERKLE_MSG_DONE) {
 		if (m->status == MERKLE_DONE_EQUAL && x->phase == P_WALK &&
@@ -550,16 +568,19 @@ static int recv_initiator(merkle_exchange_t *x, uint64_t now_ms,
 			return 0;
 		}
 		int err = m->status < 0 ? (int)m->status : SH_EMALFORMED;
-		abort_x(x, err, 0);
+		merkle__abort(x, err, 0);
 		return 0;
 	}
 	if (m->type == MERKLE_MSG_NODES && x->phase == P_WALK && x->asked_n > 0)
 		return on_nodes(x, now_ms, m);
 	if (m->type == MERKLE_MSG_KEYS && x->phase == P_KEYS &&
 	    !x->remote_done) {
-		await_peer(x, now_ms);
+		merkle__await_peer(x, now_ms);
 		return on_keys(x, now_ms, m);
 	}
+	if ((m->type == MERKLE_MSG_SUMS || m->type == MERKLE_MSG_KEYS) &&
+	    x->phase >= P_SUB_FIRST)
+		return merkle__sub_recv(x, now_ms, m, buf, len);
 	return SH_EINVAL;
 }
 
@@ -573,7 +594,7 @@ static int on_open(merkle_exchange_t *x, const merkle_msg_t *m)
 	if (!merkle_is_built(t) || m->segments != t->cfg.segments ||
 	    m->fanout != t->cfg.fanout ||
 	    m->partition_bits != t->cfg.partition_bits)
-		return abort_x(x, SH_EINVAL, 1);
+		return merkle__abort(x, SH_EINVAL, 1);
 	if (m->root == merkle_root(t)) {
 		x->roots_equal = 1;
 		return finish(x, MERKLE_DONE_EQUAL);
@@ -586,26 +607,26 @@ static int on_open(merkle_exchange_t *x, const merkle_msg_t *m)
 	sh_assert(rc == 0);
 	x->stats.branches_sent++;
 	size_t at = x->out_bytes.len;
-	rc =
-	    queue_msg(x, at,
-	              merkle__enc_nodes(&x->out_bytes, x->xid, t->cfg.partition,
-	                                0, &parent, 1, h, count));
-	return rc != 0 ? abort_x(x, rc, 0) : 0;
+	rc = merkle__queue_msg(x, at,
+	                       merkle__enc_nodes(&x->out_bytes, x->xid,
+	                                         t->cfg.partition, 0, &parent,
+	                                         1, h, count));
+	return rc != 0 ? merkle__abort(x, rc, 0) : 0;
 }
 
 static int on_nodes_req(merkle_exchange_t *x, const merkle_msg_t *m)
 {
 	merkle_t *t = x->tree;
-	if (m->level >= t->depth)
-		return abort_x(x, SH_EMALFORMED, 1);
+	if (m->level >= t->depth || x->sub_held) /* sub_held: walk is over */
+		return merkle__abort(x, SH_EMALFORMED, 1);
 	uint32_t per = t->size[m->level + 1] / t->size[m->level];
 	size_t need = (size_t)m->id_count * per;
 	if (need > t->cfg.segments) /* repeated parents: not a real walk */
-		return abort_x(x, SH_EMALFORMED, 1);
+		return merkle__abort(x, SH_EMALFORMED, 1);
 	for (uint32_t i = 0; i < m->id_count; i++) {
 		uint32_t p = merkle_msg_id(m, i), count;
 		if (p >= t->size[m->level])
-			return abort_x(x, SH_EMALFORMED, 1);
+			return merkle__abort(x, SH_EMALFORMED, 1);
 		x->cur[i] = p;
 		int rc = merkle_children(t, m->level, p,
 		                         x->hbuf + (size_t)i * per, &count);
@@ -613,55 +634,65 @@ static int on_nodes_req(merkle_exchange_t *x, const merkle_msg_t *m)
 	}
 	x->stats.branches_sent += m->id_count;
 	size_t at = x->out_bytes.len;
-	int rc = queue_msg(
+	int rc = merkle__queue_msg(
 	    x, at,
 	    merkle__enc_nodes(&x->out_bytes, x->xid, t->cfg.partition, m->level,
 	                      x->cur, m->id_count, x->hbuf, (uint32_t)need));
-	return rc != 0 ? abort_x(x, rc, 0) : 0;
+	return rc != 0 ? merkle__abort(x, rc, 0) : 0;
 }
 
 static int on_keys_req(merkle_exchange_t *x, const merkle_msg_t *m)
 {
+	merkle__sub_release(x);
 	for (uint32_t i = 0; i < m->id_count; i++) {
 		uint32_t seg = merkle_msg_id(m, i);
 		if (seg >= x->tree->cfg.segments)
-			return abort_x(x, SH_EMALFORMED, 1);
+			return merkle__abort(x, SH_EMALFORMED, 1);
 		x->cur[i] = seg;
 	}
-	step_begin(x, 0, m->id_count);
+	merkle__step_begin(x, 0, m->id_count);
 	x->phase = P_COLLECT;
 	x->deadline_ms = UINT64_MAX; /* our caller's turn, not the peer's */
+	return 0;
+}
+
+int merkle__send_keys(merkle_exchange_t *x, const merkle__kent_t *v, size_t n)
+{
+	/* the entries' bytes are in the local list's arena */
+	merkle__klist_t l = {(merkle__kent_t *)v, n, n, x->local.arena};
+	size_t first = 0;
+	do {
+		size_t count = 0, bytes = 0;
+		while (first + count < l.n && count < x->cfg.keys_per_msg &&
+		       bytes < MERKLE_MSG_BYTES_TARGET) {
+			const merkle__kent_t *e = &l.v[first + count];
+			bytes += (size_t)e->blen + e->klen + 16;
+			count++;
+		}
+		int last = first + count == l.n;
+		size_t at = x->out_bytes.len;
+		int rc = merkle__queue_msg(
+		    x, at,
+		    merkle__enc_keys(&x->out_bytes, x->xid, partition_of(x),
+		                     last, &l, first, (uint32_t)count));
+		if (rc != 0)
+			return merkle__abort(x, rc, 0);
+		x->stats.keys_sent += count;
+		first += count;
+	} while (first < l.n);
 	return 0;
 }
 
 /* The responder's keys of the step go out in KEYS messages. */
 static int send_keys(merkle_exchange_t *x, uint64_t now_ms)
 {
-	const merkle__klist_t *l = &x->local;
-	size_t first = 0;
-	do {
-		size_t count = 0, bytes = 0;
-		while (first + count < l->n && count < x->cfg.keys_per_msg &&
-		       bytes < MERKLE_MSG_BYTES_TARGET) {
-			const merkle__kent_t *e = &l->v[first + count];
-			bytes += (size_t)e->blen + e->klen + 16;
-			count++;
-		}
-		int last = first + count == l->n;
-		size_t at = x->out_bytes.len;
-		int rc = queue_msg(x, at,
-		                   merkle__enc_keys(&x->out_bytes, x->xid,
-		                                    partition_of(x), last, l,
-		                                    first, (uint32_t)count));
-		if (rc != 0)
-			return abort_x(x, rc, 0);
-		x->stats.keys_sent += count;
-		first += count;
-	} while (first < l->n);
+	int rc = merkle__send_keys(x, x->local.v, x->local.n);
+	if (rc != 0)
+		return rc;
 	x->stats.segments_compared += x->step_n;
-	step_clear(x);
+	merkle__step_clear(x);
 	x->phase = P_SERVE;
-	await_peer(x, now_ms);
+	merkle__await_peer(x, now_ms);
 	return 0;
 }
 
@@ -673,16 +704,17 @@ static int recv_responder(merkle_exchange_t *x, uint64_t now_ms,
 			return SH_EINVAL;
 		int rc = on_open(x, m);
 		if (rc == 0 && x->phase == P_SERVE)
-			await_peer(x, now_ms);
+			merkle__await_peer(x, now_ms);
 		return rc;
 	}
 	if (m->type == MERKLE_MSG_DONE) {
+		merkle__sub_release(x);
 		if (m->status == MERKLE_DONE_OK)
 			end(x, MERKLE_X_DONE, 0);
 		else
-			abort_x(x,
-			        m->status < 0 ? (int)m->status : SH_EMALFORMED,
-			        0);
+			merkle__abort(
+			    x, m->status < 0 ? (int)m->status : SH_EMALFORMED,
+			    0);
 		return 0;
 	}
 	if (x->phase != P_SERVE)
@@ -692,10 +724,13 @@ static int recv_responder(merkle_exchange_t *x, uint64_t now_ms,
 		rc = on_nodes_req(x, m);
 	else if (m->type == MERKLE_MSG_KEYS_REQ)
 		rc = on_keys_req(x, m);
+	else if (m->type == MERKLE_MSG_SUMS_REQ ||
+	         m->type == MERKLE_MSG_PKEYS_REQ)
+		rc = merkle__sub_serve(x, now_ms, m);
 	else
 		return SH_EINVAL;
 	if (rc == 0 && x->phase == P_SERVE)
-		await_peer(x, now_ms);
+		merkle__await_peer(x, now_ms);
 	return rc;
 }
 
@@ -720,7 +755,7 @@ int merkle_exchange_recv(merkle_exchange_t *x, uint64_t now_ms, const void *buf,
 		return rc;
 	}
 	if (x->initiator)
-		rc = recv_initiator(x, now_ms, &m);
+		rc = recv_initiator(x, now_ms, &m, buf, len);
 	else
 		rc = recv_responder(x, now_ms, &m);
 	if (rc == SH_EINVAL && x->phase != P_END)
@@ -734,19 +769,21 @@ int merkle_exchange_tick(merkle_exchange_t *x, uint64_t now_ms)
 	if (x->phase == P_END || x->deadline_ms == UINT64_MAX ||
 	    now_ms < x->deadline_ms)
 		return 0;
-	return abort_x(x, SH_ERANGE, 1);
+	return merkle__abort(x, SH_ERANGE, 1);
 }
 
 static int collecting(const merkle_exchange_t *x)
 {
-	return (x->phase == P_KEYS && !x->local_done) || x->phase == P_COLLECT;
+	return ((x->phase == P_KEYS || x->phase == P_SUB_FIRST) &&
+	        !x->local_done) ||
+	       x->phase == P_COLLECT || x->phase == P_SUB_COLLECT;
 }
 
 int merkle_exchange_wants(const merkle_exchange_t *x, uint64_t key_hash)
 {
 	sh_assert(x != NULL);
 	return collecting(x) && merkle__in_partition(x->tree, key_hash) &&
-	       want_has(x, merkle_segment_of(x->tree, key_hash));
+	       merkle__want_has(x, merkle_segment_of(x->tree, key_hash));
 }
 
 int merkle_exchange_key(merkle_exchange_t *x, const void *bucket, size_t blen,
@@ -761,9 +798,9 @@ int merkle_exchange_key(merkle_exchange_t *x, const void *bucket, size_t blen,
 	if (!merkle_exchange_wants(x, kh))
 		return 0;
 	merkle_key_t k = {bucket, blen, key, klen, obj_hash};
-	int rc = klist_add(x, &x->local, &k, kh);
+	int rc = merkle__klist_add(x, &x->local, &k, kh);
 	if (rc == SH_ETOOBIG)
-		return abort_x(x, rc, 1);
+		return merkle__abort(x, rc, 1);
 	if (rc == 0)
 		x->stats.keys_fed++;
 	return rc;
@@ -776,7 +813,11 @@ int merkle_exchange_keys_end(merkle_exchange_t *x, uint64_t now_ms)
 		return SH_EINVAL;
 	if (x->phase == P_COLLECT)
 		return send_keys(x, now_ms);
+	if (x->phase == P_SUB_COLLECT)
+		return merkle__sub_collected(x, now_ms);
 	x->local_done = 1;
+	if (x->phase == P_SUB_FIRST)
+		return merkle__sub_local_done(x, now_ms);
 	if (x->remote_done)
 		return step_compare(x, now_ms);
 	return 0;

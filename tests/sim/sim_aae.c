@@ -123,7 +123,7 @@ static int parse_args(aae_opts_t *o, int argc, char **argv)
 	o->partitions = 64;
 	o->segments = mc.segments;
 	o->fanout = mc.fanout;
-	o->sub_fanout = 0;
+	o->sub_fanout = xc.sub_fanout;
 	o->rounds_max = 8;
 	o->latency_us = 100;
 	o->mbit_s = 1000;
@@ -141,7 +141,9 @@ static int parse_args(aae_opts_t *o, int argc, char **argv)
 	if (log2_exact(o->partitions, &pbits) ||
 	    pbits > MERKLE_PARTITION_BITS_MAX || o->value_bytes == 0 ||
 	    o->value_bytes > VALUE_BYTES_MAX || o->rounds_max == 0 ||
-	    o->mbit_s == 0)
+	    o->mbit_s == 0 || o->sub_fanout == 1 ||
+	    o->sub_fanout > MERKLE_SUB_FANOUT_MAX ||
+	    (o->sub_fanout & (o->sub_fanout - 1)) != 0)
 		return SH_EINVAL;
 	merkle_t probe;
 	mc.segments = o->segments;

@@ -192,6 +192,7 @@ static int exchange(aae_bench_t *b, uint32_t p, int ri, int rr, int *equal)
 	side_t s[2];
 	merkle_xconfig_t xc;
 	merkle_xconfig_default(&xc);
+	xc.sub_fanout = b->o.sub_fanout;
 	memset(s, 0, sizeof s);
 	int rc = merkle_exchange_init(&s[0].x, &xc, &b->r[ri].trees[p]);
 	if (rc == 0)

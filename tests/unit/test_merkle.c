@@ -621,6 +621,7 @@ static void test_merkle_one_difference_reports_exactly_that_key(void **state)
 	write_key(&b, &mb, 31337, &h);
 	merkle_xconfig_t xc;
 	merkle_xconfig_default(&xc);
+	xc.sub_fanout = 0; /* whole segments' keys (KEYS_REQ) */
 	run_t run;
 	run_init(&run, 16);
 	run_exchange(&run, &a, &ma, &b, &mb, &xc);
@@ -652,6 +653,63 @@ static void test_merkle_one_difference_reports_exactly_that_key(void **state)
 	       one_a, one_b, run.a.bytes_sent, run.b.bytes_sent,
 	       run.a.segments_compared, run.a.nodes_compared);
 	run_free(&run);
+	merkle_free(&a);
+	merkle_free(&b);
+	model_free(&ma);
+	model_free(&mb);
+}
+
+/*
+ * Below the segments: 100,000 keys in 1024 segments (about 100 keys per
+ * segment). Whole segments' keys cost about 100 keys per difference; the
+ * walk below the segments sends a handful, and reports the same keys.
+ */
+static void test_merkle_sub_walk_sends_keys_of_differences_only(void **state)
+{
+	(void)state;
+	merkle_config_t c;
+	cfg_of(&c, 1024, 32);
+	model_t ma, mb;
+	fill_model(&ma, 100000, 1.0);
+	model_copy(&mb, &ma);
+	sh_rand_t r;
+	sh_rand_seed(&r, g_seed ^ 5);
+	uint32_t k = 40;
+	for (uint32_t d = 0; d < k; d++) { /* changed, deleted, inserted */
+		uint32_t i = (uint32_t)sh_rand_below(&r, ma.n);
+		uint64_t h = sh_rand_u64(&r);
+		write_key(NULL, d % 3 == 2 ? &ma : &mb, i,
+		          d % 3 == 1 ? NULL : &h);
+	}
+	merkle_t a, b;
+	tree_from_model(&a, &c, &ma);
+	tree_from_model(&b, &c, &mb);
+	uint64_t keys_sent[2], bytes[2];
+	for (int sub = 0; sub < 2; sub++) {
+		merkle_xconfig_t xc;
+		merkle_xconfig_default(&xc);
+		if (!sub)
+			xc.sub_fanout = 0;
+		run_t run;
+		run_init(&run, 64);
+		run_exchange(&run, &a, &ma, &b, &mb, &xc);
+		assert_int_equal(run.ra.state, MERKLE_X_DONE);
+		assert_int_equal(run.rb.state, MERKLE_X_DONE);
+		assert_reported_exactly(&run, &ma, &mb);
+		keys_sent[sub] = run.b.keys_sent;
+		bytes[sub] = run.a.bytes_sent + run.b.bytes_sent;
+		if (sub)
+			assert_true(run.a.paths_sent > 0 &&
+			            run.a.paths_sent == run.b.paths_sent);
+		run_free(&run);
+	}
+	printf("100000 keys, %" PRIu32 " differences: whole segments %" PRIu64
+	       " keys %" PRIu64 " bytes; below segments %" PRIu64
+	       " keys %" PRIu64 " bytes\n",
+	       k, keys_sent[0], bytes[0], keys_sent[1], bytes[1]);
+	assert_true(keys_sent[0] >= 50 * k); /* ~100 keys a segment */
+	assert_true(keys_sent[1] <= 3 * k);
+	assert_true(bytes[1] * 3 < bytes[0]);
 	merkle_free(&a);
 	merkle_free(&b);
 	model_free(&ma);
@@ -732,6 +790,8 @@ static void test_merkle_random_difference_sets_reported_exactly(void **state)
 		xc.branches_per_step = 1 + (uint32_t)sh_rand_below(&r, 4);
 		xc.segments_per_step = 1 + (uint32_t)sh_rand_below(&r, 8);
 		xc.keys_per_msg = 1 + (uint32_t)sh_rand_below(&r, 40);
+		static const uint32_t subs[] = {0, 2, 4, 8, 16};
+		xc.sub_fanout = subs[sh_rand_below(&r, 5)];
 		run_t run;
 		run_init(&run, 64);
 		run_exchange(&run, &a, &ma, &b, &mb, &xc);
@@ -906,7 +966,7 @@ static void test_merkle_exchange_refuses_mismatch_and_unbuilt(void **state)
 /* ---- the codec ---- */
 
 /* Messages of every type, captured from a real exchange. */
-static void capture_messages(run_t *run)
+static void capture_messages(run_t *run, uint32_t sub_fanout)
 {
 	merkle_config_t c;
 	cfg_of(&c, 64, 4);
@@ -919,6 +979,7 @@ static void capture_messages(run_t *run)
 	merkle_xconfig_t xc;
 	merkle_xconfig_default(&xc);
 	xc.segments_per_step = 8;
+	xc.sub_fanout = sub_fanout;
 	run_init(run, 1000);
 	run->keep = 1;
 	run_exchange(run, &a, &ma, &b, &mb, &xc);
@@ -939,19 +1000,30 @@ static void walk_keys(const merkle_msg_t *m)
 		n++;
 	assert_int_equal(rc, 0);
 	assert_int_equal(n, m->type == MERKLE_MSG_KEYS ? m->key_count : 0);
+	/* paths and sums: every one the counts promise can be read */
+	uint64_t x = 0;
+	for (uint32_t i = 0; i < m->path_count; i++)
+		x ^= merkle_msg_path(m, i);
+	if (m->type == MERKLE_MSG_SUMS)
+		for (uint32_t i = 0; i < (m->path_count << m->bits); i++)
+			x ^= merkle_msg_sum(m, i) + m->counts[i];
+	(void)x;
 }
 
 static void test_merkle_codec_rejects_truncation_and_corruption(void **state)
 {
 	(void)state;
-	run_t run;
-	capture_messages(&run);
-	int types[8] = {0};
+	run_t runs[2];
+	capture_messages(&runs[0], 0); /* whole segments' keys */
+	capture_messages(&runs[1], 4); /* paths below the segments */
+	int types[16] = {0};
 	sh_rand_t r;
 	sh_rand_seed(&r, g_seed ^ 4);
-	for (size_t i = 0; i < run.seen_n; i++) {
-		const uint8_t *msg = run.seen[i];
-		size_t len = run.seen_len[i];
+	for (size_t i = 0; i < runs[0].seen_n + runs[1].seen_n; i++) {
+		run_t *run = i < runs[0].seen_n ? &runs[0] : &runs[1];
+		size_t j = i < runs[0].seen_n ? i : i - runs[0].seen_n;
+		const uint8_t *msg = run->seen[j];
+		size_t len = run->seen_len[j];
 		merkle_msg_t m;
 		assert_int_equal(merkle_msg_decode(msg, len, &m), 0);
 		types[m.type] = 1;
@@ -981,7 +1053,7 @@ static void test_merkle_codec_rejects_truncation_and_corruption(void **state)
 		}
 		free(buf);
 	}
-	for (int t = MERKLE_MSG_OPEN; t <= MERKLE_MSG_DONE; t++)
+	for (int t = MERKLE_MSG_OPEN; t <= MERKLE_MSG_PKEYS_REQ; t++)
 		assert_true(types[t]);
 	/* Version, size and garbage. */
 	merkle_msg_t m;
@@ -990,7 +1062,7 @@ static void test_merkle_codec_rejects_truncation_and_corruption(void **state)
 	uint8_t ok[] = {0x95, 0x01, 0x06, 0x01, 0x00, 0x00};
 	assert_int_equal(merkle_msg_decode(ok, sizeof ok, &m), 0);
 	assert_int_equal(m.type, MERKLE_MSG_DONE);
-	uint8_t badtype[] = {0x95, 0x01, 0x09, 0x01, 0x00, 0x00};
+	uint8_t badtype[] = {0x95, 0x01, 0x0a, 0x01, 0x00, 0x00};
 	assert_int_equal(merkle_msg_decode(badtype, sizeof badtype, &m),
 	                 SH_EMALFORMED);
 	uint8_t badstatus[] = {0x95, 0x01, 0x06, 0x01, 0x00, 0x05};
@@ -1010,7 +1082,8 @@ static void test_merkle_codec_rejects_truncation_and_corruption(void **state)
 		if (merkle_msg_decode(g, l, &m) == 0)
 			walk_keys(&m);
 	}
-	run_free(&run);
+	run_free(&runs[0]);
+	run_free(&runs[1]);
 }
 
 /* A responder fed garbage and stray messages rejects them and goes on. */
@@ -1018,7 +1091,7 @@ static void test_merkle_exchange_rejects_bad_input(void **state)
 {
 	(void)state;
 	run_t cap;
-	capture_messages(&cap);
+	capture_messages(&cap, 4);
 	merkle_config_t c;
 	cfg_of(&c, 64, 4);
 	model_t m;
@@ -1076,6 +1149,8 @@ int main(void)
 	        test_merkle_equal_trees_exchange_is_one_round_trip),
 	    cmocka_unit_test(
 	        test_merkle_one_difference_reports_exactly_that_key),
+	    cmocka_unit_test(
+	        test_merkle_sub_walk_sends_keys_of_differences_only),
 	    cmocka_unit_test(test_merkle_differences_found_in_both_directions),
 	    cmocka_unit_test(
 	        test_merkle_random_difference_sets_reported_exactly),
