@@ -7,8 +7,12 @@
 #       (options default to --nodes 5 --clients 4 --ops 2000 --loss 0.05
 #       --crash); fails unless every run exits 0 and ends with
 #       "cluster nodes=N seed=S acked_writes=A lost_acked_writes=0
-#       acked_crdt_ops=B lost_crdt_ops=0", printing the tail of a failing
-#       run's output and the command that replays it.
+#       acked_crdt_ops=B lost_crdt_ops=0 converged=yes|no converge_s=T
+#       aae_keys_repaired=R", printing the tail of a failing run's output
+#       and the command that replays it.
+#   check_cluster.sh converge SIM FIRST LAST [OPTION...]
+#       the same, and every run must also say converged=yes (every
+#       replica of every key equal, by the cluster's own repair).
 #   check_cluster.sh replay SIM SEED [OPTION...]
 #       runs the same seed twice; fails unless the outputs are
 #       byte-identical.
@@ -17,14 +21,14 @@ set -u
 DEFAULT="--nodes 5 --clients 4 --ops 2000 --loss 0.05 --crash"
 
 usage() {
-	echo "usage: $0 seeds SIM FIRST LAST [OPTION...] |" \
+	echo "usage: $0 seeds|converge SIM FIRST LAST [OPTION...] |" \
 		"replay SIM SEED [OPTION...]" >&2
 	exit 2
 }
 
 seeds() {
-	sim=$1 first=$2 last=$3
-	shift 3
+	want=$1 sim=$2 first=$3 last=$4
+	shift 4
 	args=${*:-$DEFAULT}
 	failed=0 s=$first
 	while [ "$s" -le "$last" ]; do
@@ -33,7 +37,7 @@ seeds() {
 		rc=$?
 		last_line=$(printf '%s\n' "$out" | tail -n 1)
 		if [ "$rc" -ne 0 ] || ! printf '%s\n' "$last_line" | grep -Eq \
-			"^cluster nodes=[0-9]+ seed=$s acked_writes=[0-9]+ lost_acked_writes=0 acked_crdt_ops=[0-9]+ lost_crdt_ops=0\$"; then
+			"^cluster nodes=[0-9]+ seed=$s acked_writes=[0-9]+ lost_acked_writes=0 acked_crdt_ops=[0-9]+ lost_crdt_ops=0 converged=$want converge_s=[0-9.]+ aae_keys_repaired=[0-9]+\$"; then
 			printf '%s\n' "$out" | tail -n 30
 			echo "FAILED seed $s (exit $rc); replay with:"
 			echo "  $sim cluster $args --seed $s"
@@ -71,7 +75,8 @@ replay() {
 mode=$1
 shift
 case $mode in
-seeds) [ $# -ge 3 ] || usage; seeds "$@" ;;
+seeds) [ $# -ge 3 ] || usage; seeds '(yes|no)' "$@" ;;
+converge) [ $# -ge 3 ] || usage; seeds yes "$@" ;;
 replay) [ $# -ge 2 ] || usage; replay "$@" ;;
 *) usage ;;
 esac

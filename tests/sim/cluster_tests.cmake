@@ -8,7 +8,11 @@
 #   partition:   5 nodes, 8 clients, crashes, pauses and splits (1..10)
 #   large:       8 nodes, 16 clients, 20% loss, crashes (seeds 1..5)
 #   replay:      the same seed twice gives byte-identical output
-# About 10 s of CPU in a release build.
+#   wipe:        5 nodes, 100 cold keys, crashes, pauses and wipes (1..8)
+#   members:     6 nodes (+1 spare), 100 cold keys, crashes, pauses,
+#                splits, a join and a leave (1..8)
+#   repair_replay: every fault kind, byte-identical twice
+# About 20 s of CPU in a release build.
 set(_cl_check sh ${CMAKE_CURRENT_LIST_DIR}/check_cluster.sh)
 set(_cl_sim $<TARGET_FILE:shoal-sim>)
 set(_cl_tests)
@@ -30,6 +34,19 @@ add_test(NAME sim_cluster_large
 add_test(NAME sim_cluster_replay
   COMMAND ${_cl_check} replay ${_cl_sim} 7
           --nodes 5 --clients 4 --ops 2000 --loss 0.05 --crash --partition)
+add_test(NAME sim_cluster_wipe
+  COMMAND ${_cl_check} seeds ${_cl_sim} 1 8
+          --nodes 5 --clients 8 --ops 2000 --loss 0.05 --cold 100
+          --crash --wipe)
+add_test(NAME sim_cluster_members
+  COMMAND ${_cl_check} seeds ${_cl_sim} 1 8
+          --nodes 6 --clients 8 --ops 2000 --loss 0.05 --cold 100
+          --crash --partition --join --leave)
+add_test(NAME sim_cluster_repair_replay
+  COMMAND ${_cl_check} replay ${_cl_sim} 7
+          --nodes 5 --clients 8 --ops 2000 --loss 0.05 --cold 100
+          --crash --partition --wipe --join --leave)
 list(APPEND _cl_tests sim_cluster_small sim_cluster_partition
-  sim_cluster_large sim_cluster_replay)
+  sim_cluster_large sim_cluster_replay sim_cluster_wipe sim_cluster_members
+  sim_cluster_repair_replay)
 set_tests_properties(${_cl_tests} PROPERTIES LABELS sim TIMEOUT 900)

@@ -1,17 +1,22 @@
 /*
  * sim_cluster.c - `shoal-sim cluster`: whole shoal nodes (the real request
  * coordinator, memory store and SWIM) on the simulated network, with
- * clients, crashes and loss, all in virtual time from one seed; then a
- * check that no acknowledged write was lost (DESIGN.md section 11).
+ * clients, crashes, wipes, joins, leaves and loss, all in virtual time from
+ * one seed; then a check that no acknowledged write was lost and that the
+ * cluster's own repair made every replica equal (DESIGN.md section 11).
  *
  *   shoal-sim cluster --nodes N --seed S --clients C --ops K [--loss L]
- *                     [--crash] [--partition]
+ *                     [--cold K] [--crash] [--partition] [--wipe]
+ *                     [--join] [--leave]
  *
  * THE RUN. N nodes (sim_cluster_node.c) boot and join through node 0; each
  * runs its inputs of one virtual millisecond in one store batch (group
  * commit) and sends only after the commit. Once every node lists every
- * node, C clients (sim_cluster_client.c) send K operations in all to
- * random nodes, one at a time each, with a think time: kv gets, puts with
+ * node, the verifier writes the --cold keys (default 0) once each with
+ * n = w = 3 ("cold": never written again, so only repair, not the next
+ * write, can refill a replica that lost them). Then C clients
+ * (sim_cluster_client.c) send K operations in all to
+ * random members, one at a time each, with a think time: kv gets, puts with
  * the context of the client's last read (odd clients: or of their last
  * acknowledged write; one put in ten without a context), rare deletes, dt
  * reads, counter increments, set adds and removes, cart line updates and
@@ -29,25 +34,46 @@
  *                NODE IS DOWN AT A TIME;
  *   --partition  the network splits: a random minority of 1..N/2 nodes
  *                apart from the rest, each client on a random side (with
- *                --crash, three faults in ten are splits).
+ *                --crash, three faults in ten are splits);
+ *                --partitions-fault is another name for it;
+ *   --wipe       a node crashes and loses its whole store: it restarts
+ *                empty, as a new actor (new epoch). Only when it holds
+ *                nothing that no other member holds (cl_unique_keys): a
+ *                store survives losing one copy, not the only one;
+ *                otherwise the fault is a plain crash ("deferred");
+ *   --join       N/4 (at least 1) more nodes start outside the cluster;
+ *                one at a time joins with an empty store (nobody down);
+ *   --leave      up to N/4 (at least 1) members leave gracefully, one at a
+ *                time, never below three members; a node that left stops
+ *                for good once SWIM has spread its "left", and its data no
+ *                longer counts.
+ * With --crash or --partition as well, four faults in ten are one of
+ * --wipe/--join/--leave. Every node also runs hinted handoff replay
+ * (sim_cluster_hint.c, antientropy/hint.h).
  *
  * After the K operations (and the answers to them, or their timeouts), the
  * faults end: the down node restarts, the network heals, loss stops, and
- * the cluster settles (at least 10 s, and until every node lists every
- * node as alive). Then a verifier reads every key with n = r = 3 through
- * a different node per round until the three primaries of every key hold
- * identical copies (read repair), at most 4 rounds.
+ * the cluster settles: at least 10 s, until every member lists every
+ * member as alive and every node that left as left, no node is still
+ * leaving, and (checked every 250 ms) every key is CONVERGED: its n = 3
+ * primaries in the final ring hold equal copies, and no other member
+ * holds anything of it they lack; at most 120 s. converge_s is the time
+ * from the end of the faults to that point, by the cluster's own repair
+ * alone (no client reads meanwhile). Then a verifier reads every hot key
+ * with n = r = 3 through a different member per round until the three
+ * primaries of every hot key hold identical copies (read repair), at
+ * most 4 rounds.
  *
- * THE FINAL STATE of a key is the join of the stored copies of ALL nodes,
- * fallbacks included. Without hinted-handoff replay and anti-entropy (a
- * later issue), a write acknowledged by a fallback may still be only on
- * that fallback, where no read with all primaries up looks; reading the
- * stores directly makes "lost" mean gone from the whole cluster.
+ * THE FINAL STATE of a key is the join of the stored copies of all
+ * members, fallbacks included (a node that left is not a member: what it
+ * held must have been handed off; a wiped node's old copies are gone).
  * check: fallback_only_writes says how many acknowledged writes were
  * found only outside their primaries.
  *
  * THE CHECKS (the numbers of the last line):
- *   acked_writes       kv puts answered 204.
+ *   acked_writes       kv puts answered 204 (cold keys included: a
+ *                      cold key is lost when its value is not a live
+ *                      sibling of the final state).
  *   lost_acked_writes  those whose value is neither a sibling of the final
  *                      state nor superseded. Every value is unique, and
  *                      the tap (sim_cluster_check.c) learns each value's
@@ -70,12 +96,17 @@
  *                      as counters for skus never removed, and only the
  *                      upper bound for skus some client removed.
  * Also failures, reported on their own lines: a value seen under two
- * dots, an unexpected 4xx, keys whose primaries did not converge, nodes
- * that do not all list each other as alive at the end.
+ * dots, an unexpected 4xx, hot keys whose primaries did not converge
+ * even after the verifier's read repair, members that do not all list
+ * each other as alive (and those that left as left) at the end.
  *
  * The last line is
  *   cluster nodes=N seed=S acked_writes=A lost_acked_writes=L
- *   acked_crdt_ops=B lost_crdt_ops=M
+ *   acked_crdt_ops=B lost_crdt_ops=M converged=yes|no converge_s=T
+ *   aae_keys_repaired=R
+ * (N: --nodes; converge_s=120.0 when not converged; R: keys anti-entropy
+ * repaired, over every node). converged=no alone does not fail the run:
+ * check_cluster.sh's "converge" mode requires it.
  * Exit status 1 when a check failed or nothing was acknowledged (after a
  * "replay:" line with the command that replays the run; an assertion
  * prints it too), 2 on a usage error. The same arguments give the same
@@ -93,17 +124,23 @@
 #include "tests/sim/sim.h"
 #include "tests/sim/sim_cluster.h"
 
-#define CL_CHECK_MS     50     /* phase and fault checks */
-#define CL_BOOT_CAP_MS  60000  /* give up waiting for the join */
-#define CL_SETTLE_MS    10000  /* quiet time before the reads */
-#define CL_SETTLE_CAP   120000 /* give up waiting for agreement */
-#define CL_ROUNDS_MAX   4      /* verification read rounds */
-#define CL_REPAIR_MS    500    /* after a round, for repairs to land */
-#define CL_CRASH_GAP_MS 1000   /* + uniform 0..4000: time between crashes */
-#define CL_DOWN_MS      300    /* + uniform 0..6000: time a node is down */
-#define CL_PAUSE_CHANCE 0.3    /* --crash: a fault is a pause */
-#define CL_SPLIT_CHANCE 0.3    /* --crash --partition: a fault is a split */
-#define CL_TIMERS_MAX   (1u << 24)
+#define CL_CHECK_MS     50    /* phase and fault checks */
+#define CL_BOOT_CAP_MS  60000 /* give up waiting for the join */
+#define CL_SETTLE_MS    10000 /* quiet time before the reads */
+#define CL_ROUNDS_MAX   4     /* verification read rounds */
+#define CL_REPAIR_MS    500   /* after a round, for repairs to land */
+#define CL_CRASH_GAP_MS 1000  /* + uniform 0..4000: time between crashes */
+#define CL_DOWN_MS      300   /* + uniform 0..6000: time a node is down */
+#define CL_PAUSE_CHANCE 0.3   /* --crash: a fault is a pause */
+#define CL_SPLIT_CHANCE 0.3   /* --crash --partition: a fault is a split */
+#define CL_MEMBER_CHANCE                                                       \
+	0.4                      /* --wipe/--join/--leave with --crash or      \
+	                          * --partition: a fault is one of those */
+#define CL_CONVERGE_CAP   120000 /* after the faults: give up converging */
+#define CL_CONVERGE_EVERY 5      /* quiet: convergence checked every 5th */
+#define CL_PRELOAD_CAP    60000  /* give up writing the cold keys */
+#define CL_COLD_MAX       4096
+#define CL_TIMERS_MAX     (1u << 24)
 
 static const cl_sim_t *g_sim; /* for the assert hook */
 
@@ -162,6 +199,11 @@ cl_family_t cl_family(uint32_t k, uint32_t *idx)
 
 void cl_key_name(uint32_t k, const char **bucket, char *key, size_t key_size)
 {
+	if (k >= CL_KEYS) {
+		*bucket = "cold";
+		snprintf(key, key_size, "p%" PRIu32, k - CL_KEYS);
+		return;
+	}
 	static const char *const buckets[] = {"kv", "counters", "sets",
 	                                      "carts"};
 	static const char *const prefix[] = {"k", "c", "s", "cart"};
@@ -184,12 +226,21 @@ void cl_schedule(cl_sim_t *s, int kind, uint32_t idx, uint64_t *sched,
 	sh_assert(rc == SH_OK);
 }
 
+static void print_replay(FILE *f, const cl_sim_t *s)
+{
+	fprintf(f,
+	        "replay: shoal-sim cluster --nodes %" PRIu32 " --seed %" PRIu64
+	        " --clients %" PRIu32 " --ops %" PRIu64
+	        " --loss %g --cold %" PRIu32 "%s%s%s%s%s\n",
+	        s->start_nodes, s->seed, s->clients, s->ops, s->loss, s->cold,
+	        s->crash ? " --crash" : "", s->partition ? " --partition" : "",
+	        s->wipe ? " --wipe" : "", s->join ? " --join" : "",
+	        s->leave ? " --leave" : "");
+}
+
 void cl_replay(const cl_sim_t *s)
 {
-	printf("replay: shoal-sim cluster --nodes %" PRIu32 " --seed %" PRIu64
-	       " --clients %" PRIu32 " --ops %" PRIu64 " --loss %g%s%s\n",
-	       s->nodes, s->seed, s->clients, s->ops, s->loss,
-	       s->crash ? " --crash" : "", s->partition ? " --partition" : "");
+	print_replay(stdout, s);
 }
 
 static void assert_hook(const char *expr, const char *file, int line)
@@ -200,12 +251,7 @@ static void assert_hook(const char *expr, const char *file, int line)
 	if (g_sim == NULL)
 		return;
 	fflush(stdout);
-	fprintf(stderr,
-	        "replay: shoal-sim cluster --nodes %" PRIu32 " --seed %" PRIu64
-	        " --clients %" PRIu32 " --ops %" PRIu64 " --loss %g%s%s\n",
-	        g_sim->nodes, g_sim->seed, g_sim->clients, g_sim->ops,
-	        g_sim->loss, g_sim->crash ? " --crash" : "",
-	        g_sim->partition ? " --partition" : "");
+	print_replay(stderr, g_sim);
 }
 
 /* ---- arguments ---- */
@@ -215,10 +261,17 @@ static int parse_one(cl_sim_t *s, const char *opt, const char *v, int *used)
 	uint64_t x = 0;
 	int rc = SH_EINVAL;
 	*used = 2;
-	if (strcmp(opt, "--crash") == 0 || strcmp(opt, "--partition") == 0) {
-		*(opt[2] == 'c' ? &s->crash : &s->partition) = 1;
-		*used = 1;
-		return SH_OK;
+	static const char *const flags[] = {
+	    "--crash", "--partition", "--partitions-fault",
+	    "--wipe",  "--join",      "--leave"};
+	int *const vars[] = {&s->crash, &s->partition, &s->partition,
+	                     &s->wipe,  &s->join,      &s->leave};
+	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		if (strcmp(opt, flags[k]) == 0) {
+			*vars[k] = 1;
+			*used = 1;
+			return SH_OK;
+		}
 	}
 	if (strcmp(opt, "--loss") == 0)
 		return sim_arg_fraction(v, &s->loss);
@@ -228,6 +281,9 @@ static int parse_one(cl_sim_t *s, const char *opt, const char *v, int *used)
 	else if (strcmp(opt, "--clients") == 0 &&
 	         (rc = sim_arg_u64(v, 1, CL_CLIENTS_MAX, &x)) == SH_OK)
 		s->clients = (uint32_t)x;
+	else if (strcmp(opt, "--cold") == 0 &&
+	         (rc = sim_arg_u64(v, 0, CL_COLD_MAX, &x)) == SH_OK)
+		s->cold = (uint32_t)x;
 	else if (strcmp(opt, "--seed") == 0)
 		rc = sim_arg_u64(v, 0, UINT64_MAX, &s->seed);
 	else if (strcmp(opt, "--ops") == 0)
@@ -251,6 +307,14 @@ static int parse_args(cl_sim_t *s, int argc, char **argv)
 			return SH_EINVAL;
 		i += used;
 	}
+	/* --join: a quarter more slots, started later; --leave: as many
+	 * leave (keeping three members) */
+	s->start_nodes = s->nodes;
+	s->spares = s->join ? (s->nodes / 4 > 0 ? s->nodes / 4 : 1) : 0;
+	s->leaves_max = s->leave ? (s->nodes / 4 > 0 ? s->nodes / 4 : 1) : 0;
+	if (s->nodes + s->spares > CL_NODES_MAX)
+		return SH_EINVAL;
+	s->nodes += s->spares;
 	return SH_OK;
 }
 
@@ -284,8 +348,38 @@ static void split(cl_sim_t *s)
 	sh_assert(sim_net_split(&s->net, group) == SH_OK);
 }
 
+static uint32_t members(const cl_sim_t *s)
+{
+	uint32_t count = 0;
+	for (uint32_t i = 0; i < s->nodes; i++)
+		count += s->node[i].slot == CL_SLOT_MEMBER;
+	return count;
+}
+
+/* A wipe, a join or a leave, among those enabled and still possible
+ * (spares left; a leave keeps three members); NONE if none is. */
+static cl_fault_t pick_member_fault(cl_sim_t *s)
+{
+	cl_fault_t f[3];
+	unsigned k = 0;
+	if (s->wipe)
+		f[k++] = CL_FAULT_WIPE;
+	if (s->join && s->n.joins < s->spares)
+		f[k++] = CL_FAULT_JOIN;
+	if (s->leave && s->n.leaves < s->leaves_max && members(s) > 3)
+		f[k++] = CL_FAULT_LEAVE;
+	return k == 0 ? CL_FAULT_NONE : f[sh_rand_below(&s->rng, k)];
+}
+
 static cl_fault_t pick_fault(cl_sim_t *s)
 {
+	int old = s->crash || s->partition;
+	if ((s->wipe || s->join || s->leave) &&
+	    (!old || sh_rand_double(&s->rng) < CL_MEMBER_CHANCE)) {
+		cl_fault_t f = pick_member_fault(s);
+		if (f != CL_FAULT_NONE || !old)
+			return f;
+	}
 	double x = sh_rand_double(&s->rng);
 	if (!s->crash)
 		return CL_FAULT_SPLIT;
@@ -296,12 +390,50 @@ static cl_fault_t pick_fault(cl_sim_t *s)
 	return x < CL_PAUSE_CHANCE ? CL_FAULT_PAUSE : CL_FAULT_CRASH;
 }
 
+/* Wipe node i, unless it holds a copy of something no other member
+ * holds: losing the only copy is not a fault a store survives (the
+ * lost-write check would blame the wipe). Then it only crashes. */
+static void wipe_or_crash(cl_sim_t *s, uint32_t i)
+{
+	if (cl_unique_keys(s, i) > 0) {
+		s->fault = CL_FAULT_CRASH;
+		s->n.wipes_deferred++;
+		cl_node_crash(s, i);
+		s->n.crashes++;
+		return;
+	}
+	cl_node_wipe(s, i);
+	s->n.wipes++;
+}
+
+/* The first spare joins. */
+static void join_one(cl_sim_t *s)
+{
+	for (uint32_t i = 0; i < s->nodes; i++) {
+		if (s->node[i].slot != CL_SLOT_SPARE)
+			continue;
+		sh_assert(cl_node_join(s, i) == SH_OK);
+		s->fault_node = i;
+		s->n.joins++;
+		return;
+	}
+	sh_assert(0);
+}
+
 static void fault_begin(cl_sim_t *s)
 {
 	uint32_t i = (uint32_t)sh_rand_below(&s->rng, s->nodes);
+	i = cl_member_at(s, i);
 	s->fault = pick_fault(s);
 	s->fault_node = i;
 	switch (s->fault) {
+	case CL_FAULT_NONE: break;
+	case CL_FAULT_WIPE: wipe_or_crash(s, i); break;
+	case CL_FAULT_JOIN: join_one(s); break;
+	case CL_FAULT_LEAVE:
+		cl_node_leave(s, i);
+		s->n.leaves++;
+		break;
 	case CL_FAULT_CRASH:
 		cl_node_crash(s, i);
 		s->n.crashes++;
@@ -316,12 +448,14 @@ static void fault_begin(cl_sim_t *s)
 		break;
 	}
 	s->fault_end_ms = s->now + CL_DOWN_MS + sh_rand_below(&s->rng, 6000);
+	if (s->fault == CL_FAULT_NONE) /* nothing possible: wait as long */
+		s->fault_begin_ms = s->fault_end_ms;
 }
 
 /* The fault ends: the node restarts or resumes, the network heals. */
 static void fault_end(cl_sim_t *s)
 {
-	if (s->fault == CL_FAULT_CRASH) {
+	if (s->fault == CL_FAULT_CRASH || s->fault == CL_FAULT_WIPE) {
 		sh_assert(cl_node_restart(s, s->fault_node) == SH_OK);
 		s->n.restarts++;
 	} else if (s->fault == CL_FAULT_PAUSE) {
@@ -358,7 +492,8 @@ void cl_verify_next(cl_sim_t *s)
 		return;
 	if (s->verify_key < CL_KEYS) {
 		uint32_t k = s->verify_key++;
-		cl_verify_read(s, k, (k + s->round) % s->nodes);
+		cl_verify_read(s, k,
+		               cl_member_at(s, (k + s->round) % s->nodes));
 		return;
 	}
 	s->verify_check_ms = s->now + CL_REPAIR_MS;
@@ -377,11 +512,30 @@ static void check_verify(cl_sim_t *s)
 	if (s->verify_check_ms == UINT64_MAX || s->now < s->verify_check_ms)
 		return;
 	s->round++;
-	s->unconverged = cl_unconverged_keys(s);
+	s->unconverged = cl_unconverged_keys(s, 0);
 	if (s->unconverged == 0 || s->round >= CL_ROUNDS_MAX)
 		set_phase(s, CL_DONE);
 	else
 		verify_round(s);
+}
+
+/* After the faults: settle, and wait (bounded) until every replica of
+ * every key is equal, by the cluster's own repair; then the verifier. */
+static void quiet(cl_sim_t *s)
+{
+	int settled = cl_leaving(s) == 0 && cl_all_listed(s, 1);
+	if (s->converged_ms == UINT64_MAX && settled &&
+	    (s->now - s->phase_ms) % (CL_CHECK_MS * CL_CONVERGE_EVERY) == 0 &&
+	    cl_unconverged_keys(s, 1) == 0)
+		s->converged_ms = s->now;
+	if (s->now < s->phase_ms + CL_SETTLE_MS)
+		return;
+	s->members_agree = settled;
+	if ((!settled || s->converged_ms == UINT64_MAX) &&
+	    s->now < s->phase_ms + CL_CONVERGE_CAP)
+		return;
+	set_phase(s, CL_VERIFY);
+	verify_round(s);
 }
 
 static void check(cl_sim_t *s)
@@ -389,6 +543,15 @@ static void check(cl_sim_t *s)
 	switch (s->phase) {
 	case CL_BOOT:
 		if (!cl_all_listed(s, 0) && s->now < CL_BOOT_CAP_MS)
+			break;
+		set_phase(s, CL_PRELOAD);
+		if (s->cold > 0)
+			cl_schedule(s, 1, s->clients,
+			            &s->client[s->clients].sched, s->now + 1);
+		/* fallthrough */
+	case CL_PRELOAD:
+		if (s->cold_next < s->cold &&
+		    s->now < s->phase_ms + CL_PRELOAD_CAP)
 			break;
 		set_phase(s, CL_OPS);
 		s->fault_begin_ms =
@@ -404,17 +567,10 @@ static void check(cl_sim_t *s)
 		if (!cl_clients_idle(s))
 			break;
 		heal_all(s);
+		s->heal_ms = s->now;
 		set_phase(s, CL_QUIET);
 		break;
-	case CL_QUIET:
-		if (s->now < s->phase_ms + CL_SETTLE_MS)
-			break;
-		s->members_agree = cl_all_listed(s, 1);
-		if (!s->members_agree && s->now < s->phase_ms + CL_SETTLE_CAP)
-			break;
-		set_phase(s, CL_VERIFY);
-		verify_round(s);
-		break;
+	case CL_QUIET: quiet(s); break;
 	case CL_VERIFY: check_verify(s); break;
 	case CL_DONE: break;
 	}
@@ -425,7 +581,8 @@ static void check(cl_sim_t *s)
 /* When the next crash or restart is due (UINT64_MAX: none). */
 static uint64_t fault_ms(const cl_sim_t *s)
 {
-	if ((!s->crash && !s->partition) || s->phase != CL_OPS)
+	if ((!s->crash && !s->partition && !s->wipe && !s->join && !s->leave) ||
+	    s->phase != CL_OPS)
 		return UINT64_MAX;
 	return s->fault == CL_FAULT_NONE ? s->fault_begin_ms : s->fault_end_ms;
 }
@@ -487,6 +644,11 @@ static int sim_init(cl_sim_t *s)
 	nc.faults.reorder_ms = 10;
 	nc.msg_bytes_max = 1u << 24;
 	s->verify_check_ms = UINT64_MAX;
+	s->converged_ms = UINT64_MAX;
+	s->hint_msg = malloc(sizeof(*s->hint_msg));
+	s->cold_acked = calloc(s->cold + 1, 1);
+	if (s->hint_msg == NULL || s->cold_acked == NULL)
+		return SH_ENOMEM;
 	if (sim_net_init(&s->net, &nc, &s->net_rng) != SH_OK ||
 	    sim_heap_init(&s->timers, CL_TIMERS_MAX) != SH_OK)
 		return SH_ENOMEM;
@@ -506,6 +668,8 @@ static void sim_free(cl_sim_t *s)
 		sh_buf_free(&s->writes[w].ctx);
 	free(s->writes);
 	free(s->elems);
+	free(s->hint_msg);
+	free(s->cold_acked);
 	sim_net_free(&s->net);
 	sim_heap_free(&s->timers);
 	sh_buf_free(&s->buf);
@@ -517,8 +681,8 @@ static void sim_free(cl_sim_t *s)
 static void report_run(const cl_sim_t *s)
 {
 	static const char *const names[CL_OP__COUNT] = {
-	    "kv_get",  "kv_put",     "kv_delete",   "dt_get",     "ctr_inc",
-	    "set_add", "set_remove", "cart_update", "cart_remove"};
+	    "kv_get",  "kv_put",     "kv_delete",   "dt_get",      "ctr_inc",
+	    "set_add", "set_remove", "cart_update", "cart_remove", "cold_put"};
 	printf("cluster ops (acknowledged/sent):");
 	for (int k = 0; k < CL_OP__COUNT; k++)
 		printf(" %s=%" PRIu64 "/%" PRIu64, names[k], s->n.acked[k],
@@ -532,10 +696,22 @@ static void report_run(const cl_sim_t *s)
 	       (double)s->now / 1000.0, s->n.crashes, s->n.crashes_open_batch,
 	       s->n.restarts, s->n.pauses, s->n.splits, s->n.status_503,
 	       s->n.status_4xx, s->n.unreachable, s->n.timeouts, s->n.late);
+	printf("cluster membership: wipes=%" PRIu64
+	       " (deferred to crashes: %" PRIu64 ") joins=%" PRIu64
+	       " leaves=%" PRIu64 "\n",
+	       s->n.wipes, s->n.wipes_deferred, s->n.joins, s->n.leaves);
 	coord_stats_t sum, one;
+	hint_stats_t hsum, hone;
 	memset(&sum, 0, sizeof(sum));
-	uint64_t rejected = 0;
+	memset(&hsum, 0, sizeof(hsum));
+	uint64_t rejected = 0, received = 0;
 	for (uint32_t i = 0; i < s->nodes; i++) {
+		cl_node_hint_stats(s, i, &hone);
+		hsum.replayed += hone.replayed;
+		hsum.failed += hone.failed;
+		hsum.batches += hone.batches;
+		hsum.redirected += hone.redirected;
+		received += s->node[i].hints_received;
 		cl_node_stats(s, i, &one);
 		sum.forwards += one.forwards;
 		sum.forwards_duplicate += one.forwards_duplicate;
@@ -554,6 +730,12 @@ static void report_run(const cl_sim_t *s)
 	       sum.forwards, sum.forwards_duplicate, sum.read_repairs,
 	       sum.hints_stored, sum.quorum_failures, sum.type_conflicts,
 	       rejected);
+	printf("hints: replayed=%" PRIu64 " batches=%" PRIu64 " failed=%" PRIu64
+	       " redirected=%" PRIu64 " received=%" PRIu64 "\n",
+	       hsum.replayed, hsum.batches, hsum.failed, hsum.redirected,
+	       received);
+	if (!s->members_agree)
+		cl_members_report(s);
 	const sim_net_stats_t *ns = sim_net_stats(&s->net, SIM_NET_ALL);
 	printf("net: sent=%" PRIu64 " delivered=%" PRIu64 " lost=%" PRIu64
 	       " duplicated=%" PRIu64 " dropped_crash=%" PRIu64
@@ -561,8 +743,9 @@ static void report_run(const cl_sim_t *s)
 	       ns->sent, ns->delivered, ns->dropped_loss, ns->duplicated,
 	       ns->dropped_crash, ns->stream_failed);
 	printf("verify: rounds=%" PRIu32 " unconverged_keys=%" PRIu32
-	       " members_agree=%s\n",
-	       s->round, s->unconverged, s->members_agree ? "yes" : "no");
+	       " members_agree=%s stray_keys=%" PRIu32 "\n",
+	       s->round, s->unconverged, s->members_agree ? "yes" : "no",
+	       s->stray_keys);
 }
 
 static int report(cl_sim_t *s)
@@ -575,10 +758,15 @@ static int report(cl_sim_t *s)
 	             s->unconverged > 0 || !s->members_agree;
 	if (failed)
 		cl_replay(s);
+	int converged = s->converged_ms != UINT64_MAX;
+	uint64_t conv_ms =
+	    converged ? s->converged_ms - s->heal_ms : CL_CONVERGE_CAP;
 	printf("cluster nodes=%" PRIu32 " seed=%" PRIu64
 	       " acked_writes=%" PRIu64 " lost_acked_writes=%" PRIu64
-	       " acked_crdt_ops=%" PRIu64 " lost_crdt_ops=%" PRIu64 "\n",
-	       s->nodes, s->seed, aw, lw, ac, lc);
+	       " acked_crdt_ops=%" PRIu64 " lost_crdt_ops=%" PRIu64
+	       " converged=%s converge_s=%.1f aae_keys_repaired=%" PRIu64 "\n",
+	       s->start_nodes, s->seed, aw, lw, ac, lc,
+	       converged ? "yes" : "no", (double)conv_ms / 1000.0, (uint64_t)0);
 	return failed;
 }
 
@@ -590,8 +778,9 @@ int sim_cluster_main(int argc, char **argv)
 	if (help || parse_args(&s, argc, argv) != SH_OK) {
 		fprintf(help ? stdout : stderr,
 		        "usage: shoal-sim cluster --nodes 3..%d --seed S "
-		        "--clients 1..%d --ops K [--loss 0..1) [--crash] "
-		        "[--partition]\n",
+		        "--clients 1..%d --ops K [--loss 0..1) [--cold K] "
+		        "[--crash] [--partition|--partitions-fault] [--wipe] "
+		        "[--join] [--leave]\n",
 		        CL_NODES_MAX, CL_CLIENTS_MAX);
 		return help ? 0 : 2;
 	}

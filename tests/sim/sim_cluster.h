@@ -20,6 +20,7 @@
 
 #include "common/sh_buf.h"
 #include "common/sh_rand.h"
+#include "antientropy/hint.h"
 #include "crdt/causal.h"
 #include "gossip/swim.h"
 #include "node/coord.h"
@@ -49,7 +50,16 @@ enum {
 	CL_TAG_COORD = 3,       /* a coordinator message */
 	CL_TAG_REQ = 4,         /* client -> node: [tag, seq (8 bytes)] */
 	CL_TAG_REPLY = 5,       /* node -> client: [tag, seq (8 bytes)] */
+	CL_TAG_HINT = 6,        /* HINT_BATCH or HINT_ACK (handoff.h) */
 };
+
+/* Where a node slot stands in the cluster's life. */
+typedef enum cl_slot {
+	CL_SLOT_MEMBER = 0, /* booted (up, or down after a crash or a wipe) */
+	CL_SLOT_SPARE,      /* --join: not started yet */
+	CL_SLOT_LEAVING,    /* --leave: handing off, then announcing "left" */
+	CL_SLOT_GONE,       /* left the cluster and stopped for good */
+} cl_slot_t;
 
 /* Key families: a global key index k (0..CL_KEYS) is one of these. */
 typedef enum cl_family {
@@ -70,6 +80,7 @@ typedef enum cl_op_kind {
 	CL_OP_SET_REMOVE,
 	CL_OP_CART_UPDATE,
 	CL_OP_CART_REMOVE,
+	CL_OP_COLD_PUT, /* --cold: the preload of a cold key (n = w = 3) */
 	CL_OP__COUNT
 } cl_op_kind_t;
 
@@ -133,11 +144,13 @@ typedef struct cl_client {
 } cl_client_t;
 
 typedef struct cl_node {
+	cl_slot_t slot;
 	int up;     /* swim and coord live (not crashed) */
 	int paused; /* up, but neither receiving nor running timers */
 	swim_t swim;
 	coord_t coord;
-	store_t store; /* survives crashes */
+	store_t store; /* survives crashes (not wipes) */
+	int has_store; /* store open (not a spare) */
 	uint64_t epoch;
 	sh_rand_t rng; /* the node's own: epoch draws */
 	uint64_t sched;
@@ -146,6 +159,11 @@ typedef struct cl_node {
 	int tap;          /* this step may have coordinated a kv write */
 	uint64_t down_ms; /* crashed at */
 	coord_stats_t stats_sum; /* of coordinators freed by crashes */
+	hint_t hint;             /* hinted handoff replay (while up) */
+	hint_stats_t hint_sum;   /* of hint machines freed by crashes */
+	sh_buf_t hint_acks;      /* HINT_ACKs to send after the commit:
+	                          * [to (4 bytes), len (4 bytes), bytes] */
+	uint64_t hints_received; /* HINT_BATCH entries joined */
 } cl_node_t;
 
 /* One fault at a time: at most one node down (crashed or paused), or the
@@ -155,10 +173,14 @@ typedef enum cl_fault {
 	CL_FAULT_CRASH,
 	CL_FAULT_PAUSE,
 	CL_FAULT_SPLIT,
+	CL_FAULT_WIPE,  /* a crash that loses the whole store: new epoch */
+	CL_FAULT_JOIN,  /* a spare node joins (nobody down) */
+	CL_FAULT_LEAVE, /* a member leaves gracefully (nobody down) */
 } cl_fault_t;
 
 typedef enum cl_phase {
 	CL_BOOT = 0, /* nodes join; no clients yet */
+	CL_PRELOAD,  /* --cold: the cold keys are written once */
 	CL_OPS,      /* clients run; faults */
 	CL_DRAIN,    /* every op issued: wait for the last answers */
 	CL_QUIET,    /* faults over, everything healed: settle */
@@ -172,6 +194,7 @@ typedef struct cl_counts {
 	uint64_t acked[CL_OP__COUNT];
 	uint64_t status_503, status_4xx, unreachable, timeouts, late;
 	uint64_t crashes, restarts, crashes_open_batch, pauses, splits;
+	uint64_t wipes, wipes_deferred, joins, leaves;
 	uint64_t acked_crdt;
 	uint64_t ctr_acked[CL_CTR_KEYS], ctr_tried[CL_CTR_KEYS];
 	uint64_t cart_acked[CL_CART_KEYS][CL_SKUS];
@@ -182,10 +205,14 @@ typedef struct cl_counts {
 
 typedef struct cl_sim {
 	/* options */
-	uint32_t nodes, clients;
+	uint32_t nodes, clients; /* nodes: every slot, spares included */
+	uint32_t start_nodes;    /* --nodes: members at the start */
+	uint32_t spares;         /* --join: slots that join later */
 	uint64_t seed, ops;
 	double loss;
-	int crash, partition;
+	int crash, partition, wipe, join, leave;
+	uint32_t leaves_max;
+	uint32_t cold; /* --cold: keys written once before the ops */
 
 	sh_rand_t rng, net_rng;
 	sim_net_t net;
@@ -214,6 +241,14 @@ typedef struct cl_sim {
 	uint64_t verify_check_ms;
 	uint32_t unconverged;
 	int members_agree;
+	uint64_t heal_ms;      /* when the faults ended */
+	uint64_t converged_ms; /* first check with every replica equal;
+	                        * UINT64_MAX: not (yet) */
+	uint32_t stray_keys;   /* at the last check: keys some non-primary
+	                        * holds more of than the primaries */
+	handoff_wire_msg_t *hint_msg; /* a decoded HINT_BATCH (large) */
+	uint32_t cold_next;           /* preload: the next cold key to write */
+	uint8_t *cold_acked; /* per cold key: its put was acknowledged */
 
 	sh_buf_t buf, reply;
 	int failed;
@@ -224,7 +259,8 @@ typedef struct cl_sim {
 /* cl_schedule - wake timer `kind` (0 node, 1 client) of idx at at_ms. */
 void cl_schedule(cl_sim_t *s, int kind, uint32_t idx, uint64_t *sched,
                  uint64_t at_ms);
-/* cl_key_name - bucket and key of global key index k. */
+/* cl_key_name - bucket and key of global key index k (from CL_KEYS on:
+ * the cold keys, bucket "cold", keys "p<i>"). */
 void cl_key_name(uint32_t k, const char **bucket, char *key, size_t key_size);
 /* cl_family - the family of global key index k and its index in it. */
 cl_family_t cl_family(uint32_t k, uint32_t *idx);
@@ -262,14 +298,52 @@ void cl_nodes_flush(cl_sim_t *s);
 void cl_node_deliver(cl_sim_t *s, const sim_net_msg_t *m);
 /* cl_node_wake - node i's timer fired. */
 void cl_node_wake(cl_sim_t *s, uint32_t i, uint64_t at_ms);
+/* cl_node_wipe - crash node i and lose its whole store: it comes back
+ * (cl_node_restart) empty, as a new actor (new epoch). */
+void cl_node_wipe(cl_sim_t *s, uint32_t i);
+/* cl_node_join - start spare node i: empty store, joins the members. */
+int cl_node_join(cl_sim_t *s, uint32_t i);
+/* cl_node_leave - member i leaves gracefully; it stops (slot GONE) once
+ * its "left" has been spread. */
+void cl_node_leave(cl_sim_t *s, uint32_t i);
+/* cl_is_member - node i holds data as part of the cluster (member or
+ * leaving, up or down). */
+int cl_is_member(const cl_sim_t *s, uint32_t i);
+/* cl_member_at - the member at or after slot i (wrapping); one exists. */
+uint32_t cl_member_at(const cl_sim_t *s, uint32_t i);
+/* cl_leaving - how many nodes are still leaving. */
+uint32_t cl_leaving(const cl_sim_t *s);
+/* cl_node_hint_stats - node i's hint replay totals, crashes included. */
+void cl_node_hint_stats(const cl_sim_t *s, uint32_t i, hint_stats_t *out);
 /* cl_all_listed - every live node lists every live node as alive (or,
  * unless alive_only, suspect). */
 int cl_all_listed(const cl_sim_t *s, int alive_only);
+/* cl_members_report - print the members' views that disagree with the
+ * slots (a live node not alive, a gone node not left). */
+void cl_members_report(const cl_sim_t *s);
 /* cl_node_stats - node i's coordinator counters, crashes included. */
 void cl_node_stats(const cl_sim_t *s, uint32_t i, coord_stats_t *out);
 /* cl_local_obj - node i's own stored copy of key k into *obj (emptied
  * first; kind NONE when absent). 0 or an error. */
 int cl_local_obj(cl_sim_t *s, uint32_t i, uint32_t k, coord_obj_t *obj);
+
+/* ---- sim_cluster_hint.c ---- */
+
+/* cl_hint_open / cl_hint_close - node i's replay machine, with the
+ * node (counts the hints already stored); close at a crash. */
+int cl_hint_open(cl_sim_t *s, uint32_t i);
+void cl_hint_close(cl_sim_t *s, uint32_t i);
+/* cl_hint_event - a SWIM event of node i about another member. */
+void cl_hint_event(cl_sim_t *s, uint32_t i, const swim_event_t *ev);
+/* cl_hint_turn - inside node i's step, before the commit: tick, sends,
+ * conditional deletes, scans. Returns the machine's deadline. */
+uint64_t cl_hint_turn(cl_sim_t *s, uint32_t i);
+/* cl_hint_recv - a CL_TAG_HINT message for node i from node `from`. */
+void cl_hint_recv(cl_sim_t *s, uint32_t i, uint32_t from, const uint8_t *p,
+                  size_t len);
+/* cl_hint_acks - after node i's commit: send (committed) or drop the
+ * queued HINT_ACKs. */
+void cl_hint_acks(cl_sim_t *s, uint32_t i, int committed);
 
 /* ---- sim_cluster_client.c ---- */
 
@@ -288,6 +362,9 @@ void cl_client_request(cl_sim_t *s, uint32_t i, uint32_t j, uint64_t seq);
 void cl_client_result(cl_sim_t *s, uint32_t i, const coord_result_t *r);
 /* cl_clients_idle - no client (verifier included) has a request out. */
 int cl_clients_idle(const cl_sim_t *s);
+/* cl_preload_next - the verifier is idle in the preload: write the next
+ * cold key (or the same again after a failure). */
+void cl_preload_next(cl_sim_t *s);
 /* cl_verify_read - the verifier reads key k through node i. */
 void cl_verify_read(cl_sim_t *s, uint32_t k, uint32_t i);
 
@@ -297,8 +374,12 @@ void cl_verify_read(cl_sim_t *s, uint32_t k, uint32_t i);
  * learn the dots of the values it holds. */
 void cl_tap(cl_sim_t *s, uint32_t i);
 /* cl_unconverged_keys - how many keys have primaries whose copies differ
- * (every node up). */
-uint32_t cl_unconverged_keys(cl_sim_t *s);
+ * (every node up). With strict, also the keys of which a non-primary
+ * member holds something the primaries lack (counted in s->stray_keys). */
+uint32_t cl_unconverged_keys(cl_sim_t *s, int strict);
+/* cl_unique_keys - how many keys node i holds something of that no
+ * other member (up) holds: wiping it would lose them. */
+uint32_t cl_unique_keys(cl_sim_t *s, uint32_t i);
 /* cl_check - the final checks; prints diagnostics, fills the counts. */
 void cl_check(cl_sim_t *s, uint64_t *acked_writes, uint64_t *lost_writes,
               uint64_t *acked_crdt, uint64_t *lost_crdt);

@@ -66,46 +66,122 @@ void cl_tap(cl_sim_t *s, uint32_t i)
 
 /* ---- convergence ---- */
 
-/* The nodes of key k's first three owners (all nodes up: no fallbacks). */
+/* The nodes of key k's first three owners in the ring of the first
+ * member (all members up and agreeing: no fallbacks). A node that is not
+ * up (one that left but is still in the ring: members disagree, a
+ * failure of its own) is skipped. */
 static unsigned primaries(cl_sim_t *s, uint32_t k, uint32_t *out)
 {
 	const char *b;
 	char key[32];
 	ring_preflist_t pl;
+	unsigned got = 0;
 	cl_key_name(k, &b, key, sizeof(key));
-	int rc = coord_preflist(&s->node[0].coord, b, strlen(b), key,
-	                        strlen(key), 3, &pl);
+	int rc = coord_preflist(&s->node[cl_member_at(s, 0)].coord, b,
+	                        strlen(b), key, strlen(key), 3, &pl);
 	sh_assert(rc == SH_OK);
 	for (unsigned p = 0; p < pl.n; p++) {
 		uint32_t id;
 		rc = cl_parse_id((const uint8_t *)pl.entries[p].name,
 		                 strlen(pl.entries[p].name), 'n', &id);
 		sh_assert(rc == SH_OK && id < s->nodes);
-		out[p] = id;
+		if (s->node[id].up)
+			out[got++] = id;
 	}
-	return pl.n;
+	return got;
 }
 
-uint32_t cl_unconverged_keys(cl_sim_t *s)
+/* 1 if a already holds all of b: join(a, b) == a. tmp: scratch. */
+static int covers(const coord_obj_t *a, const coord_obj_t *b, coord_obj_t *tmp)
+{
+	coord_obj_free(tmp);
+	sh_assert(coord_obj_merge(tmp, a, NULL) == SH_OK);
+	sh_assert(coord_obj_merge(tmp, b, NULL) == SH_OK);
+	return coord_obj_equal(tmp, a);
+}
+
+/* 1 if node i is a member that is up (its store can be read). */
+static int readable(const cl_sim_t *s, uint32_t i)
+{
+	return cl_is_member(s, i) && s->node[i].up;
+}
+
+/* 1 if some member other than the primaries ids[0..n) holds something
+ * of key k that first (the primaries' copy) lacks. */
+static int stray(cl_sim_t *s, uint32_t k, const uint32_t *ids, unsigned n,
+                 const coord_obj_t *first, coord_obj_t *other, coord_obj_t *tmp)
+{
+	for (uint32_t i = 0; i < s->nodes; i++) {
+		unsigned p = 0;
+		while (p < n && ids[p] != i)
+			p++;
+		if (p < n || !readable(s, i))
+			continue;
+		sh_assert(cl_local_obj(s, i, k, other) == SH_OK);
+		if (!covers(first, other, tmp))
+			return 1;
+	}
+	return 0;
+}
+
+uint32_t cl_unconverged_keys(cl_sim_t *s, int strict)
 {
 	uint32_t bad = 0, ids[COORD_N_MAX];
-	coord_obj_t first, other;
+	coord_obj_t first, other, tmp;
 	memset(&first, 0, sizeof(first));
 	memset(&other, 0, sizeof(other));
-	for (uint32_t k = 0; k < CL_KEYS; k++) {
-		unsigned n = primaries(s, k, ids);
+	memset(&tmp, 0, sizeof(tmp));
+	if (strict)
+		s->stray_keys = 0;
+	for (uint32_t k = 0; k < CL_KEYS + (strict ? s->cold : 0); k++) {
+		unsigned n = primaries(s, k, ids), p = 1;
+		if (n < 3) {
+			bad++;
+			continue;
+		}
 		sh_assert(cl_local_obj(s, ids[0], k, &first) == SH_OK);
-		for (unsigned p = 1; p < n; p++) {
+		for (; p < n; p++) {
 			sh_assert(cl_local_obj(s, ids[p], k, &other) == SH_OK);
-			if (!coord_obj_equal(&first, &other)) {
-				bad++;
+			if (!coord_obj_equal(&first, &other))
 				break;
-			}
+		}
+		if (p < n) {
+			bad++;
+		} else if (strict &&
+		           stray(s, k, ids, n, &first, &other, &tmp)) {
+			s->stray_keys++;
+			bad++;
 		}
 	}
 	coord_obj_free(&first);
 	coord_obj_free(&other);
+	coord_obj_free(&tmp);
 	return bad;
+}
+
+uint32_t cl_unique_keys(cl_sim_t *s, uint32_t i)
+{
+	uint32_t unique = 0;
+	coord_obj_t mine, others, one;
+	memset(&mine, 0, sizeof(mine));
+	memset(&others, 0, sizeof(others));
+	memset(&one, 0, sizeof(one));
+	for (uint32_t k = 0; k < CL_KEYS + s->cold; k++) {
+		coord_obj_free(&others);
+		sh_assert(cl_local_obj(s, i, k, &mine) == SH_OK);
+		for (uint32_t j = 0; j < s->nodes; j++) {
+			if (j == i || !readable(s, j))
+				continue;
+			sh_assert(cl_local_obj(s, j, k, &one) == SH_OK);
+			sh_assert(coord_obj_merge(&others, &one, NULL) ==
+			          SH_OK);
+		}
+		unique += !covers(&others, &mine, &one);
+	}
+	coord_obj_free(&mine);
+	coord_obj_free(&others);
+	coord_obj_free(&one);
+	return unique;
 }
 
 /* ---- the final state ---- */
@@ -118,10 +194,11 @@ static void merged(cl_sim_t *s, uint32_t k, int all, coord_obj_t *out)
 	coord_obj_t one;
 	memset(&one, 0, sizeof(one));
 	coord_obj_free(out);
-	if (all)
-		for (n = 0; n < s->nodes; n++)
-			ids[n] = n;
-	else
+	if (all) {
+		for (uint32_t i = 0; i < s->nodes; i++)
+			if (readable(s, i))
+				ids[n++] = i;
+	} else
 		n = primaries(s, k, ids);
 	for (unsigned p = 0; p < n; p++) {
 		int conflict = 0;
@@ -192,6 +269,43 @@ static void check_write(cl_sim_t *s, const crdt_ctx_t *ctx, size_t w,
 	       ", dot %s:%" PRIu64 "): %s\n",
 	       w, wr->client, wr->key, wr->has_dot ? wr->dot.actor.name : "-",
 	       wr->has_dot ? wr->dot.counter : 0, why);
+}
+
+/* 1 if obj holds a live sibling with value bytes v. */
+static int has_value(const coord_obj_t *obj, const char *v)
+{
+	size_t count;
+	if (obj->kind != COORD_KIND_KV)
+		return 0;
+	const dvv_sibling_t *sib = dvv_siblings(&obj->kv, &count);
+	for (size_t k = 0; k < count; k++)
+		if (!sib[k].tombstone && sib[k].value_len == strlen(v) &&
+		    memcmp(sib[k].value, v, sib[k].value_len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The cold keys: written once, never again; each acknowledged value
+ * must still be there. */
+static void check_cold(cl_sim_t *s, kv_tally_t *t)
+{
+	coord_obj_t all;
+	memset(&all, 0, sizeof(all));
+	for (uint32_t c = 0; c < s->cold; c++) {
+		char v[16];
+		if (!s->cold_acked[c])
+			continue;
+		t->acked++;
+		merged(s, CL_KEYS + c, 1, &all);
+		snprintf(v, sizeof(v), "p%" PRIu32, c);
+		if (has_value(&all, v)) {
+			t->surviving++;
+			continue;
+		}
+		t->lost++;
+		printf("lost write: cold key p%" PRIu32 "\n", c);
+	}
+	coord_obj_free(&all);
 }
 
 static void check_kv(cl_sim_t *s, kv_tally_t *t)
@@ -325,6 +439,7 @@ void cl_check(cl_sim_t *s, uint64_t *acked_writes, uint64_t *lost_writes,
 	kv_tally_t t;
 	memset(&t, 0, sizeof(t));
 	check_kv(s, &t);
+	check_cold(s, &t);
 	*lost_crdt = check_dt(s);
 	*acked_writes = t.acked;
 	*lost_writes = t.lost;

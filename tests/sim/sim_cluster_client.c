@@ -245,6 +245,23 @@ void cl_verify_read(cl_sim_t *s, uint32_t k, uint32_t i)
 	send_req(s, s->clients, i);
 }
 
+void cl_preload_next(cl_sim_t *s)
+{
+	cl_client_t *c = &s->client[s->clients];
+	sh_assert(!c->busy);
+	while (s->cold_next < s->cold && s->cold_acked[s->cold_next])
+		s->cold_next++;
+	if (s->cold_next >= s->cold)
+		return; /* sim_cluster.c moves on */
+	memset(&c->req, 0, sizeof(c->req));
+	c->req.kind = CL_OP_COLD_PUT;
+	c->req.key = CL_KEYS + s->cold_next;
+	c->req.params.present = COORD_PARAM_N | COORD_PARAM_W;
+	c->req.params.n = 3;
+	c->req.params.w = 3;
+	send_req(s, s->clients, cl_member_at(s, s->cold_next % s->nodes));
+}
+
 /* ---- the end of a request ---- */
 
 static void note_set_read(cl_client_t *c, uint32_t set, const cl_answer_t *a)
@@ -267,8 +284,12 @@ static void record(cl_sim_t *s, uint32_t j, cl_outcome_t out,
 	cl_client_t *c = &s->client[j];
 	const cl_req_t *q = &c->req;
 	uint32_t idx;
-	cl_family_t fam = cl_family(q->key, &idx);
 	int acked = out == CL_ACKED;
+	if (q->kind == CL_OP_COLD_PUT) {
+		s->cold_acked[q->key - CL_KEYS] |= acked;
+		return;
+	}
+	cl_family_t fam = cl_family(q->key, &idx);
 	switch (q->kind) {
 	case CL_OP_KV_PUT:
 	case CL_OP_KV_DEL:
@@ -342,14 +363,18 @@ void cl_client_wake(cl_sim_t *s, uint32_t j, uint64_t at_ms)
 		return;
 	}
 	if (j == s->clients) {
-		cl_verify_next(s);
+		if (s->phase == CL_PRELOAD)
+			cl_preload_next(s);
+		else
+			cl_verify_next(s);
 		return;
 	}
 	if (s->phase != CL_OPS || s->issued >= s->ops)
 		return;
 	s->issued++;
 	choose(s, j);
-	send_req(s, j, (uint32_t)sh_rand_below(&s->rng, s->nodes));
+	send_req(s, j,
+	         cl_member_at(s, (uint32_t)sh_rand_below(&s->rng, s->nodes)));
 }
 
 void cl_client_deliver(cl_sim_t *s, const sim_net_msg_t *m)
@@ -428,7 +453,13 @@ void cl_client_request(cl_sim_t *s, uint32_t i, uint32_t j, uint64_t seq)
 		return;
 	cl_key_name(q->key, &b, key, sizeof(key));
 	size_t bl = strlen(b), kl = strlen(key);
-	if (q->kind == CL_OP_KV_GET) {
+	if (q->kind == CL_OP_COLD_PUT) {
+		snprintf(val, sizeof(val), "p%" PRIu32, q->key - CL_KEYS);
+		coord_value_t v = {(const uint8_t *)val, strlen(val),
+		                   "text/plain", 10};
+		rc = coord_kv_put(co, s->now, id, b, bl, key, kl, p, &v, NULL,
+		                  0);
+	} else if (q->kind == CL_OP_KV_GET) {
 		rc = coord_kv_get(co, s->now, id, b, bl, key, kl, p);
 	} else if (q->kind == CL_OP_DT_GET) {
 		rc = coord_dt_get(co, s->now, id, b, bl, key, kl, p);

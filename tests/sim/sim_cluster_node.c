@@ -22,7 +22,16 @@
  * (store_mem_crash) but keeps every committed write; a restart builds new
  * SWIM and coordinator state over the same store, so the node keeps its
  * data and its epoch (its actor), and joins again through every other
- * node.
+ * node. A wipe is a crash that also loses the store: the node comes back
+ * empty, with a new epoch (a new actor). A spare (--join) boots with an
+ * empty store and joins through the members; a leaving node (--leave)
+ * announces "left" (swim_leave) and stops for good once SWIM has spread
+ * it (ready.left_done), its store kept aside, no longer part of the
+ * cluster.
+ *
+ * Every node also runs hinted handoff replay (sim_cluster_hint.c): SWIM's
+ * up, down and left events drive it, and its turn comes in each step
+ * before the commit.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +47,10 @@
 /* SWIM runs memberlist's LAN timings five times faster: a probe every
  * 200 ms, so that deaths are detected within a run of a few seconds. */
 #define CL_SWIM_SCALE 0.2
+
+/* A node that left: its last packets arrive, then the network drops
+ * whatever else is sent to it. */
+#define CL_GONE_NET_MS 1000
 
 /* ---- names ---- */
 
@@ -116,8 +129,9 @@ static void members_changed(cl_node_t *n)
 	free(m);
 }
 
-/* SWIM's packets and streams into the network; returns its deadline. */
-static uint64_t swim_outputs(cl_sim_t *s, uint32_t i)
+/* SWIM's packets and streams into the network; returns its deadline.
+ * *left_done: our "left" has been spread. */
+static uint64_t swim_outputs(cl_sim_t *s, uint32_t i, int *left_done)
 {
 	cl_node_t *n = &s->node[i];
 	swim_ready_t r;
@@ -135,12 +149,15 @@ static uint64_t swim_outputs(cl_sim_t *s, uint32_t i)
 			send_stream(s, i, (uint32_t)to, CL_TAG_STATE,
 			            r.streams[k].data, r.streams[k].len);
 	}
-	for (size_t k = 0; k < r.events_len; k++)
+	for (size_t k = 0; k < r.events_len; k++) {
 		if (r.events[k].kind != SWIM_EV_UPDATED &&
 		    r.events[k].kind != SWIM_EV_REFUSED)
 			n->members_dirty = 1;
+		cl_hint_event(s, i, &r.events[k]);
+	}
 	if (r.events_lost)
 		n->members_dirty = 1;
+	*left_done = r.left_done;
 	uint64_t due = r.next_deadline_ms;
 	swim_advance(&n->swim);
 	return due;
@@ -178,23 +195,36 @@ static void step_begin(cl_sim_t *s, uint32_t i)
 	n->in_step = 1;
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void node_gone(cl_sim_t *s, uint32_t i);
+
 /* Persist, then send: the group-commit order of node__flush_once. */
 static void step_end(cl_sim_t *s, uint32_t i)
 {
 	cl_node_t *n = &s->node[i];
+	int left_done = 0;
 	n->in_step = 0;
-	uint64_t due = swim_outputs(s, i);
+	uint64_t due = swim_outputs(s, i, &left_done);
 	if (n->members_dirty)
 		members_changed(n);
+	due = min_u64(due, cl_hint_turn(s, i));
 	int rc = store_commit(&n->store);
 	if (rc != SH_OK)
 		coord_batch_failed(&n->coord, rc);
+	cl_hint_acks(s, i, rc == SH_OK);
 	if (n->tap) {
 		n->tap = 0;
 		cl_tap(s, i);
 	}
-	uint64_t cdue = coord_outputs(s, i);
-	cl_schedule(s, 0, i, &n->sched, cdue < due ? cdue : due);
+	due = min_u64(due, coord_outputs(s, i));
+	if (left_done && n->slot == CL_SLOT_LEAVING)
+		node_gone(s, i);
+	else
+		cl_schedule(s, 0, i, &n->sched, due);
 }
 
 /* 1 if a coordinator message is a FORWARD (coord_wire.c's format: an
@@ -233,6 +263,7 @@ static void deliver_stream(cl_sim_t *s, const sim_net_msg_t *m)
 		n->tap |= is_forward(body, len);
 		coord_recv(&n->coord, s->now, from, body, len);
 		break;
+	case CL_TAG_HINT: cl_hint_recv(s, m->to, m->from, body, len); break;
 	case CL_TAG_REQ:
 		if (len >= 8)
 			cl_client_request(s, m->to, m->from - s->nodes,
@@ -267,6 +298,11 @@ void cl_node_deliver(cl_sim_t *s, const sim_net_msg_t *m)
 void cl_node_wake(cl_sim_t *s, uint32_t i, uint64_t at_ms)
 {
 	cl_node_t *n = &s->node[i];
+	if (n->slot == CL_SLOT_GONE && at_ms == n->sched) {
+		n->sched = UINT64_MAX;
+		sh_assert(sim_net_crash(&s->net, i, s->now) == SH_OK);
+		return;
+	}
 	if (!n->up || at_ms != n->sched)
 		return;
 	n->sched = UINT64_MAX;
@@ -311,6 +347,15 @@ static int node_start(cl_sim_t *s, uint32_t i, const char *const *seeds,
 		swim_free(&n->swim);
 		return rc;
 	}
+	step_begin(s, i);
+	rc = cl_hint_open(s, i);
+	if (rc != SH_OK) {
+		store_abort(&n->store);
+		n->in_step = 0;
+		coord_free(&n->coord);
+		swim_free(&n->swim);
+		return rc;
+	}
 	n->up = 1;
 	n->members_dirty = 0;
 	n->sched = UINT64_MAX;
@@ -319,19 +364,69 @@ static int node_start(cl_sim_t *s, uint32_t i, const char *const *seeds,
 	return SH_OK;
 }
 
+/* A fresh store for node i, with a new epoch drawn from its rng. */
+static int fresh_store(cl_node_t *n)
+{
+	int rc = store_mem_open(&n->store, NULL);
+	if (rc != SH_OK)
+		return rc;
+	n->has_store = 1;
+	return store_epoch(&n->store, &n->rng, &n->epoch);
+}
+
+/* The addresses of every member but i: seeds to join through. */
+static size_t member_seeds(const cl_sim_t *s, uint32_t i, char addrs[][16],
+                           const char **seeds)
+{
+	size_t len = 0;
+	for (uint32_t j = 0; j < s->nodes; j++) {
+		if (j == i || !cl_is_member(s, j))
+			continue;
+		snprintf(addrs[len], sizeof(addrs[len]), "a%" PRIu32, j);
+		seeds[len] = addrs[len];
+		len++;
+	}
+	return len;
+}
+
 int cl_node_boot(cl_sim_t *s, uint32_t i)
 {
 	cl_node_t *n = &s->node[i];
 	uint64_t st = s->seed ^ (0x6e6f6465ULL << 32) ^ i;
 	sh_rand_seed(&n->rng, sh_splitmix64(&st));
-	int rc = store_mem_open(&n->store, NULL);
-	if (rc != SH_OK)
-		return rc;
-	rc = store_epoch(&n->store, &n->rng, &n->epoch);
+	if (i >= s->start_nodes) { /* a spare: it joins later */
+		n->slot = CL_SLOT_SPARE;
+		return sim_net_crash(&s->net, i, s->now);
+	}
+	int rc = fresh_store(n);
 	if (rc != SH_OK)
 		return rc;
 	const char *seed = "a0";
 	return node_start(s, i, &seed, i == 0 ? 0 : 1);
+}
+
+int cl_node_join(cl_sim_t *s, uint32_t i)
+{
+	cl_node_t *n = &s->node[i];
+	const char *seeds[CL_NODES_MAX];
+	char addrs[CL_NODES_MAX][16];
+	sh_assert(n->slot == CL_SLOT_SPARE && !n->up);
+	size_t len = member_seeds(s, i, addrs, seeds);
+	int rc = fresh_store(n);
+	if (rc != SH_OK)
+		return rc;
+	sh_assert(sim_net_restart(&s->net, i) == SH_OK);
+	n->slot = CL_SLOT_MEMBER;
+	return node_start(s, i, seeds, len);
+}
+
+void cl_node_leave(cl_sim_t *s, uint32_t i)
+{
+	cl_node_t *n = &s->node[i];
+	sh_assert(n->slot == CL_SLOT_MEMBER && n->up && !n->paused);
+	n->slot = CL_SLOT_LEAVING;
+	step_begin(s, i);
+	swim_leave(&n->swim, s->now);
 }
 
 static void stats_add(coord_stats_t *sum, const coord_stats_t *c)
@@ -357,12 +452,41 @@ void cl_node_crash(cl_sim_t *s, uint32_t i)
 	s->n.crashes_open_batch += (uint64_t)n->in_step;
 	n->in_step = 0;
 	stats_add(&n->stats_sum, coord_stats(&n->coord));
+	cl_hint_close(s, i);
 	coord_free(&n->coord);
 	swim_free(&n->swim);
 	store_mem_crash(&n->store);
 	n->up = 0;
 	n->sched = UINT64_MAX;
 	n->down_ms = s->now;
+}
+
+void cl_node_wipe(cl_sim_t *s, uint32_t i)
+{
+	cl_node_t *n = &s->node[i];
+	uint64_t old = n->epoch;
+	cl_node_crash(s, i);
+	store_close(&n->store);
+	n->has_store = 0;
+	int rc = fresh_store(n);
+	sh_assert(rc == SH_OK && n->epoch != old);
+}
+
+/* The leaving node's "left" has been spread: the process exits. What it
+ * sent last is on the wire already and still arrives (a crash would drop
+ * it); the network forgets the node a while later (CL_GONE_NET_MS). */
+static void node_gone(cl_sim_t *s, uint32_t i)
+{
+	cl_node_t *n = &s->node[i];
+	sh_assert(!n->in_step && n->up);
+	stats_add(&n->stats_sum, coord_stats(&n->coord));
+	cl_hint_close(s, i);
+	coord_free(&n->coord);
+	swim_free(&n->swim);
+	n->up = 0;
+	n->slot = CL_SLOT_GONE;
+	n->sched = UINT64_MAX;
+	cl_schedule(s, 0, i, &n->sched, s->now + CL_GONE_NET_MS);
 }
 
 int cl_node_restart(cl_sim_t *s, uint32_t i)
@@ -372,19 +496,13 @@ int cl_node_restart(cl_sim_t *s, uint32_t i)
 	const char *seeds[CL_NODES_MAX];
 	char addrs[CL_NODES_MAX][16];
 	size_t len = 0;
-	sh_assert(!n->up);
+	sh_assert(!n->up && n->slot == CL_SLOT_MEMBER);
 	sh_assert(sim_net_restart(&s->net, i) == SH_OK);
 	int rc = store_epoch(&n->store, &n->rng, &epoch);
 	if (rc != SH_OK)
 		return rc;
-	sh_assert(epoch == n->epoch); /* a restart keeps its actor */
-	for (uint32_t j = 0; j < s->nodes; j++) {
-		if (j == i)
-			continue;
-		snprintf(addrs[len], sizeof(addrs[len]), "a%" PRIu32, j);
-		seeds[len] = addrs[len];
-		len++;
-	}
+	sh_assert(epoch == n->epoch); /* a restart keeps its store's actor */
+	len = member_seeds(s, i, addrs, seeds);
 	return node_start(s, i, seeds, len);
 }
 
@@ -410,20 +528,83 @@ void cl_node_free(cl_sim_t *s, uint32_t i)
 {
 	cl_node_t *n = &s->node[i];
 	if (n->up) {
+		hint_free(&n->hint);
 		coord_free(&n->coord);
 		swim_free(&n->swim);
 		n->up = 0;
 	}
-	store_close(&n->store);
+	if (n->has_store)
+		store_close(&n->store);
+	n->has_store = 0;
+	sh_buf_free(&n->hint_acks);
+}
+
+void cl_node_hint_stats(const cl_sim_t *s, uint32_t i, hint_stats_t *out)
+{
+	const cl_node_t *n = &s->node[i];
+	hint_stats_t hs;
+	*out = n->hint_sum;
+	if (!n->up)
+		return;
+	hint_stats(&n->hint, &hs);
+	out->replayed += hs.replayed;
+	out->failed += hs.failed;
+	out->batches += hs.batches;
+	out->redirected += hs.redirected;
+}
+
+/* ---- membership ---- */
+
+int cl_is_member(const cl_sim_t *s, uint32_t i)
+{
+	return s->node[i].slot == CL_SLOT_MEMBER ||
+	       s->node[i].slot == CL_SLOT_LEAVING;
+}
+
+uint32_t cl_member_at(const cl_sim_t *s, uint32_t i)
+{
+	for (uint32_t k = 0; k < s->nodes; k++) {
+		uint32_t j = (i + k) % s->nodes;
+		if (s->node[j].slot == CL_SLOT_MEMBER)
+			return j;
+	}
+	sh_assert(0);
+	return 0;
+}
+
+uint32_t cl_leaving(const cl_sim_t *s)
+{
+	uint32_t count = 0;
+	for (uint32_t i = 0; i < s->nodes; i++)
+		count += s->node[i].slot == CL_SLOT_LEAVING;
+	return count;
 }
 
 /* ---- views ---- */
+
+/* 1 if every live node lists node j (which left) as left, not dead: a
+ * dead member keeps its place in the ring. */
+static int listed_left(const cl_sim_t *s, uint32_t j)
+{
+	char name[16];
+	swim_member_info_t info;
+	snprintf(name, sizeof(name), "n%" PRIu32, j);
+	for (uint32_t i = 0; i < s->nodes; i++)
+		if (s->node[i].up &&
+		    swim_member_get(&s->node[i].swim, name, &info) == SH_OK &&
+		    info.state != SWIM_LEFT)
+			return 0;
+	return 1;
+}
 
 int cl_all_listed(const cl_sim_t *s, int alive_only)
 {
 	char name[16];
 	swim_member_info_t info;
 	for (uint32_t j = 0; j < s->nodes; j++) {
+		if (alive_only && s->node[j].slot == CL_SLOT_GONE &&
+		    !listed_left(s, j))
+			return 0;
 		if (!s->node[j].up)
 			continue;
 		snprintf(name, sizeof(name), "n%" PRIu32, j);
@@ -439,6 +620,31 @@ int cl_all_listed(const cl_sim_t *s, int alive_only)
 		}
 	}
 	return 1;
+}
+
+void cl_members_report(const cl_sim_t *s)
+{
+	static const char *const st[] = {"alive", "suspect", "dead", "left"};
+	char name[16];
+	swim_member_info_t info;
+	for (uint32_t i = 0; i < s->nodes; i++) {
+		for (uint32_t j = 0; i != j && s->node[i].up && j < s->nodes;
+		     j++) {
+			int want = s->node[j].slot == CL_SLOT_GONE ? SWIM_LEFT
+			           : s->node[j].up                 ? SWIM_ALIVE
+			                                           : -1;
+			snprintf(name, sizeof(name), "n%" PRIu32, j);
+			if (want < 0 ||
+			    swim_member_get(&s->node[i].swim, name, &info) !=
+			        SH_OK ||
+			    (int)info.state == want || info.state > SWIM_LEFT)
+				continue;
+			printf("members: n%" PRIu32 " lists n%" PRIu32
+			       " as %s (incarnation %" PRIu64 "), not %s\n",
+			       i, j, st[info.state], info.incarnation,
+			       st[want]);
+		}
+	}
 }
 
 int cl_local_obj(cl_sim_t *s, uint32_t i, uint32_t k, coord_obj_t *obj)
