@@ -1,8 +1,8 @@
 /*
  * bench_report.c - bench_run: starts the loops (bench_run.c) on their
  * threads, and on the main thread merges their counts once a second for
- * the progress line (stderr: one rewritten line on a terminal, plain
- * lines otherwise), the CSV time series and the plot's series; at the end
+ * the progress line (stderr: one line rewritten in place on a terminal,
+ * plain lines otherwise), the CSV time series and the plot's series; at the end
  * prints the summary table and the machine-readable line on stdout.
  *
  * CSV (--csv FILE), one row per second and per operation kind seen that
@@ -110,7 +110,7 @@ static void progress(report_t *R, uint64_t now, double secs)
 	        R->tty ? "\r" : "", phase_name(R, now),
 	        (double)R->all->count / secs,
 	        (double)bench_hist_percentile(R->all, 0.99) / 1e6,
-	        (unsigned long long)R->errors, left, R->tty ? "   " : "\n");
+	        (unsigned long long)R->errors, left, R->tty ? "\033[K" : "\n");
 }
 
 static uint64_t preload_done(const report_t *R, uint64_t *errors)
