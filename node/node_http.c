@@ -17,6 +17,7 @@
 typedef struct node__hwrite {
 	uv_write_t req;
 	sh_buf_t buf;
+	size_t off; /* bytes uv_try_write sent before the request */
 	node_hconn_t *conn;
 } node__hwrite_t;
 
@@ -62,8 +63,36 @@ static void node__hconn_written(uv_write_t *req, int status)
 		node__hconn_close(c);
 }
 
+/*
+ * Write out (all of a turn's replies to c) and empty it. The socket
+ * usually takes it all at once: uv_try_write then costs one syscall and
+ * no allocation, and skips the write request whose completion makes
+ * libuv re-arm the poll (an epoll_ctl per reply). Only what the socket
+ * did not take goes through a queued uv_write; with one queued already,
+ * everything must queue behind it to keep the order.
+ */
 static void node__hconn_write(node_hconn_t *c, sh_buf_t *out)
 {
+	size_t off = 0;
+	if (c->writes == 0) {
+		uv_buf_t b0 =
+		    uv_buf_init((char *)out->data, (unsigned)out->len);
+		int n = uv_try_write((uv_stream_t *)&c->tcp, &b0, 1);
+		if (n < 0 && n != UV_EAGAIN) {
+			sh_buf_free(out);
+			node__hconn_close(c);
+			return;
+		}
+		if (n > 0)
+			off = (size_t)n;
+		if (off == out->len) {
+			sh_buf_reset(out);
+			c->last_ms = node__now_ms();
+			if (c->refused)
+				node__hconn_close(c);
+			return;
+		}
+	}
 	node__hwrite_t *w = calloc(1, sizeof *w);
 	if (w == NULL) {
 		sh_buf_free(out);
@@ -72,8 +101,10 @@ static void node__hconn_write(node_hconn_t *c, sh_buf_t *out)
 	}
 	w->conn = c;
 	w->buf = *out;
+	w->off = off;
 	sh_buf_init(out);
-	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
+	uv_buf_t b = uv_buf_init((char *)w->buf.data + off,
+	                         (unsigned)(w->buf.len - off));
 	c->writes++;
 	int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1,
 	                  node__hconn_written);
@@ -110,11 +141,18 @@ static void node__hconn_reading(node_hconn_t *c)
 	}
 }
 
-void node__http_pump(node_hconn_t *c)
+/*
+ * The bytes a pump writes, reused from pump to pump so that a reply the
+ * socket takes at once costs no allocation (one loop, one thread). A
+ * buffer grown past NODE__HTTP_OUT_KEEP by a large reply is let go.
+ */
+#define NODE__HTTP_OUT_KEEP (256u * 1024)
+static sh_buf_t node__http_out;
+static int node__http_out_busy;
+
+static void node__http_pump_into(node_hconn_t *c, sh_buf_t *out)
 {
 	node_t *n = c->node;
-	sh_buf_t out;
-	sh_buf_init(&out);
 	while (!c->closing) {
 		const http_req_t *req = http_conn_next(&c->hc);
 		if (req != NULL) {
@@ -122,22 +160,18 @@ void node__http_pump(node_hconn_t *c)
 			node__api_dispatch(n, c, req);
 			continue;
 		}
-		int rc = http_conn_take_output(&c->hc, &out);
+		int rc = http_conn_take_output(&c->hc, out);
 		if (rc < 0) {
-			sh_buf_free(&out);
 			node__hconn_close(c);
 			return;
 		}
 		if (rc == 0)
 			break;
 	}
-	if (c->closing) {
-		sh_buf_free(&out);
+	if (c->closing)
 		return;
-	}
-	if (out.len > 0)
-		node__hconn_write(c, &out);
-	sh_buf_free(&out);
+	if (out->len > 0)
+		node__hconn_write(c, out);
 	if (c->closing)
 		return;
 	if (c->writes == 0 && http_conn_should_close(&c->hc)) {
@@ -145,6 +179,24 @@ void node__http_pump(node_hconn_t *c)
 		return;
 	}
 	node__hconn_reading(c);
+}
+
+void node__http_pump(node_hconn_t *c)
+{
+	if (node__http_out_busy) { /* re-entered: a buffer of its own */
+		sh_buf_t out;
+		sh_buf_init(&out);
+		node__http_pump_into(c, &out);
+		sh_buf_free(&out);
+		return;
+	}
+	node__http_out_busy = 1;
+	sh_buf_reset(&node__http_out);
+	node__http_pump_into(c, &node__http_out);
+	if (node__http_out.cap > NODE__HTTP_OUT_KEEP)
+		sh_buf_free(&node__http_out);
+	sh_buf_reset(&node__http_out);
+	node__http_out_busy = 0;
 }
 
 static void node__hconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
@@ -180,10 +232,12 @@ static void node__hconn_refuse(node_hconn_t *c)
 	r.body = body;
 	r.body_len = sizeof body - 1;
 	r.close = 1;
+	c->refused = 1; /* closed once written */
 	if (http_reply_write(&out, &r) == SH_OK)
 		node__hconn_write(c, &out);
+	else
+		node__hconn_close(c);
 	sh_buf_free(&out);
-	c->refused = 1; /* closed once written */
 }
 
 static void node__http_accept(uv_stream_t *server, int status)
