@@ -115,9 +115,13 @@
  *   3c. PKEYS_REQ(paths) asks for the responder's keys under those paths;
  *       it answers with KEYS as in step 3, and the initiator reports the
  *       differences among the keys under those paths only.
- * The responder keeps the step's keys from 3a until the next step (or
- * DONE). Cost per difference: a few sums of 5 bytes per level instead of
- * every key of its segment; a responder always answers both protocols.
+ * The initiator walks below the segments only when its tree holds at
+ * least MERKLE_SUB_KEYS_PER_SEGMENT_MIN keys per segment on average: with
+ * fewer, a segment's few keys cost less than its children's sums, and it
+ * sends KEYS_REQ as above. The responder keeps the step's keys from 3a
+ * until the next step (or DONE). Cost per difference: a few sums of 5 bytes per
+ * level instead of every key of its segment; a responder always answers both
+ * protocols.
  *
  * ---- Messages ----
  *
@@ -134,9 +138,9 @@
  *                negative SH_E... code when the sender aborted)
  *   7 SUMS_REQ   first (bool), bits (log2 of the children per path, 1..4),
  *                paths (bin: u64 big-endian, ascending, not nested)
- *   8 SUMS       bits, paths (bin, as asked), counts (bin: a u8 per child
- *                of each path in order), sums (bin: a u32 big-endian per
- *                child)
+ *   8 SUMS       bits, counts (bin: a u8 per child of each path asked, in
+ *                the request's order; the paths are not repeated), sums
+ *                (bin: a u32 big-endian per child)
  *   9 PKEYS_REQ  paths (bin: u64 big-endian, ascending, not nested)
  * merkle_msg_decode validates every field, count and length against the
  * MERKLE_*_MAX limits before anything reads it, and rejects trailing
@@ -181,6 +185,9 @@
 #define MERKLE_SUB_FANOUT_MAX        16
 #define MERKLE_PATHS_MAX             1024 /* paths per SUMS_REQ/SUMS/PKEYS */
 #define MERKLE_PATH_BITS_MAX         62   /* longest path prefix */
+/* Fewer keys a segment than this (on average, in the initiator's tree):
+ * whole segments' keys are cheaper than the walk below them. */
+#define MERKLE_SUB_KEYS_PER_SEGMENT_MIN 1
 /* Largest message merkle_msg_decode accepts (bigger: SH_ETOOBIG). */
 #define MERKLE_MSG_BYTES_MAX (16u << 20)
 
@@ -386,8 +393,9 @@ typedef struct merkle_msg {
 	size_t keys_len;
 	/* DONE */
 	int64_t status;
-	/* SUMS_REQ (first, bits, paths), SUMS (bits, paths, counts, sums),
-	 * PKEYS_REQ (paths); paths u64 and sums u32 big-endian, counts u8 */
+	/* SUMS_REQ (first, bits, paths), SUMS (bits, counts, sums; paths
+	 * NULL, path_count the paths answered), PKEYS_REQ (paths); paths
+	 * u64 and sums u32 big-endian, counts u8 */
 	int first;
 	uint32_t bits;
 	const uint8_t *paths;
@@ -415,7 +423,8 @@ uint32_t merkle_msg_id(const merkle_msg_t *m, uint32_t i);
 /* merkle_msg_hash - hash i (< m->hash_count) of a decoded NODES. */
 uint64_t merkle_msg_hash(const merkle_msg_t *m, uint32_t i);
 
-/* merkle_msg_path - path i (< m->path_count) of a decoded message. */
+/* merkle_msg_path - path i (< m->path_count) of a decoded SUMS_REQ or
+ * PKEYS_REQ. */
 uint64_t merkle_msg_path(const merkle_msg_t *m, uint32_t i);
 
 /* merkle_msg_sum - sum i (< m->path_count << m->bits) of a decoded SUMS. */

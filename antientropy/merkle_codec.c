@@ -23,7 +23,7 @@ static uint32_t items_of(uint64_t type)
 	case MERKLE_MSG_KEYS: return 6;
 	case MERKLE_MSG_DONE: return 5;
 	case MERKLE_MSG_SUMS_REQ: return 7;
-	case MERKLE_MSG_SUMS: return 8;
+	case MERKLE_MSG_SUMS: return 7;
 	case MERKLE_MSG_PKEYS_REQ: return 5;
 	default: return 0;
 	}
@@ -158,15 +158,14 @@ int merkle__enc_paths(sh_buf_t *out, merkle_msg_type_t type, uint64_t xid,
 }
 
 int merkle__enc_sums(sh_buf_t *out, uint64_t xid, uint32_t partition,
-                     uint32_t bits, const uint64_t *paths, uint32_t n,
-                     const uint8_t *counts, const uint32_t *sums)
+                     uint32_t bits, uint32_t n, const uint8_t *counts,
+                     const uint32_t *sums)
 {
 	sh_mp_writer_t w;
 	sh_mp_writer_init(&w, out);
 	size_t children = (size_t)n << bits;
 	put_header(&w, MERKLE_MSG_SUMS, xid, partition);
 	sh_mp_put_u64(&w, bits);
-	put_u64s(&w, paths, n);
 	sh_mp_put_bin(&w, counts, children);
 	msgpack_pack_bin(&w.pk, children * 4);
 	for (size_t i = 0; i < children; i++) {
@@ -344,15 +343,19 @@ static int dec_sums(sh_mp_reader_t *r, merkle_msg_t *m, int req)
 	if (m->bits == 0 || m->bits > 4 ||
 	    (1u << m->bits) > MERKLE_SUB_FANOUT_MAX)
 		return SH_ERANGE;
-	rc = get_paths(r, m, m->bits);
-	if (rc != 0 || req)
+	if (req)
+		return get_paths(r, m, m->bits);
+	/* SUMS: the paths are the request's, in order (not repeated) */
+	size_t children, n;
+	rc = sh_mp_get_bin(r, &m->counts, &children);
+	if (rc != 0)
 		return rc;
-	size_t children = (size_t)m->path_count << m->bits, n;
-	rc = sh_mp_get_bin(r, &m->counts, &n);
-	if (rc == 0 && n != children)
-		rc = SH_EMALFORMED;
-	if (rc == 0)
-		rc = sh_mp_get_bin(r, &m->sums, &n);
+	if (children == 0 || children % (1u << m->bits) != 0)
+		return SH_EMALFORMED;
+	if ((children >> m->bits) > MERKLE_PATHS_MAX)
+		return SH_ETOOBIG;
+	m->path_count = (uint32_t)(children >> m->bits);
+	rc = sh_mp_get_bin(r, &m->sums, &n);
 	if (rc == 0 && n != children * 4)
 		rc = SH_EMALFORMED;
 	return rc;
@@ -434,7 +437,7 @@ uint64_t merkle_msg_hash(const merkle_msg_t *m, uint32_t i)
 
 uint64_t merkle_msg_path(const merkle_msg_t *m, uint32_t i)
 {
-	sh_assert(i < m->path_count);
+	sh_assert(i < m->path_count && m->paths != NULL);
 	return merkle__get_u64be(m->paths + 8 * (size_t)i);
 }
 

@@ -409,7 +409,10 @@ int merkle__key_step_next(merkle_exchange_t *x, uint64_t now_ms)
 		n = x->cfg.segments_per_step;
 	merkle__step_begin(x, x->cur_pos, n);
 	x->cur_pos += n;
-	if (x->cfg.sub_fanout > 0)
+	/* with few keys a segment, its keys cost less than its sums */
+	if (x->cfg.sub_fanout > 0 &&
+	    merkle_keys(x->tree) >= (uint64_t)MERKLE_SUB_KEYS_PER_SEGMENT_MIN *
+	                                x->tree->cfg.segments)
 		return merkle__sub_step_start(x, now_ms);
 	x->phase = P_KEYS;
 	size_t at = x->out_bytes.len;

@@ -46,10 +46,10 @@ int merkle__enc_done(sh_buf_t *out, uint64_t xid, uint32_t partition,
 int merkle__enc_paths(sh_buf_t *out, merkle_msg_type_t type, uint64_t xid,
                       uint32_t partition, int first, uint32_t bits,
                       const uint64_t *paths, uint32_t n);
-/* SUMS: n paths, each with 1 << bits counts and sums. */
+/* SUMS: for n paths, 1 << bits counts and sums each. */
 int merkle__enc_sums(sh_buf_t *out, uint64_t xid, uint32_t partition,
-                     uint32_t bits, const uint64_t *paths, uint32_t n,
-                     const uint8_t *counts, const uint32_t *sums);
+                     uint32_t bits, uint32_t n, const uint8_t *counts,
+                     const uint32_t *sums);
 
 /* ---- paths below the segments (merkle.h, "Below the segments") ---- */
 

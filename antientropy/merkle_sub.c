@@ -244,9 +244,6 @@ static int on_sums(merkle_exchange_t *x, uint64_t now_ms, const merkle_msg_t *m)
 	size_t base = x->sub_pos - x->sub_asked;
 	if (m->bits != x->sub_bits || m->path_count != x->sub_asked)
 		return SH_EINVAL;
-	for (uint32_t i = 0; i < m->path_count; i++)
-		if (merkle_msg_path(m, i) != x->sub_cur[base + i])
-			return SH_EINVAL;
 	x->sub_asked = 0;
 	for (uint32_t i = 0; i < m->path_count; i++) {
 		int rc = compare_path(x, m, i, x->sub_cur[base + i]);
@@ -392,8 +389,8 @@ static int send_sums(merkle_exchange_t *x, const uint64_t *v, uint32_t n)
 		rc = merkle__queue_msg(x, at,
 		                       merkle__enc_sums(&x->out_bytes, x->xid,
 		                                        x->tree->cfg.partition,
-		                                        x->sub_bits, v, n,
-		                                        counts, sums));
+		                                        x->sub_bits, n, counts,
+		                                        sums));
 	free(counts);
 	free(sums);
 	return rc != 0 ? merkle__abort(x, rc, 0) : 0;

@@ -1002,7 +1002,7 @@ static void walk_keys(const merkle_msg_t *m)
 	assert_int_equal(n, m->type == MERKLE_MSG_KEYS ? m->key_count : 0);
 	/* paths and sums: every one the counts promise can be read */
 	uint64_t x = 0;
-	for (uint32_t i = 0; i < m->path_count; i++)
+	for (uint32_t i = 0; m->paths && i < m->path_count; i++)
 		x ^= merkle_msg_path(m, i);
 	if (m->type == MERKLE_MSG_SUMS)
 		for (uint32_t i = 0; i < (m->path_count << m->bits); i++)
