@@ -4,6 +4,7 @@
 #   make test   install missing packages, build, run every test
 #   make asan   the whole suite under AddressSanitizer + UBSan (build-asan/)
 #   make bench  shoal against redis-server on this box (bench/compare.sh)
+#   make bench-aae  anti-entropy bytes against differing bytes (bench/aae.sh)
 #   make fuzz   every libFuzzer target for FUZZ_SECONDS (clang, build-fuzz/)
 #   make format clang-format every source file
 
@@ -14,7 +15,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_MERGE ?= 0
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test asan bench fuzz format clean
+.PHONY: all deps build run test asan bench bench-aae fuzz format clean
 
 all: build
 
@@ -42,6 +43,9 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 bench: deps build
 	./bench/compare.sh $(BUILD)
+
+bench-aae: build
+	./bench/aae.sh $(BUILD)/shoal-sim
 
 $(FUZZ_BUILD)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_FUZZ=ON
