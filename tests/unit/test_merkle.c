@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "antientropy/merkle.h"
+#include "antientropy/merkle_int.h"
 #include "common/sh_err.h"
 #include "common/sh_rand.h"
 
@@ -1086,6 +1087,94 @@ static void test_merkle_codec_rejects_truncation_and_corruption(void **state)
 	run_free(&runs[1]);
 }
 
+/* The first captured message of a type (NULL if none). */
+static const uint8_t *captured(const run_t *cap, merkle_msg_type_t type,
+                               int first, size_t *len)
+{
+	for (size_t i = 0; i < cap->seen_n; i++) {
+		merkle_msg_t m;
+		assert_int_equal(
+		    merkle_msg_decode(cap->seen[i], cap->seen_len[i], &m), 0);
+		if (m.type == type &&
+		    (type != MERKLE_MSG_SUMS_REQ || m.first == first)) {
+			*len = cap->seen_len[i];
+			return cap->seen[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Below the segments, a responder answers only from a step it holds:
+ * path requests without one are rejected (nothing changes), and a path
+ * outside the step's segments aborts the exchange, telling the peer.
+ */
+static void test_merkle_sub_responder_rejects_stray_paths(void **state)
+{
+	(void)state;
+	run_t cap;
+	capture_messages(&cap, 4);
+	merkle_config_t c;
+	cfg_of(&c, 64, 4);
+	model_t m;
+	fill_model(&m, 100, 0.5);
+	merkle_t t;
+	tree_from_model(&t, &c, &m);
+	merkle_xconfig_t xc;
+	merkle_xconfig_default(&xc);
+	merkle_exchange_t x;
+	assert_int_equal(merkle_exchange_init(&x, &xc, &t), 0);
+	size_t ol, pl, sl, fl;
+	const uint8_t *open = captured(&cap, MERKLE_MSG_OPEN, 0, &ol);
+	const uint8_t *pk = captured(&cap, MERKLE_MSG_PKEYS_REQ, 0, &pl);
+	const uint8_t *sr = captured(&cap, MERKLE_MSG_SUMS_REQ, 0, &sl);
+	const uint8_t *first = captured(&cap, MERKLE_MSG_SUMS_REQ, 1, &fl);
+	assert_true(open && pk && sr && first);
+	assert_int_equal(merkle_exchange_recv(&x, 0, open, ol), 0);
+	assert_int_equal(merkle_exchange_recv(&x, 0, pk, pl), SH_EINVAL);
+	assert_int_equal(merkle_exchange_recv(&x, 0, sr, sl), SH_EINVAL);
+	assert_int_equal(merkle_exchange_stats(&x)->msgs_rejected, 2);
+	merkle_exchange_advance(&x);
+	/* A step: collect, answer SUMS, hold the keys. */
+	assert_int_equal(merkle_exchange_recv(&x, 0, first, fl), 0);
+	merkle_ready_t rd;
+	merkle_exchange_ready(&x, &rd);
+	assert_true(rd.want_keys && rd.want_count > 0);
+	merkle_msg_t fm;
+	assert_int_equal(merkle_msg_decode(first, fl, &fm), 0);
+	uint32_t outside = 0; /* a segment the step does not hold */
+	for (size_t i = 0; i < rd.want_count; i++)
+		if (rd.want_segments[i] == outside)
+			outside++;
+	merkle_exchange_advance(&x);
+	feed_model(&x, &m);
+	merkle_exchange_ready(&x, &rd);
+	assert_int_equal(rd.msg_count, 1);
+	merkle_msg_t sm;
+	assert_int_equal(
+	    merkle_msg_decode(rd.msgs[0].data, rd.msgs[0].len, &sm), 0);
+	assert_int_equal(sm.type, MERKLE_MSG_SUMS);
+	assert_int_equal(sm.path_count, fm.path_count);
+	merkle_exchange_advance(&x);
+	/* A path outside the step: abort, and say so. */
+	sh_buf_t b;
+	sh_buf_init(&b);
+	uint64_t path = (1ull << 6) | outside; /* 64 segments: 6 bits */
+	assert_int_equal(merkle__enc_paths(&b, MERKLE_MSG_PKEYS_REQ, fm.xid,
+	                                   fm.partition, 0, 0, &path, 1),
+	                 0);
+	assert_int_equal(merkle_exchange_recv(&x, 0, b.data, b.len),
+	                 SH_EMALFORMED);
+	merkle_exchange_ready(&x, &rd);
+	assert_int_equal(rd.state, MERKLE_X_ABORTED);
+	assert_int_equal(rd.msg_count, 1); /* DONE(error) */
+	sh_buf_free(&b);
+	merkle_exchange_free(&x);
+	merkle_free(&t);
+	model_free(&m);
+	run_free(&cap);
+}
+
 /* A responder fed garbage and stray messages rejects them and goes on. */
 static void test_merkle_exchange_rejects_bad_input(void **state)
 {
@@ -1151,6 +1240,7 @@ int main(void)
 	        test_merkle_one_difference_reports_exactly_that_key),
 	    cmocka_unit_test(
 	        test_merkle_sub_walk_sends_keys_of_differences_only),
+	    cmocka_unit_test(test_merkle_sub_responder_rejects_stray_paths),
 	    cmocka_unit_test(test_merkle_differences_found_in_both_directions),
 	    cmocka_unit_test(
 	        test_merkle_random_difference_sets_reported_exactly),
