@@ -122,17 +122,50 @@ static void node__peer_written(uv_write_t *req, int status)
 		node__peer_fail(p, "write", status);
 }
 
-/* Hand the queue to one uv_write. */
+/*
+ * Send the queue: every frame of this turn for this peer, in one write.
+ * With nothing in flight, uv_try_write usually takes it all: one
+ * syscall, and the queue keeps its allocation for the next turn. What it
+ * does not take moves into one uv_write.
+ */
 static void node__peer_write(node_peer_t *p)
 {
 	if (p->state != NODE_PEER_CONNECTED || p->queue.len == 0)
 		return;
+	size_t off = 0;
+	if (p->inflight == 0) {
+		uv_buf_t b0 =
+		    uv_buf_init((char *)p->queue.data, (unsigned)p->queue.len);
+		int n = uv_try_write((uv_stream_t *)&p->tcp, &b0, 1);
+		if (n < 0 && n != UV_EAGAIN) {
+			node__peer_fail(p, "write", n);
+			return;
+		}
+		if (n > 0) {
+			off = (size_t)n;
+			p->node->stats.bytes_out += off;
+		}
+		if (off == p->queue.len) {
+			sh_buf_reset(&p->queue);
+			return;
+		}
+	}
 	node__write_t *w = calloc(1, sizeof *w);
-	if (w == NULL)
+	if (w == NULL) {
+		if (off > 0) { /* keep the frames not yet sent, in order */
+			memmove(p->queue.data, p->queue.data + off,
+			        p->queue.len - off);
+			p->queue.len -= off;
+		}
 		return;
+	}
 	w->peer = p;
 	w->buf = p->queue; /* move */
 	sh_buf_init(&p->queue);
+	if (off > 0) {
+		memmove(w->buf.data, w->buf.data + off, w->buf.len - off);
+		w->buf.len -= off;
+	}
 	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
 	p->inflight += w->buf.len;
 	p->node->stats.bytes_out += w->buf.len;
