@@ -30,9 +30,11 @@
 #include "bench/bench_run.h"
 #include "common/sh_buf.h"
 
-#define SRV_CONNS 32
-#define HOLD_MS   50 /* a batching server answers what it has after this */
-#define PREFIX    "tp-"
+#define SRV_CONNS  32
+#define TRACE_N    64 /* first requests kept per connection */
+#define INSERT_MAX (1 << 20)
+#define HOLD_MS    50 /* a batching server answers what it has after this */
+#define PREFIX     "tp-"
 
 typedef enum {
 	REP_200,
@@ -53,6 +55,7 @@ typedef enum {
 
 typedef struct sconn {
 	int fd;
+	unsigned id; /* accept order */
 	sh_buf_t in, out;
 	unsigned held;    /* requests answered into out, not yet sent */
 	uint64_t held_ms; /* when the first of them came */
@@ -70,6 +73,14 @@ typedef struct srv {
 	/* read after the thread is joined */
 	unsigned requests, accepted, bad, max_batch, full_batches, batches;
 	unsigned puts_with_ctx, writes, sent[REP_N];
+	/* HTTP: the first keys asked per connection (key * 2 + is_put), the
+	 * first read's request number, writes of keys >= insert_base seen
+	 * twice */
+	uint64_t trace[SRV_CONNS][TRACE_N];
+	unsigned trace_len[SRV_CONNS], first_get;
+	uint64_t insert_base;
+	unsigned inserts, dup_inserts;
+	uint8_t inserted[INSERT_MAX / 8];
 } srv_t;
 
 static uint64_t ms_now(void)
@@ -189,15 +200,34 @@ static void conn_close(sconn_t *c)
 	c->held = 0;
 }
 
-static int http_check(srv_t *s, const char *p, size_t n, int *get)
+/* What the traces keep of one request for key k. */
+static void trace(srv_t *s, const sconn_t *c, uint64_t k, int put)
+{
+	if (c->id < SRV_CONNS && s->trace_len[c->id] < TRACE_N)
+		s->trace[c->id][s->trace_len[c->id]++] = k * 2 + (uint64_t)put;
+	if (!put || k < s->insert_base || k - s->insert_base >= INSERT_MAX)
+		return;
+	uint64_t i = k - s->insert_base;
+	s->inserts++;
+	s->dup_inserts += (s->inserted[i / 8] >> (i % 8)) & 1;
+	s->inserted[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+static int http_check(srv_t *s, const sconn_t *c, const char *p, size_t n,
+                      int *get)
 {
 	*get = strncmp(p, "GET ", 4) == 0;
 	int put = strncmp(p, "PUT ", 4) == 0;
 	if (put && memmem(p, n, "X-Shoal-Context: c1\r\n", 21))
 		s->puts_with_ctx++;
-	return (*get || put) &&
-	       strncmp(p + 4, "/kv/bench/" PREFIX "k", 14) == 0 &&
-	       memmem(p, n, " HTTP/1.1\r\n", 11) != NULL;
+	if (*get && s->first_get == UINT32_MAX)
+		s->first_get = s->requests;
+	if (!(*get || put) ||
+	    strncmp(p + 4, "/kv/bench/" PREFIX "k", 14) != 0 ||
+	    !memmem(p, n, " HTTP/1.1\r\n", 11))
+		return 0;
+	trace(s, c, strtoull(p + 18, NULL, 10), put);
+	return 1;
 }
 
 /* Take every whole request in c's input; 0, or -1 to hang up. */
@@ -215,7 +245,7 @@ static int serve(srv_t *s, sconn_t *c)
 		if (n == 0)
 			break;
 		if (!s->resp)
-			ok = http_check(s, p, n, &get);
+			ok = http_check(s, c, p, n, &get);
 		s->bad += !ok;
 		off += n;
 		unsigned seq = s->requests++;
@@ -263,6 +293,7 @@ static void srv_accept(srv_t *s)
 		if (s->c[i].fd < 0) {
 			memset(&s->c[i], 0, sizeof(s->c[i]));
 			s->c[i].fd = fd;
+			s->c[i].id = s->accepted - 1;
 			return;
 		}
 	}
@@ -318,6 +349,7 @@ static void srv_start(srv_t *s, int resp, mode_t_ mode, unsigned nth,
 	s->mode = mode;
 	s->nth = nth;
 	s->batch = batch ? batch : 1;
+	s->first_get = UINT32_MAX;
 	for (int i = 0; i < SRV_CONNS; i++)
 		s->c[i].fd = -1;
 	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -571,6 +603,53 @@ static void test_bench_run_threads_rate_and_csv(void **state)
 	assert_true(all_ops >= ops() && all_ops < ops() + 3000);
 }
 
+/* The sorted traces of the first TRACE_N requests of each connection. */
+static int cmp_trace(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(uint64_t) * TRACE_N);
+}
+
+static void run_traced(srv_t *s, uint64_t seed, int preload, bench_wl_kind_t wl)
+{
+	bench_cfg_t c;
+	srv_start(s, 0, MODE_OK, 0, 1);
+	s->insert_base = 100;
+	cfg_for(&c, s, wl);
+	c.threads = 3;
+	c.connections = 3;
+	c.seed = seed;
+	c.preload = preload;
+	c.duration_s = 0.5;
+	assert_int_equal(bench_run(&c, &res), 0);
+	srv_stop(s);
+	assert_int_equal(s->bad, 0);
+	assert_int_equal(s->accepted, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(s->trace_len[i], TRACE_N);
+	qsort(s->trace, 3, sizeof(s->trace[0]), cmp_trace);
+}
+
+/* One connection per thread: each connection carries its thread's stream,
+ * a function of the seed alone; preload ends on every thread before any
+ * reads; inserts (workload D) never collide across threads. */
+static void test_bench_run_threads_deterministic(void **state)
+{
+	(void)state;
+	static srv_t a, b;
+	run_traced(&a, 11, 1, BENCH_WL_A);
+	assert_int_equal(res.preload_done, 100);
+	assert_int_equal(res.preload_errors, 0);
+	assert_true(a.first_get >= 100);
+	run_traced(&a, 11, 0, BENCH_WL_A);
+	run_traced(&b, 11, 0, BENCH_WL_A);
+	assert_memory_equal(a.trace, b.trace, sizeof(a.trace[0]) * 3);
+	run_traced(&b, 12, 0, BENCH_WL_A);
+	assert_memory_not_equal(a.trace, b.trace, sizeof(a.trace[0]) * 3);
+	run_traced(&b, 11, 0, BENCH_WL_D);
+	assert_true(b.inserts > 20);
+	assert_int_equal(b.dup_inserts, 0);
+}
+
 static void test_bench_run_thread_seeds(void **state)
 {
 	(void)state;
@@ -595,6 +674,7 @@ int main(void)
 	    cmocka_unit_test(test_bench_run_timeout_then_reconnect),
 	    cmocka_unit_test(test_bench_run_connection_errors),
 	    cmocka_unit_test(test_bench_run_threads_rate_and_csv),
+	    cmocka_unit_test(test_bench_run_threads_deterministic),
 	    cmocka_unit_test(test_bench_run_thread_seeds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
