@@ -381,6 +381,8 @@ typedef enum http_route {
 	HTTP_ROUTE_METRICS,  /* /metrics: GET HEAD */
 	HTTP_ROUTE_HEALTH,   /* /health: GET HEAD */
 	HTTP_ROUTE_HINTS,    /* /cluster/hints: GET HEAD */
+	/* /cluster/transfers: GET HEAD */
+	HTTP_ROUTE_TRANSFERS,
 } http_route_t;
 
 /* Bits of http_params_t.present. */

@@ -55,6 +55,8 @@
 /* --tombstone-grace-s: a delete's tombstone is kept at least so long
  * (node/reap.h, docs/deletes.md). */
 #define NODE_TOMBSTONE_GRACE_S_DEFAULT 3600
+/* --leave-timeout-ms: bound on a graceful leave's handoff. */
+#define NODE_LEAVE_TIMEOUT_MS_DEFAULT 600000u
 /* Room for the largest stored object (store.h) and the message around it. */
 #define NODE_FRAME_BYTES_MAX_DEFAULT (STORE_VALUE_BYTES_MAX + (1u << 20))
 
@@ -77,6 +79,7 @@ typedef struct node_config {
 	uint32_t frame_bytes_max;
 	double swim_time_scale;       /* SWIM durations x this (tests: 0.1) */
 	uint64_t handoff_bytes_per_s; /* hint replay rate; 0: no limit */
+	uint32_t leave_timeout_ms;    /* bound on handing off at a leave */
 	uint64_t tombstone_grace_s;   /* tombstones reaped after this */
 	char config_file[NODE_PATH_MAX];
 } node_config_t;

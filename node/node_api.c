@@ -193,17 +193,39 @@ static void node__preflist(node_t *n, node_hconn_t *c, uint64_t seq,
 	node__send_doc(c, seq, &w);
 }
 
+/* Hand every partition off, then announce the leave and stop
+ * (node_xfer.c); 202 at once, progress in /cluster/transfers. */
 static void node__leave(node_t *n, node_hconn_t *c, uint64_t seq)
 {
-	sh_buf_reset(&n->scratch);
-	sh_buf_append(&n->scratch, "{\"leaving\":true}\n", 17);
-	node__reply_json(c, seq, 202, &n->scratch);
-	if (n->leaving)
+	const char *why = NULL;
+	if (node__xfer_leave(n, &why) != SH_OK) {
+		node__reply_error(c, seq, 409,
+		                  why != NULL ? why : "cannot leave");
 		return;
-	sh_log(SH_LOG_INFO, "leaving the cluster (POST /cluster/leave)");
-	n->leaving = 1;
-	n->leave_deadline_ms = node__now_ms() + n->cfg.shutdown_ms;
-	swim_leave(&n->swim, node__now_ms());
+	}
+	json_w_t w;
+	sh_buf_reset(&n->scratch);
+	json_w_init(&w, &n->scratch);
+	json_w_obj_begin(&w);
+	json_w_kv_bool(&w, "leaving", 1);
+	json_w_kv_u64(&w, "moves", xfer_transfers(&n->xfer, NULL, 0));
+	json_w_kv_u64(&w, "timeout_ms", n->cfg.leave_timeout_ms);
+	json_w_obj_end(&w);
+	if (json_w_end(&w) != SH_OK ||
+	    sh_buf_append_u8(&n->scratch, '\n') != SH_OK) {
+		node__reply_error(c, seq, 500, "out of memory");
+		return;
+	}
+	node__reply_json(c, seq, 202, &n->scratch);
+}
+
+static void node__transfers_route(node_t *n, node_hconn_t *c, uint64_t seq)
+{
+	json_w_t w;
+	sh_buf_reset(&n->scratch);
+	json_w_init(&w, &n->scratch);
+	node__xfer_json(n, &w, 1);
+	node__send_doc(c, seq, &w);
 }
 
 static void node__text(node_hconn_t *c, uint64_t seq, int status,
@@ -276,6 +298,7 @@ void node__api_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req)
 	case HTTP_ROUTE_PREFLIST: node__preflist(n, c, seq, &m); return;
 	case HTTP_ROUTE_LEAVE: node__leave(n, c, seq); return;
 	case HTTP_ROUTE_HINTS: node__hints_route(n, c, seq); return;
+	case HTTP_ROUTE_TRANSFERS: node__transfers_route(n, c, seq); return;
 	case HTTP_ROUTE_STATS: node__stats_route(n, c, seq, 0); return;
 	case HTTP_ROUTE_METRICS: node__stats_route(n, c, seq, 1); return;
 	case HTTP_ROUTE_HEALTH: {

@@ -33,6 +33,7 @@ void node_config_default(node_config_t *cfg)
 	cfg->shutdown_ms = NODE_SHUTDOWN_MS_DEFAULT;
 	cfg->frame_bytes_max = NODE_FRAME_BYTES_MAX_DEFAULT;
 	cfg->swim_time_scale = 1.0;
+	cfg->leave_timeout_ms = NODE_LEAVE_TIMEOUT_MS_DEFAULT;
 	cfg->handoff_bytes_per_s = NODE_HANDOFF_BYTES_PER_S_DEFAULT;
 	cfg->tombstone_grace_s = NODE_TOMBSTONE_GRACE_S_DEFAULT;
 }
@@ -68,6 +69,8 @@ const char *node_config_usage(void)
 	       "no limit (10485760)\n"
 	       "  --tombstone-grace-s S  keep tombstones at least S seconds "
 	       "(3600)\n"
+	       "  --leave-timeout-ms MS  bound on handing off at POST "
+	       "/cluster/leave (600000)\n"
 	       "  --config FILE          'key = value' lines, same names; "
 	       "flags win\n"
 	       "  --help                 this text\n";
@@ -294,6 +297,9 @@ static int node__set(node_config_t *cfg, const char *key, const char *val,
 	if (strcmp(key, "tombstone-grace-s") == 0)
 		return node__set_u64(&cfg->tombstone_grace_s, key, val, 0,
 		                     (uint64_t)10 * 365 * 86400, err, esize);
+	if (strcmp(key, "leave-timeout-ms") == 0)
+		return node__set_u32(&cfg->leave_timeout_ms, key, val, 100,
+		                     86400000, err, esize);
 	if (strcmp(key, "handoff-bytes-per-s") == 0)
 		return node__set_u64(&cfg->handoff_bytes_per_s, key, val, 0,
 		                     (uint64_t)1 << 40, err, esize);

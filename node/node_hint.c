@@ -404,6 +404,10 @@ void node__hint_recv(node_t *n, const char *from, const char *addr,
 			       sh_strerror(rc));
 		return;
 	}
+	if (type == HANDOFF_WIRE_BATCH || type == HANDOFF_WIRE_ACK) {
+		node__xfer_recv(n, from, data, len); /* ownership handoff */
+		return;
+	}
 	if (type != HANDOFF_WIRE_HINT_BATCH) {
 		sh_log(SH_LOG_DEBUG, "handoff message %d from %s: not served",
 		       type, from);

@@ -21,6 +21,7 @@
 #include "node/node.h"
 #include "node/reap.h"
 #include "node/store.h"
+#include "node/xfer.h"
 #include "ring/ring.h"
 
 /* Internode frame kinds (node.h). */
@@ -181,7 +182,8 @@ struct node {
 	node_hconn_t *pump_list; /* replied to while outputs were delivered */
 
 	int stopping;  /* stop asked: no new requests */
-	int leaving;   /* POST /cluster/leave: swim_leave, then stop */
+	int leaving;   /* POST /cluster/leave: 1 handing off, 2 announcing,
+	                * 3 sweeping, 4 stopping (node_xfer.c) */
 	int exit_code; /* what node_run returns */
 	uint64_t stop_deadline_ms;
 	uint64_t leave_deadline_ms; /* stop even if "left" is not spread */
@@ -198,6 +200,12 @@ struct node {
 	sh_buf_t hint_recount;   /* primaries whose hints to count: names, each
 	                          * ending in NUL */
 	uint64_t hints_received; /* objects joined from HINT_BATCHes */
+
+	/* ownership handoff and graceful leave (node_xfer.c) */
+	xfer_t xfer;
+	int xfer_open;
+	uint64_t leave_timeout_at_ms; /* --leave-timeout-ms after the POST */
+	uint64_t leaves_abandoned;
 	/* the tombstone reaper (node_reap.c) */
 	reap_t reap;
 	int reap_open;
@@ -332,5 +340,31 @@ void node__reap_prom(node_t *n, sh_buf_t *out);
  * /stats' "hints"; /metrics). */
 void node__hint_json(node_t *n, json_w_t *w);
 void node__hint_prom(node_t *n, sh_buf_t *out);
+
+/* ---- node_xfer.c: ownership handoff and graceful leave ---- */
+
+/* node__xfer_open / node__xfer_close - the driver (after the hints). */
+int node__xfer_open(node_t *n);
+void node__xfer_close(node_t *n);
+/* node__xfer_member - a SWIM event (SWIM_EV_*) about member name. */
+void node__xfer_member(node_t *n, const char *name, int kind);
+/* node__xfer_recv - a HANDOFF_BATCH or HANDOFF_ACK from member from. */
+void node__xfer_recv(node_t *n, const char *from, const uint8_t *data,
+                     size_t len);
+/* node__xfer_committed - after the commit: send the queued acks (ok 1)
+ * or forget them (0). */
+void node__xfer_committed(node_t *n, int ok);
+/* node__xfer_turn - run the driver and the leave; the next deadline. */
+uint64_t node__xfer_turn(node_t *n);
+/* node__xfer_leave - POST /cluster/leave: start handing off. 0 (also when
+ * already leaving) or an error with *why for the client. */
+int node__xfer_leave(node_t *n, const char **why);
+/* node__xfer_left - SWIM spread our "left" (or its bound passed): sweep,
+ * then stop. */
+void node__xfer_left(node_t *n, const char *why);
+/* node__xfer_json - /cluster/transfers (list 1) and /stats' "handoff";
+ * node__xfer_prom - /metrics. */
+void node__xfer_json(node_t *n, json_w_t *w, int list);
+void node__xfer_prom(node_t *n, sh_buf_t *out);
 
 #endif /* SHOAL_NODE_NODE_INT_H */

@@ -127,13 +127,12 @@ static uint64_t node__swim_outputs(node_t *n)
 		    swim_member_get(&n->swim, e->name, &info) == SH_OK)
 			node__peer_up(n, info.meta->addr);
 		node__hint_member(n, e->name, (int)e->kind);
+		node__xfer_member(n, e->name, (int)e->kind);
 	}
 	if (rd.events_lost)
 		n->members_dirty = 1;
-	if (rd.left_done && n->leaving == 1) {
-		n->leaving = 2;
-		node__stop(n, "left the cluster");
-	}
+	if (rd.left_done && n->leaving == 2)
+		node__xfer_left(n, "left the cluster");
 	uint64_t due = rd.next_deadline_ms;
 	swim_advance(&n->swim);
 	return due;
@@ -162,7 +161,9 @@ static uint64_t node__flush_once(node_t *n)
 		if (node__batch(n) == SH_OK)
 			node__members_changed(n);
 	}
-	node__hint_acks(n, node__commit(n) == SH_OK);
+	int committed = node__commit(n) == SH_OK;
+	node__hint_acks(n, committed);
+	node__xfer_committed(n, committed);
 	uint64_t due = node__swim_outputs(n);
 	if (n->coord_open) {
 		coord_ready_t rd;
@@ -176,6 +177,9 @@ static uint64_t node__flush_once(node_t *n)
 	uint64_t hint_due = node__hint_turn(n);
 	if (hint_due < due)
 		due = hint_due;
+	uint64_t xfer_due = node__xfer_turn(n);
+	if (xfer_due < due)
+		due = xfer_due;
 	/* Replies may release pipelined requests: they start a new batch. */
 	node__kv_pump_marked(n);
 	return due;
@@ -240,10 +244,8 @@ static void node__house_cb(uv_timer_t *t)
 	node__http_sweep(n, now);
 	node__reap_tick(n);
 	node__peer_flush(n, now);
-	if (n->leaving == 1 && now >= n->leave_deadline_ms) {
-		n->leaving = 2;
-		node__stop(n, "left the cluster (timeout spreading it)");
-	}
+	if (n->leaving == 2 && now >= n->leave_deadline_ms)
+		node__xfer_left(n, "left the cluster (timeout spreading it)");
 	int busy = n->pending_len > 0 || node__http_writing(n);
 	if (n->stopping == 1 && (!busy || now >= n->stop_deadline_ms)) {
 		if (n->pending_len > 0)
@@ -340,6 +342,14 @@ static int node__open_cores(node_t *n)
 		return rc;
 	}
 	node__hint_count(n, NULL); /* hints kept from before a restart */
+	rc = node__xfer_open(n);
+	if (rc != SH_OK) {
+		node__hint_close(n);
+		coord_free(&n->coord);
+		n->coord_open = 0;
+		swim_free(&n->swim);
+		return rc;
+	}
 	rc = node__reap_open(n);
 	if (rc != SH_OK) {
 		node__hint_close(n);
@@ -445,6 +455,7 @@ int node_run(const node_config_t *cfg)
 	node__drain(n);
 	node__peer_free_all(n);
 	store_abort(&n->store);
+	node__xfer_close(n);
 	node__hint_close(n);
 	node__reap_close(n);
 	coord_free(&n->coord);

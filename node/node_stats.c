@@ -237,6 +237,8 @@ int node__stats_json(node_t *n, sh_buf_t *out)
 	node__json_net(n, &w);
 	json_w_key(&w, "hints");
 	node__hint_json(n, &w);
+	json_w_key(&w, "handoff");
+	node__xfer_json(n, &w, 0);
 	json_w_key(&w, "reap");
 	node__reap_json(n, &w);
 	json_w_obj_end(&w);
@@ -352,6 +354,7 @@ int node__stats_prom(node_t *n, sh_buf_t *out)
 	node__prom_ops(n, out);
 	node__prom_rest(n, out);
 	node__hint_prom(n, out);
+	node__xfer_prom(n, out);
 	node__reap_prom(n, out);
 	return SH_OK;
 }

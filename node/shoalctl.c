@@ -7,7 +7,7 @@
  *   shoalctl [-H host:port] COMMAND [options]
  *     members | ring | preflist B K | get B K | put B K VALUE|- |
  *     del B K | dt-get B K | dt B K JSON | stats | metrics | health | leave
- *     | hints
+ *     | hints | transfers
  *   options: --n N --r R --w W --pr N --pw N --timeout-ms MS --sloppy B
  *            --context C (put, del) --type CONTENT-TYPE (put)
  *
@@ -49,6 +49,7 @@ static void ctl_usage(void)
 	fputs("usage: shoalctl [-H host:port] COMMAND [args] [options]\n"
 	      "  members | ring | stats | metrics | health | leave\n"
 	      "  hints              hinted handoff: pending per destination\n"
+	      "  transfers          ownership handoff: moves in flight\n"
 	      "  preflist B K       the nodes that hold B/K\n"
 	      "  get B K            value(s) and context\n"
 	      "  put B K VALUE|-    store VALUE (or stdin); --context C, "
@@ -404,6 +405,8 @@ static int ctl_run(const ctl_opts_t *o, const char *cmd, char **a, int na)
 		return ctl_simple(o, "GET", "/stats");
 	if (!strcmp(cmd, "hints"))
 		return ctl_simple(o, "GET", "/cluster/hints");
+	if (!strcmp(cmd, "transfers"))
+		return ctl_simple(o, "GET", "/cluster/transfers");
 	if (!strcmp(cmd, "metrics"))
 		return ctl_simple(o, "GET", "/metrics");
 	if (!strcmp(cmd, "health"))
