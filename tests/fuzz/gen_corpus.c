@@ -13,6 +13,9 @@
  *   coord_wire  the internode messages a real four-node cluster sends to
  *               n0 while it serves fuzz_coord.h's requests, as frames for
  *               fuzz_coord_wire.c; stored records of both kinds.
+ *   merkle      a whole anti-entropy exchange between fuzz_merkle.h's two
+ *               replicas, every message as a frame for fuzz_merkle.c, with
+ *               and without the walk below the segments; its prefixes.
  * Plus, for each, truncated and byte-flipped variants of some inputs.
  * Deterministic: the same build writes the same files. Usage:
  *   fuzz-gen-corpus OUTDIR
@@ -30,6 +33,7 @@
 #include "crdt/crdt.h"
 #include "crdt/dvv.h"
 #include "fuzz_coord.h"
+#include "fuzz_merkle.h"
 #include "fuzz_util.h"
 #include "gossip/swim.h"
 
@@ -694,6 +698,80 @@ static void gen_coord(void)
 	sh_buf_free(&n.seq);
 }
 
+/* ---- merkle ---- */
+
+/* Hand x's messages to its peer, recorded as frames with tag; answer a
+ * request for keys. Returns 1 if x had anything. */
+static int merkle_turn(sh_buf_t *seq, merkle_exchange_t *x, int replica,
+                       merkle_exchange_t *peer, uint8_t tag)
+{
+	merkle_ready_t rd;
+	merkle_exchange_ready(x, &rd);
+	int moved = rd.msg_count > 0 || rd.want_keys;
+	for (size_t i = 0; i < rd.msg_count; i++) {
+		frame_put(seq, tag, rd.msgs[i].data, rd.msgs[i].len);
+		(void)merkle_exchange_recv(peer, 1000, rd.msgs[i].data,
+		                           rd.msgs[i].len);
+	}
+	int want = rd.want_keys;
+	merkle_exchange_advance(x);
+	if (want)
+		fuzz_merkle_feed(x, replica, 1000);
+	return moved;
+}
+
+static void gen_merkle(void)
+{
+	for (uint32_t sub = 0; sub <= 4; sub += 4) {
+		merkle_t ta, tb;
+		merkle_exchange_t r, in;
+		merkle_xconfig_t xc;
+		sh_buf_t seq;
+		sh_buf_init(&seq);
+		fuzz_merkle_tree(&ta, 0);
+		fuzz_merkle_tree(&tb, 1);
+		fuzz_merkle_xconfig(&xc);
+		xc.sub_fanout = sub;
+		FUZZ_CHECK(merkle_exchange_init(&r, &xc, &ta) == 0);
+		FUZZ_CHECK(merkle_exchange_init(&in, &xc, &tb) == 0);
+		FUZZ_CHECK(merkle_exchange_start(&in, 1000, FUZZ_MERKLE_XID) ==
+		           0);
+		int moved = 1;
+		for (int turn = 0; moved && turn < 10000; turn++) {
+			/* I's messages go to R (tag 0), R's to I (tag 1) */
+			moved = merkle_turn(&seq, &in, 1, &r, 0);
+			moved |= merkle_turn(&seq, &r, 0, &in, 1);
+		}
+		FUZZ_CHECK(!moved && in.state == MERKLE_X_DONE);
+		put_buf("merkle", sub ? "exchange-sub" : "exchange-keys", &seq,
+		        1);
+		/* prefixes: the exchange stopped at every third message */
+		sh_buf_t pre;
+		sh_buf_init(&pre);
+		fuzz_frames_t f;
+		const uint8_t *body;
+		size_t len;
+		uint8_t tag;
+		unsigned n = 0;
+		fuzz_frames_init(&f, seq.data, seq.len);
+		while (fuzz_frames_next(&f, &tag, &body, &len)) {
+			frame_put(&pre, tag, body, len);
+			if (++n % 3 == 0) {
+				char name[64];
+				snprintf(name, sizeof name, "%s-%u",
+				         sub ? "sub" : "keys", n);
+				put_buf("merkle", name, &pre, 0);
+			}
+		}
+		sh_buf_free(&pre);
+		sh_buf_free(&seq);
+		merkle_exchange_free(&r);
+		merkle_exchange_free(&in);
+		merkle_free(&ta);
+		merkle_free(&tb);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -709,6 +787,7 @@ int main(int argc, char **argv)
 	gen_crdt();
 	gen_swim();
 	gen_coord();
+	gen_merkle();
 	printf("fuzz-gen-corpus: %u files in %s\n", written, outdir);
 	return 0;
 }

@@ -25,7 +25,7 @@ if [ "${1:-}" = "--merge" ]; then
 	shift
 fi
 src=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-"http json coord_wire swim dvv crdt causal"}
+targets=${*:-"http json coord_wire swim dvv crdt causal merkle"}
 
 max_len() {
 	case $1 in
