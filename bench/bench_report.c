@@ -95,6 +95,8 @@ static void emit_second(report_t *R, uint64_t now, double secs)
 			               (double)bench_hist_percentile(h, 0.99) /
 			                   1e6);
 	}
+	if (R->csv && fflush(R->csv) != 0) /* a row a second, for tail -f */
+		R->csv_failed = 1;
 }
 
 static void progress(report_t *R, uint64_t now, double secs)
@@ -176,7 +178,7 @@ static void report_loop(report_t *R)
 			if (!R->cfg->quiet)
 				fprintf(
 				    stderr,
-				    R->tty ? "\rpreload %llu/%llu"
+				    R->tty ? "\rpreload %llu/%llu\033[K"
 				           : "preload %llu/%llu\n",
 				    (unsigned long long)preload_done(R, NULL),
 				    (unsigned long long)R->cfg->keys);

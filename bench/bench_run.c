@@ -5,7 +5,7 @@
  *
  * Closed loop (--rate 0): every connection sends its next request as soon
  * as a reply frees a slot. Open loop (--rate R): a 1 ms timer releases
- * this loop's operations on a fixed schedule, op i at start + i/(R/T); an
+ * loop j's operations on a fixed schedule, op i at start + (j + i*T)/R; an
  * operation that finds no free slot waits with its intended time, so
  * latency is measured from when it should have been sent and a stall
  * shows in the tail instead of silently lowering the offered load (no
@@ -252,10 +252,14 @@ static void start_run(bench_loop_t *L)
 	L->start_ns = atomic_load(&L->sh->run_start_ns);
 	L->measure_ns = L->start_ns + (uint64_t)(cfg->warmup_s * 1e9);
 	L->end_ns = L->measure_ns + (uint64_t)(cfg->duration_s * 1e9);
-	L->next_intended_ns = L->start_ns;
 	L->period_ns = L->rate > 0 ? (uint64_t)(1e9 / L->rate) : 0;
 	if (L->period_ns == 0 && L->rate > 0)
 		L->period_ns = 1;
+	/* loop i of T starts i/R late, so the loops' schedules interleave
+	 * into one of R ops/s instead of releasing T at once */
+	L->next_intended_ns =
+	    L->start_ns +
+	    (cfg->rate > 0 ? (uint64_t)(L->index * 1e9 / cfg->rate) : 0);
 	for (unsigned i = 0; i < L->conn_count; i++)
 		conn_issue(&L->conns[i]);
 }
