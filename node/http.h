@@ -381,6 +381,7 @@ typedef enum http_route {
 	HTTP_ROUTE_METRICS,  /* /metrics: GET HEAD */
 	HTTP_ROUTE_HEALTH,   /* /health: GET HEAD */
 	HTTP_ROUTE_HINTS,    /* /cluster/hints: GET HEAD */
+	HTTP_ROUTE_AAE,      /* /cluster/aae: GET HEAD */
 	/* /cluster/transfers: GET HEAD */
 	HTTP_ROUTE_TRANSFERS,
 } http_route_t;

@@ -277,6 +277,8 @@ static const struct http__rdef {
      "/cluster/replicas/{bucket}/{key}"},
     {"cluster", "hints", 0, 0, HTTP_ROUTE_HINTS, HTTP__GET, "GET, HEAD",
      "/cluster/hints"},
+    {"cluster", "aae", 0, 0, HTTP_ROUTE_AAE, HTTP__GET, "GET, HEAD",
+     "/cluster/aae"},
     {"cluster", "transfers", 0, 0, HTTP_ROUTE_TRANSFERS, HTTP__GET, "GET, HEAD",
      "/cluster/transfers"},
     {"cluster", "leave", 0, 0, HTTP_ROUTE_LEAVE, HTTP__M(HTTP_METH_POST),
@@ -410,6 +412,7 @@ const char *http_route_name(http_route_t route)
 	case HTTP_ROUTE_METRICS: return "metrics";
 	case HTTP_ROUTE_HEALTH: return "health";
 	case HTTP_ROUTE_HINTS: return "hints";
+	case HTTP_ROUTE_AAE: return "aae";
 	case HTTP_ROUTE_TRANSFERS: return "transfers";
 	}
 	return "none";

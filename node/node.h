@@ -26,6 +26,7 @@
  *                        receiver merges it and answers with kind 2
  *     [2, state: bin]    SWIM push-pull reply: merged, not answered
  *     [3, msg: bin]      a coordinator message (node/coord.h's bytes)
+ *     [4, msg: bin]      an anti-entropy message (node/aae.h's bytes)
  * Each node sends on its own outbound connection to a peer (one per peer
  * address, reconnected with backoff) and reads on the connections peers
  * open to it, so a peer pair uses two connections, each one-way. A frame
@@ -52,6 +53,8 @@
 #define NODE_SHUTDOWN_MS_DEFAULT     5000u
 /* --handoff-bytes-per-s: hinted handoff's replay rate. */
 #define NODE_HANDOFF_BYTES_PER_S_DEFAULT ((uint64_t)10 << 20)
+/* --aae-interval-ms: a new anti-entropy exchange this often (docs/aae.md). */
+#define NODE_AAE_INTERVAL_MS_DEFAULT 2000u
 /* --tombstone-grace-s: a delete's tombstone is kept at least so long
  * (node/reap.h, docs/deletes.md). */
 #define NODE_TOMBSTONE_GRACE_S_DEFAULT 3600
@@ -79,6 +82,7 @@ typedef struct node_config {
 	uint32_t frame_bytes_max;
 	double swim_time_scale;       /* SWIM durations x this (tests: 0.1) */
 	uint64_t handoff_bytes_per_s; /* hint replay rate; 0: no limit */
+	uint64_t aae_interval_ms;     /* between AAE exchanges; 0: off */
 	uint32_t leave_timeout_ms;    /* bound on handing off at a leave */
 	uint64_t tombstone_grace_s;   /* tombstones reaped after this */
 	char config_file[NODE_PATH_MAX];

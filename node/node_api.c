@@ -271,6 +271,24 @@ static void node__hints_route(node_t *n, node_hconn_t *c, uint64_t seq)
 	node__reply_json(c, seq, 200, &n->scratch);
 }
 
+/* GET /cluster/aae: anti-entropy totals and the last exchange per
+ * partition (node_aae.c). */
+static void node__aae_route(node_t *n, node_hconn_t *c, uint64_t seq)
+{
+	json_w_t w;
+	sh_buf_reset(&n->scratch);
+	json_w_init(&w, &n->scratch);
+	node__aae_cluster_json(n, &w);
+	int rc = json_w_end(&w);
+	if (rc == SH_OK)
+		rc = sh_buf_append_u8(&n->scratch, '\n');
+	if (rc != SH_OK) {
+		node__reply_error(c, seq, 500, "aae");
+		return;
+	}
+	node__reply_json(c, seq, 200, &n->scratch);
+}
+
 void node__api_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req)
 {
 	http_match_t m;
@@ -298,6 +316,7 @@ void node__api_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req)
 	case HTTP_ROUTE_PREFLIST: node__preflist(n, c, seq, &m); return;
 	case HTTP_ROUTE_LEAVE: node__leave(n, c, seq); return;
 	case HTTP_ROUTE_HINTS: node__hints_route(n, c, seq); return;
+	case HTTP_ROUTE_AAE: node__aae_route(n, c, seq); return;
 	case HTTP_ROUTE_TRANSFERS: node__transfers_route(n, c, seq); return;
 	case HTTP_ROUTE_STATS: node__stats_route(n, c, seq, 0); return;
 	case HTTP_ROUTE_METRICS: node__stats_route(n, c, seq, 1); return;

@@ -35,6 +35,7 @@ void node_config_default(node_config_t *cfg)
 	cfg->swim_time_scale = 1.0;
 	cfg->leave_timeout_ms = NODE_LEAVE_TIMEOUT_MS_DEFAULT;
 	cfg->handoff_bytes_per_s = NODE_HANDOFF_BYTES_PER_S_DEFAULT;
+	cfg->aae_interval_ms = NODE_AAE_INTERVAL_MS_DEFAULT;
 	cfg->tombstone_grace_s = NODE_TOMBSTONE_GRACE_S_DEFAULT;
 }
 
@@ -67,6 +68,8 @@ const char *node_config_usage(void)
 	       "tests 0.1)\n"
 	       "  --handoff-bytes-per-s B  hinted handoff replay rate, 0 "
 	       "no limit (10485760)\n"
+	       "  --aae-interval-ms MS   start an anti-entropy exchange this "
+	       "often, 0 off (2000)\n"
 	       "  --tombstone-grace-s S  keep tombstones at least S seconds "
 	       "(3600)\n"
 	       "  --leave-timeout-ms MS  bound on handing off at POST "
@@ -300,6 +303,9 @@ static int node__set(node_config_t *cfg, const char *key, const char *val,
 	if (strcmp(key, "leave-timeout-ms") == 0)
 		return node__set_u32(&cfg->leave_timeout_ms, key, val, 100,
 		                     86400000, err, esize);
+	if (strcmp(key, "aae-interval-ms") == 0)
+		return node__set_u64(&cfg->aae_interval_ms, key, val, 0,
+		                     (uint64_t)86400000, err, esize);
 	if (strcmp(key, "handoff-bytes-per-s") == 0)
 		return node__set_u64(&cfg->handoff_bytes_per_s, key, val, 0,
 		                     (uint64_t)1 << 40, err, esize);
@@ -374,6 +380,7 @@ static const char *const node__keys[] = {
     "shutdown-ms",
     "frame-bytes-max",
     "swim-time-scale",
+    "aae-interval-ms",
     "handoff-bytes-per-s",
     "tombstone-grace-s",
     "config",

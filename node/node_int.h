@@ -15,6 +15,7 @@
 #include "common/sh_buf.h"
 #include "common/sh_rand.h"
 #include "gossip/swim.h"
+#include "node/aae.h"
 #include "node/coord.h"
 #include "node/http.h"
 #include "node/json.h"
@@ -30,6 +31,7 @@ enum {
 	NODE_FRAME_STATE = 1,
 	NODE_FRAME_STATE_REPLY = 2,
 	NODE_FRAME_COORD = 3,
+	NODE_FRAME_AAE = 4, /* node/aae.h's messages */
 };
 
 /* Bytes queued to one peer before new frames to it are dropped. */
@@ -162,7 +164,8 @@ struct node {
 	uv_tcp_t http_listen;
 	int http_listening;
 
-	store_t store;
+	store_t store;      /* the tap over store_disk: every writer uses it */
+	store_t store_disk; /* LMDB */
 	uint64_t epoch;
 	sh_rand_t rand;
 	swim_t swim;
@@ -200,6 +203,9 @@ struct node {
 	sh_buf_t hint_recount;   /* primaries whose hints to count: names, each
 	                          * ending in NUL */
 	uint64_t hints_received; /* objects joined from HINT_BATCHes */
+	/* active anti-entropy (node_aae.c) */
+	aae_t aae;
+	int aae_open;
 
 	/* ownership handoff and graceful leave (node_xfer.c) */
 	xfer_t xfer;
@@ -340,6 +346,23 @@ void node__reap_prom(node_t *n, sh_buf_t *out);
  * /stats' "hints"; /metrics). */
 void node__hint_json(node_t *n, json_w_t *w);
 void node__hint_prom(node_t *n, sh_buf_t *out);
+
+/* ---- node_aae.c: active anti-entropy ---- */
+
+/* node__aae_open / node__aae_close - the driver and its store hooks
+ * (after the coordinator; --aae-interval-ms 0 leaves it off). */
+int node__aae_open(node_t *n);
+void node__aae_close(node_t *n);
+/* node__aae_recv - an AAE frame from member from (in the turn's batch). */
+void node__aae_recv(node_t *n, const char *from, const uint8_t *data,
+                    size_t len);
+/* node__aae_turn - after the commit: tick, send; the next deadline. */
+uint64_t node__aae_turn(node_t *n);
+/* node__aae_json - /stats' "aae"; node__aae_cluster_json - /cluster/aae;
+ * node__aae_prom - /metrics. */
+void node__aae_json(node_t *n, json_w_t *w);
+void node__aae_cluster_json(node_t *n, json_w_t *w);
+void node__aae_prom(node_t *n, sh_buf_t *out);
 
 /* ---- node_xfer.c: ownership handoff and graceful leave ---- */
 

@@ -177,6 +177,9 @@ static uint64_t node__flush_once(node_t *n)
 	uint64_t hint_due = node__hint_turn(n);
 	if (hint_due < due)
 		due = hint_due;
+	uint64_t aae_due = node__aae_turn(n);
+	if (aae_due < due)
+		due = aae_due;
 	uint64_t xfer_due = node__xfer_turn(n);
 	if (xfer_due < due)
 		due = xfer_due;
@@ -283,22 +286,35 @@ static uint64_t node__seed(void)
 	return seed ^ uv_hrtime() ^ ((uint64_t)getpid() << 32);
 }
 
+/* Close the tap, then the LMDB store under it. */
+static void node__store_close(node_t *n)
+{
+	store_close(&n->store);
+	store_close(&n->store_disk);
+}
+
 static int node__open_store(node_t *n)
 {
 	store_lmdb_cfg_t sc = {0};
 	sc.dir = n->cfg.data_dir;
 	sc.sync = n->cfg.sync;
-	int rc = store_lmdb_open(&n->store, &sc);
+	int rc = store_lmdb_open(&n->store_disk, &sc);
 	if (rc != SH_OK) {
 		sh_log(SH_LOG_ERROR, "--data %s: %s (%s)", n->cfg.data_dir,
-		       sh_strerror(rc), store_errmsg(&n->store));
+		       sh_strerror(rc), store_errmsg(&n->store_disk));
+		return rc;
+	}
+	/* Every writer uses the tap, so anti-entropy sees every write. */
+	rc = store_tap_open(&n->store, &n->store_disk);
+	if (rc != SH_OK) {
+		store_close(&n->store_disk);
 		return rc;
 	}
 	rc = store_epoch(&n->store, &n->rand, &n->epoch);
 	if (rc != SH_OK) {
 		sh_log(SH_LOG_ERROR, "epoch: %s (%s)", sh_strerror(rc),
 		       store_errmsg(&n->store));
-		store_close(&n->store);
+		node__store_close(n);
 	}
 	return rc;
 }
@@ -342,6 +358,14 @@ static int node__open_cores(node_t *n)
 		return rc;
 	}
 	node__hint_count(n, NULL); /* hints kept from before a restart */
+	rc = node__aae_open(n);
+	if (rc != SH_OK) {
+		node__hint_close(n);
+		coord_free(&n->coord);
+		n->coord_open = 0;
+		swim_free(&n->swim);
+		return rc;
+	}
 	rc = node__xfer_open(n);
 	if (rc != SH_OK) {
 		node__hint_close(n);
@@ -436,7 +460,7 @@ int node_run(const node_config_t *cfg)
 	if (rc == SH_OK) {
 		rc = node__open_cores(n);
 		if (rc != SH_OK)
-			store_close(&n->store);
+			node__store_close(n);
 	}
 	if (rc != SH_OK) {
 		free(n);
@@ -458,9 +482,10 @@ int node_run(const node_config_t *cfg)
 	node__xfer_close(n);
 	node__hint_close(n);
 	node__reap_close(n);
+	node__aae_close(n);
 	coord_free(&n->coord);
 	swim_free(&n->swim);
-	store_close(&n->store);
+	node__store_close(n);
 	free(n->pending);
 	sh_buf_free(&n->scratch);
 	sh_log(SH_LOG_INFO, "stopped");

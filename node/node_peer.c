@@ -374,6 +374,10 @@ static int node__inbound_frame(node_inbound_t *in, const uint8_t *body,
 		swim_recv_state(&n->swim, now, in->addr, data, dlen, NULL);
 		return SH_OK;
 	}
+	if (kind == NODE_FRAME_AAE) {
+		node__aae_recv(n, in->name, data, dlen);
+		return SH_OK;
+	}
 	if (kind == NODE_FRAME_COORD) {
 		if (reap_wire_type(data, dlen) > 0)
 			node__reap_recv(n, in->name, data, dlen);

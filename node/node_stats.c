@@ -174,7 +174,7 @@ static void node__json_store(node_t *n, json_w_t *w)
 {
 	json_w_key(w, "store");
 	json_w_obj_begin(w);
-	json_w_kv_str(w, "backend", store_backend_name(&n->store));
+	json_w_kv_str(w, "backend", store_backend_name(&n->store_disk));
 	json_w_kv_str(w, "sync",
 	              n->cfg.sync == STORE_SYNC_BATCH ? "batch" : "none");
 	node__json_space(n, w, "objects", STORE_OBJECTS);
@@ -237,6 +237,8 @@ int node__stats_json(node_t *n, sh_buf_t *out)
 	node__json_net(n, &w);
 	json_w_key(&w, "hints");
 	node__hint_json(n, &w);
+	json_w_key(&w, "aae");
+	node__aae_json(n, &w);
 	json_w_key(&w, "handoff");
 	node__xfer_json(n, &w, 0);
 	json_w_key(&w, "reap");
@@ -354,6 +356,7 @@ int node__stats_prom(node_t *n, sh_buf_t *out)
 	node__prom_ops(n, out);
 	node__prom_rest(n, out);
 	node__hint_prom(n, out);
+	node__aae_prom(n, out);
 	node__xfer_prom(n, out);
 	node__reap_prom(n, out);
 	return SH_OK;

@@ -49,6 +49,8 @@ static void ctl_usage(void)
 	fputs("usage: shoalctl [-H host:port] COMMAND [args] [options]\n"
 	      "  members | ring | stats | metrics | health | leave\n"
 	      "  hints              hinted handoff: pending per destination\n"
+	      "  aae                anti-entropy: totals, last exchange per "
+	      "partition\n"
 	      "  transfers          ownership handoff: moves in flight\n"
 	      "  preflist B K       the nodes that hold B/K\n"
 	      "  get B K            value(s) and context\n"
@@ -405,6 +407,8 @@ static int ctl_run(const ctl_opts_t *o, const char *cmd, char **a, int na)
 		return ctl_simple(o, "GET", "/stats");
 	if (!strcmp(cmd, "hints"))
 		return ctl_simple(o, "GET", "/cluster/hints");
+	if (!strcmp(cmd, "aae"))
+		return ctl_simple(o, "GET", "/cluster/aae");
 	if (!strcmp(cmd, "transfers"))
 		return ctl_simple(o, "GET", "/cluster/transfers");
 	if (!strcmp(cmd, "metrics"))
