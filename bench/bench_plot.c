@@ -52,6 +52,17 @@ int bench_plot_check(const char *png_path)
 		                "or a newline\n");
 		return -1;
 	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", png_path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	if (access(slash ? dir : ".", W_OK) != 0) {
+		fprintf(stderr,
+		        "shoal-bench: --plot %s: cannot write in %s: %m\n",
+		        png_path, slash ? dir : ".");
+		return -1;
+	}
 	int rc = system("gnuplot --version >/dev/null 2>&1");
 	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
 		fprintf(stderr, "shoal-bench: --plot needs gnuplot on PATH "
@@ -135,7 +146,7 @@ static void write_script(FILE *g, const char *data, const char *title,
 	        "set key outside right\nset grid\n"
 	        "set multiplot layout 3,1 title '%s'\n"
 	        "set title 'throughput'\nset xlabel 'seconds'\n"
-	        "set ylabel 'ops/s'\nset yrange [0:*]\n"
+	        "set ylabel 'ops/s'\nset xrange [0:*]\nset yrange [0:*]\n"
 	        "plot '%s' index 0 using 1:2 with linespoints pt 7 ps 0.4 "
 	        "title 'all'\n"
 	        "set title 'p99 latency per second'\nset ylabel 'ms'\nplot",
@@ -149,7 +160,7 @@ static void write_script(FILE *g, const char *data, const char *title,
 	fprintf(
 	    g,
 	    "\nset title 'latency by percentile (whole run)'\n"
-	    "set xlabel 'percentile'\nset logscale x\n"
+	    "set xlabel 'percentile'\nset xrange [1:*]\nset logscale x\n"
 	    "set xtics ('0%%%%' 1, '90%%%%' 10, '99%%%%' 100, '99.9%%%%' 1000, "
 	    "'99.99%%%%' 10000, '99.999%%%%' 100000)\nplot");
 	for (unsigned s = 0; s < n; s++)
