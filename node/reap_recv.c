@@ -93,7 +93,7 @@ int reap_recv(reap_t *r, uint64_t now_ms, const char *from, const uint8_t *data,
 	(void)now_ms;
 	if (!store_in_batch(r->store))
 		return SH_EINVAL;
-	if (from == NULL || from[0] == '\0') {
+	if (from == NULL || from[0] == '\0' || strcmp(from, r->self) == 0) {
 		r->stats.rejected++;
 		return SH_EINVAL;
 	}
