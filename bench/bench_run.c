@@ -9,7 +9,9 @@
  * operation that finds no free slot waits with its intended time, so
  * latency is measured from when it should have been sent and a stall
  * shows in the tail instead of silently lowering the offered load (no
- * coordinated omission).
+ * coordinated omission). The next send time is armed on a timerfd, so
+ * an operation leaves within microseconds of its time rather than at the
+ * next 1 ms tick (which would add up to a millisecond to every latency).
  *
  * Each loop draws its operations from its own PRNG (bench_thread_seed),
  * preloads every T-th key, and maps the keys it inserts (workloads D and
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "bench/bench_run_int.h"
 
@@ -188,16 +192,33 @@ static void conn_issue(conn_t *c)
 		send_op(c, &op, 0, now_ns(), cached_ctx(L, &op, &tmp));
 }
 
+/* Wake the loop when the next operation is due (a timerfd takes an
+ * absolute CLOCK_MONOTONIC time, the clock uv_hrtime reads). */
+static void arm_next(bench_loop_t *L)
+{
+	if (L->tfd < 0 || L->phase != PH_RUN ||
+	    L->next_intended_ns >= L->end_ns)
+		return;
+	struct itimerspec its = {0};
+	its.it_value.tv_sec = (time_t)(L->next_intended_ns / 1000000000);
+	its.it_value.tv_nsec = (long)(L->next_intended_ns % 1000000000);
+	timerfd_settime(L->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
 /* Open loop: release every operation whose time has come, while some
- * connection has a free slot. */
+ * connection has a free slot; then arm the timer for the next one (with
+ * no free slot, a reply calls again). */
 static void open_issue(bench_loop_t *L)
 {
 	uint64_t now = now_ns();
 	unsigned n = L->conn_count;
 	for (unsigned guard = 0; guard < 100000; guard++) {
-		if (L->phase != PH_RUN || L->next_intended_ns > now ||
-		    L->next_intended_ns >= L->end_ns)
+		if (L->phase != PH_RUN || L->next_intended_ns >= L->end_ns)
 			return;
+		if (L->next_intended_ns > now) {
+			arm_next(L);
+			return;
+		}
 		conn_t *c = NULL;
 		for (unsigned i = 0; i < n && !c; i++) {
 			conn_t *t = &L->conns[(L->rr + i) % n];
@@ -450,11 +471,45 @@ static void conn_connect(conn_t *c)
 		conn_fail(c, 0);
 }
 
+static void on_tfd(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	bench_loop_t *L = h->data;
+	uint64_t expirations;
+	if (read(L->tfd, &expirations, sizeof(expirations)) < 0)
+		expirations = 0; /* EAGAIN: nothing due after all */
+	open_issue(L);
+}
+
+/* The open loop's timerfd, when the kernel has one; the tick is the
+ * fallback. */
+static void tfd_start(bench_loop_t *L)
+{
+	L->tfd = -1;
+	if (L->rate <= 0)
+		return;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (uv_poll_init(&L->loop, &L->tpoll, fd) < 0) {
+		close(fd);
+		return;
+	}
+	L->tfd = fd;
+	L->tpoll.data = L;
+	uv_poll_start(&L->tpoll, UV_READABLE, on_tfd);
+}
+
 static void stop_all(bench_loop_t *L)
 {
 	L->phase = PH_DONE;
 	uv_timer_stop(&L->tick);
 	uv_close((uv_handle_t *)&L->tick, NULL);
+	if (L->tfd >= 0) {
+		uv_poll_stop(&L->tpoll);
+		uv_close((uv_handle_t *)&L->tpoll, NULL);
+	}
 	for (unsigned i = 0; i < L->conn_count; i++) {
 		conn_t *c = &L->conns[i];
 		if (c->state == CONN_UP || c->state == CONN_CONNECTING) {
@@ -508,6 +563,7 @@ int bench__loop_init(bench_loop_t *L, bench_shared_t *sh, unsigned index)
 	const bench_cfg_t *cfg = sh->cfg;
 	unsigned t = cfg->threads;
 	memset(L, 0, sizeof(*L));
+	L->tfd = -1;
 	L->sh = sh;
 	L->cfg = cfg;
 	L->index = index;
@@ -548,6 +604,8 @@ void bench__loop_free(bench_loop_t *L)
 	}
 	if (L->has_loop)
 		uv_loop_close(&L->loop);
+	if (L->has_loop && L->tfd >= 0)
+		close(L->tfd); /* after its poll handle has closed */
 	if (L->has_lock)
 		uv_mutex_destroy(&L->lock);
 	L->has_loop = L->has_lock = 0;
@@ -563,6 +621,7 @@ void bench__loop_main(void *arg)
 	bench_loop_t *L = arg;
 	for (unsigned i = 0; i < L->conn_count; i++)
 		conn_connect(&L->conns[i]);
+	tfd_start(L);
 	L->preload_ns = now_ns();
 	L->phase = L->cfg->preload ? PH_PRELOAD : PH_WAIT;
 	if (L->phase == PH_WAIT)

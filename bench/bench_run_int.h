@@ -38,6 +38,8 @@ typedef struct bench_loop {
 	unsigned index; /* thread number, 0..threads-1 */
 	uv_loop_t loop;
 	uv_timer_t tick;
+	uv_poll_t tpoll; /* open loop: timerfd armed at the next send */
+	int tfd;         /* -1: none, the 1 ms tick releases sends */
 	struct bench__conn *conns;
 	unsigned conn_count, rr;
 	double rate; /* this loop's share */
