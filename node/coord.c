@@ -9,6 +9,7 @@
  * coord_stats.c.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -356,6 +357,22 @@ static int results_room(coord_t *c)
 	return SH_OK;
 }
 
+/*
+ * Zero q but for the bulk of its per-target arrays (most of its ~10 KB):
+ * a target is zeroed when it is added (coord__targets), a hint name when
+ * it is written, and nothing reads either past its count. targets[0] is
+ * zeroed too, for the paths that fill it in place (a forward).
+ */
+static void req_zero(coord__req_t *q)
+{
+	size_t tail = offsetof(coord__req_t, merged);
+
+	memset(q, 0, offsetof(coord__req_t, targets));
+	memset(&q->targets[0], 0, sizeof(q->targets[0]));
+	q->unreplaced_count = 0;
+	memset((char *)q + tail, 0, sizeof(*q) - tail);
+}
+
 coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
                              const coord__origin_t *origin)
 {
@@ -366,9 +383,10 @@ coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
 		return NULL;
 	if (!origin->remote && results_room(c) != 0)
 		return NULL;
-	q = calloc(1, sizeof(*q));
+	q = malloc(sizeof(*q));
 	if (q == NULL)
 		return NULL;
+	req_zero(q);
 	slot = c->free_slots[--c->free_count];
 	sh_assert(c->reqs[slot] == NULL);
 	q->id = (c->next_gen << c->slot_bits) | slot;
