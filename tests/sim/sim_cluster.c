@@ -48,8 +48,11 @@
  *                for good once SWIM has spread its "left", and its data no
  *                longer counts.
  * With --crash or --partition as well, four faults in ten are one of
- * --wipe/--join/--leave. Every node also runs hinted handoff replay
- * (sim_cluster_hint.c, antientropy/hint.h).
+ * --wipe/--join/--leave. Every node also runs the repair machinery of
+ * the real node: hinted handoff replay (sim_cluster_hint.c over
+ * antientropy/hint.h), ownership handoff and graceful leave (node/xfer.h)
+ * and active anti-entropy (node/aae.h, every 400 ms) over a store tap
+ * (sim_cluster_repair.c).
  *
  * After the K operations (and the answers to them, or their timeouts), the
  * faults end: the down node restarts, the network heals, loss stops, and
@@ -431,8 +434,10 @@ static void fault_begin(cl_sim_t *s)
 	case CL_FAULT_WIPE: wipe_or_crash(s, i); break;
 	case CL_FAULT_JOIN: join_one(s); break;
 	case CL_FAULT_LEAVE:
-		cl_node_leave(s, i);
-		s->n.leaves++;
+		if (cl_node_leave(s, i) == SH_OK)
+			s->n.leaves++;
+		else
+			s->fault = CL_FAULT_NONE; /* refused: try later */
 		break;
 	case CL_FAULT_CRASH:
 		cl_node_crash(s, i);
@@ -734,6 +739,12 @@ static void report_run(const cl_sim_t *s)
 	       " redirected=%" PRIu64 " received=%" PRIu64 "\n",
 	       hsum.replayed, hsum.batches, hsum.failed, hsum.redirected,
 	       received);
+	uint64_t ak, ax, mv, mk;
+	cl_repair_totals(s, &ak, &ax, &mv, &mk);
+	printf("repair: aae_exchanges=%" PRIu64 " aae_keys_repaired=%" PRIu64
+	       " handoff_moves=%" PRIu64 " handoff_keys=%" PRIu64
+	       " leaves_abandoned=%" PRIu64 " messages_refused=%" PRIu64 "\n",
+	       ax, ak, mv, mk, s->n.leaves_abandoned, s->n.repair_refused);
 	if (!s->members_agree)
 		cl_members_report(s);
 	const sim_net_stats_t *ns = sim_net_stats(&s->net, SIM_NET_ALL);
@@ -753,9 +764,12 @@ static int report(cl_sim_t *s)
 	uint64_t aw, lw, ac, lc;
 	report_run(s);
 	cl_check(s, &aw, &lw, &ac, &lc);
+	uint64_t ak, ax, mv, mk;
+	cl_repair_totals(s, &ak, &ax, &mv, &mk);
 	int failed = lw > 0 || lc > 0 || aw + ac == 0 ||
 	             s->n.dot_conflicts > 0 || s->n.status_4xx > 0 ||
-	             s->unconverged > 0 || !s->members_agree;
+	             s->unconverged > 0 || !s->members_agree ||
+	             s->n.repair_refused > 0;
 	if (failed)
 		cl_replay(s);
 	int converged = s->converged_ms != UINT64_MAX;
@@ -766,7 +780,7 @@ static int report(cl_sim_t *s)
 	       " acked_crdt_ops=%" PRIu64 " lost_crdt_ops=%" PRIu64
 	       " converged=%s converge_s=%.1f aae_keys_repaired=%" PRIu64 "\n",
 	       s->start_nodes, s->seed, aw, lw, ac, lc,
-	       converged ? "yes" : "no", (double)conv_ms / 1000.0, (uint64_t)0);
+	       converged ? "yes" : "no", (double)conv_ms / 1000.0, ak);
 	return failed;
 }
 

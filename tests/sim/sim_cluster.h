@@ -2,7 +2,9 @@
  * sim_cluster.h - private declarations of `shoal-sim cluster`, shared by
  * sim_cluster.c (options, the run loop, phases, faults, the report),
  * sim_cluster_node.c (a simulated node: SWIM + coordinator + memory store
- * driven as the shell drives them), sim_cluster_client.c (the clients and
+ * driven as the shell drives them), sim_cluster_hint.c (its hinted
+ * handoff replay), sim_cluster_repair.c (its ownership handoff and
+ * anti-entropy drivers), sim_cluster_client.c (the clients and
  * the history of what they asked and were told) and sim_cluster_check.c
  * (the dot tap and the final checks). What the mode does and what it
  * checks is described at the top of sim_cluster.c.
@@ -23,8 +25,10 @@
 #include "antientropy/hint.h"
 #include "crdt/causal.h"
 #include "gossip/swim.h"
+#include "node/aae.h"
 #include "node/coord.h"
 #include "node/store.h"
+#include "node/xfer.h"
 #include "tests/sim/sim_heap.h"
 #include "tests/sim/sim_net.h"
 
@@ -51,6 +55,8 @@ enum {
 	CL_TAG_REQ = 4,         /* client -> node: [tag, seq (8 bytes)] */
 	CL_TAG_REPLY = 5,       /* node -> client: [tag, seq (8 bytes)] */
 	CL_TAG_HINT = 6,        /* HINT_BATCH or HINT_ACK (handoff.h) */
+	CL_TAG_AAE = 7,         /* an anti-entropy message (aae.h) */
+	CL_TAG_XFER = 8,        /* HANDOFF_BATCH or HANDOFF_ACK (xfer.h) */
 };
 
 /* Where a node slot stands in the cluster's life. */
@@ -149,8 +155,9 @@ typedef struct cl_node {
 	int paused; /* up, but neither receiving nor running timers */
 	swim_t swim;
 	coord_t coord;
-	store_t store; /* survives crashes (not wipes) */
-	int has_store; /* store open (not a spare) */
+	store_t disk;  /* the memory store: survives crashes (not wipes) */
+	int has_store; /* disk open (not a spare) */
+	store_t store; /* while up: the tap over disk every writer uses */
 	uint64_t epoch;
 	sh_rand_t rng; /* the node's own: epoch draws */
 	uint64_t sched;
@@ -164,7 +171,27 @@ typedef struct cl_node {
 	sh_buf_t hint_acks;      /* HINT_ACKs to send after the commit:
 	                          * [to (4 bytes), len (4 bytes), bytes] */
 	uint64_t hints_received; /* HINT_BATCH entries joined */
+	/* repair (sim_cluster_repair.c), while up */
+	struct cl_sim *sim; /* for xfer's send callback */
+	uint32_t id;
+	aae_t aae;
+	xfer_t xfer;
+	int leave_phase;            /* CL_LEAVE_* */
+	uint64_t leave_deadline_ms; /* of the phase */
+	uint64_t aae_repaired;      /* keys, of drivers freed by crashes */
+	uint64_t aae_exchanges;
+	uint64_t xfer_moves; /* moves done, of drivers freed */
+	uint64_t xfer_keys;  /* keys received, of drivers freed */
 } cl_node_t;
+
+/* A graceful leave (xfer.h GRACEFUL LEAVE, as node_xfer.c runs it). */
+enum {
+	CL_LEAVE_NONE = 0,
+	CL_LEAVE_HANDOFF,  /* xfer_leave: every partition streams away */
+	CL_LEAVE_ANNOUNCE, /* swim_leave: until "left" has spread */
+	CL_LEAVE_SWEEP,    /* xfer_sweep: what was written meanwhile */
+	CL_LEAVE_DONE,     /* the node may stop */
+};
 
 /* One fault at a time: at most one node down (crashed or paused), or the
  * network split in two. */
@@ -194,7 +221,8 @@ typedef struct cl_counts {
 	uint64_t acked[CL_OP__COUNT];
 	uint64_t status_503, status_4xx, unreachable, timeouts, late;
 	uint64_t crashes, restarts, crashes_open_batch, pauses, splits;
-	uint64_t wipes, wipes_deferred, joins, leaves;
+	uint64_t wipes, wipes_deferred, joins, leaves, leaves_abandoned;
+	uint64_t repair_refused; /* xfer or aae messages a node refused */
 	uint64_t acked_crdt;
 	uint64_t ctr_acked[CL_CTR_KEYS], ctr_tried[CL_CTR_KEYS];
 	uint64_t cart_acked[CL_CART_KEYS][CL_SKUS];
@@ -303,9 +331,10 @@ void cl_node_wake(cl_sim_t *s, uint32_t i, uint64_t at_ms);
 void cl_node_wipe(cl_sim_t *s, uint32_t i);
 /* cl_node_join - start spare node i: empty store, joins the members. */
 int cl_node_join(cl_sim_t *s, uint32_t i);
-/* cl_node_leave - member i leaves gracefully; it stops (slot GONE) once
- * its "left" has been spread. */
-void cl_node_leave(cl_sim_t *s, uint32_t i);
+/* cl_node_leave - member i leaves gracefully (sim_cluster_repair.c):
+ * hands off, announces, sweeps, then stops (slot GONE). 0, or an error
+ * when the leave could not start. */
+int cl_node_leave(cl_sim_t *s, uint32_t i);
 /* cl_is_member - node i holds data as part of the cluster (member or
  * leaving, up or down). */
 int cl_is_member(const cl_sim_t *s, uint32_t i);
@@ -344,6 +373,36 @@ void cl_hint_recv(cl_sim_t *s, uint32_t i, uint32_t from, const uint8_t *p,
 /* cl_hint_acks - after node i's commit: send (committed) or drop the
  * queued HINT_ACKs. */
 void cl_hint_acks(cl_sim_t *s, uint32_t i, int committed);
+
+/* ---- sim_cluster_repair.c ---- */
+
+/* cl_repair_open / cl_repair_close - node i's ownership handoff (xfer.h)
+ * and anti-entropy (aae.h) drivers over its store tap; close at a crash
+ * (their totals kept). */
+int cl_repair_open(cl_sim_t *s, uint32_t i);
+void cl_repair_close(cl_sim_t *s, uint32_t i);
+/* cl_repair_event - a SWIM event of node i about another member. */
+void cl_repair_event(cl_sim_t *s, uint32_t i, const swim_event_t *ev);
+/* cl_repair_recv - a CL_TAG_AAE or CL_TAG_XFER message, batch open. */
+void cl_repair_recv(cl_sim_t *s, uint32_t i, uint32_t from, uint8_t tag,
+                    const uint8_t *p, size_t len);
+/* cl_repair_turn - inside node i's step, before the commit: xfer's turn
+ * and the leave's progress. Returns the next deadline. */
+uint64_t cl_repair_turn(cl_sim_t *s, uint32_t i);
+/* cl_repair_committed - after node i's commit (ok: it succeeded): xfer's
+ * acks, anti-entropy's tick and messages. Returns the next deadline. */
+uint64_t cl_repair_committed(cl_sim_t *s, uint32_t i, int ok);
+/* cl_repair_leave - start node i's graceful leave: 0 or an error (the
+ * leave did not start). */
+int cl_repair_leave(cl_sim_t *s, uint32_t i);
+/* cl_repair_left - node i's "left" has spread: sweep; 1 when it may stop
+ * now (nothing to sweep). */
+int cl_repair_left(cl_sim_t *s, uint32_t i);
+/* cl_repair_totals - keys anti-entropy repaired and exchanges started,
+ * moves done and keys received by handoff, over every node. */
+void cl_repair_totals(const cl_sim_t *s, uint64_t *aae_keys,
+                      uint64_t *aae_exchanges, uint64_t *moves,
+                      uint64_t *moved_keys);
 
 /* ---- sim_cluster_client.c ---- */
 

@@ -154,6 +154,7 @@ static uint64_t swim_outputs(cl_sim_t *s, uint32_t i, int *left_done)
 		    r.events[k].kind != SWIM_EV_REFUSED)
 			n->members_dirty = 1;
 		cl_hint_event(s, i, &r.events[k]);
+		cl_repair_event(s, i, &r.events[k]);
 	}
 	if (r.events_lost)
 		n->members_dirty = 1;
@@ -211,17 +212,21 @@ static void step_end(cl_sim_t *s, uint32_t i)
 	uint64_t due = swim_outputs(s, i, &left_done);
 	if (n->members_dirty)
 		members_changed(n);
+	if (left_done)
+		cl_repair_left(s, i);
 	due = min_u64(due, cl_hint_turn(s, i));
+	due = min_u64(due, cl_repair_turn(s, i));
 	int rc = store_commit(&n->store);
 	if (rc != SH_OK)
 		coord_batch_failed(&n->coord, rc);
 	cl_hint_acks(s, i, rc == SH_OK);
+	due = min_u64(due, cl_repair_committed(s, i, rc == SH_OK));
 	if (n->tap) {
 		n->tap = 0;
 		cl_tap(s, i);
 	}
 	due = min_u64(due, coord_outputs(s, i));
-	if (left_done && n->slot == CL_SLOT_LEAVING)
+	if (n->slot == CL_SLOT_LEAVING && n->leave_phase == CL_LEAVE_DONE)
 		node_gone(s, i);
 	else
 		cl_schedule(s, 0, i, &n->sched, due);
@@ -264,6 +269,10 @@ static void deliver_stream(cl_sim_t *s, const sim_net_msg_t *m)
 		coord_recv(&n->coord, s->now, from, body, len);
 		break;
 	case CL_TAG_HINT: cl_hint_recv(s, m->to, m->from, body, len); break;
+	case CL_TAG_AAE:
+	case CL_TAG_XFER:
+		cl_repair_recv(s, m->to, m->from, m->bytes[0], body, len);
+		break;
 	case CL_TAG_REQ:
 		if (len >= 8)
 			cl_client_request(s, m->to, m->from - s->nodes,
@@ -342,17 +351,24 @@ static int node_start(cl_sim_t *s, uint32_t i, const char *const *seeds,
 	cc.epoch = n->epoch;
 	cc.id_base = sh_rand_u64(&s->rng);
 	cc.inflight_max = 1024;
-	rc = coord_init(&n->coord, &cc, &n->store);
+	/* every writer goes through the tap, so anti-entropy sees it all */
+	rc = store_tap_open(&n->store, &n->disk);
+	if (rc == SH_OK)
+		rc = coord_init(&n->coord, &cc, &n->store);
 	if (rc != SH_OK) {
+		store_close(&n->store);
 		swim_free(&n->swim);
 		return rc;
 	}
 	step_begin(s, i);
 	rc = cl_hint_open(s, i);
+	if (rc == SH_OK && (rc = cl_repair_open(s, i)) != SH_OK)
+		hint_free(&n->hint);
 	if (rc != SH_OK) {
 		store_abort(&n->store);
 		n->in_step = 0;
 		coord_free(&n->coord);
+		store_close(&n->store);
 		swim_free(&n->swim);
 		return rc;
 	}
@@ -367,11 +383,11 @@ static int node_start(cl_sim_t *s, uint32_t i, const char *const *seeds,
 /* A fresh store for node i, with a new epoch drawn from its rng. */
 static int fresh_store(cl_node_t *n)
 {
-	int rc = store_mem_open(&n->store, NULL);
+	int rc = store_mem_open(&n->disk, NULL);
 	if (rc != SH_OK)
 		return rc;
 	n->has_store = 1;
-	return store_epoch(&n->store, &n->rng, &n->epoch);
+	return store_epoch(&n->disk, &n->rng, &n->epoch);
 }
 
 /* The addresses of every member but i: seeds to join through. */
@@ -420,13 +436,15 @@ int cl_node_join(cl_sim_t *s, uint32_t i)
 	return node_start(s, i, seeds, len);
 }
 
-void cl_node_leave(cl_sim_t *s, uint32_t i)
+int cl_node_leave(cl_sim_t *s, uint32_t i)
 {
 	cl_node_t *n = &s->node[i];
 	sh_assert(n->slot == CL_SLOT_MEMBER && n->up && !n->paused);
-	n->slot = CL_SLOT_LEAVING;
 	step_begin(s, i);
-	swim_leave(&n->swim, s->now);
+	int rc = cl_repair_leave(s, i);
+	if (rc == SH_OK)
+		n->slot = CL_SLOT_LEAVING;
+	return rc;
 }
 
 static void stats_add(coord_stats_t *sum, const coord_stats_t *c)
@@ -444,21 +462,34 @@ static void stats_add(coord_stats_t *sum, const coord_stats_t *c)
 		sum->rejected[r] += c->rejected[r];
 }
 
+/* The process of node i ends: its cores go, the open batch is lost,
+ * what it committed stays on its disk. */
+static void node_stop(cl_sim_t *s, uint32_t i)
+{
+	cl_node_t *n = &s->node[i];
+	sh_assert(n->up);
+	n->in_step = 0;
+	stats_add(&n->stats_sum, coord_stats(&n->coord));
+	cl_repair_close(s, i);
+	cl_hint_close(s, i);
+	coord_free(&n->coord);
+	swim_free(&n->swim);
+	if (store_in_batch(&n->store))
+		store_abort(&n->store);
+	store_close(&n->store);
+	store_mem_crash(&n->disk);
+	n->up = 0;
+	n->sched = UINT64_MAX;
+	n->down_ms = s->now;
+}
+
 void cl_node_crash(cl_sim_t *s, uint32_t i)
 {
 	cl_node_t *n = &s->node[i];
 	sh_assert(n->up);
 	sh_assert(sim_net_crash(&s->net, i, s->now) == SH_OK);
 	s->n.crashes_open_batch += (uint64_t)n->in_step;
-	n->in_step = 0;
-	stats_add(&n->stats_sum, coord_stats(&n->coord));
-	cl_hint_close(s, i);
-	coord_free(&n->coord);
-	swim_free(&n->swim);
-	store_mem_crash(&n->store);
-	n->up = 0;
-	n->sched = UINT64_MAX;
-	n->down_ms = s->now;
+	node_stop(s, i);
 }
 
 void cl_node_wipe(cl_sim_t *s, uint32_t i)
@@ -466,7 +497,7 @@ void cl_node_wipe(cl_sim_t *s, uint32_t i)
 	cl_node_t *n = &s->node[i];
 	uint64_t old = n->epoch;
 	cl_node_crash(s, i);
-	store_close(&n->store);
+	store_close(&n->disk);
 	n->has_store = 0;
 	int rc = fresh_store(n);
 	sh_assert(rc == SH_OK && n->epoch != old);
@@ -479,13 +510,8 @@ static void node_gone(cl_sim_t *s, uint32_t i)
 {
 	cl_node_t *n = &s->node[i];
 	sh_assert(!n->in_step && n->up);
-	stats_add(&n->stats_sum, coord_stats(&n->coord));
-	cl_hint_close(s, i);
-	coord_free(&n->coord);
-	swim_free(&n->swim);
-	n->up = 0;
+	node_stop(s, i);
 	n->slot = CL_SLOT_GONE;
-	n->sched = UINT64_MAX;
 	cl_schedule(s, 0, i, &n->sched, s->now + CL_GONE_NET_MS);
 }
 
@@ -498,7 +524,7 @@ int cl_node_restart(cl_sim_t *s, uint32_t i)
 	size_t len = 0;
 	sh_assert(!n->up && n->slot == CL_SLOT_MEMBER);
 	sh_assert(sim_net_restart(&s->net, i) == SH_OK);
-	int rc = store_epoch(&n->store, &n->rng, &epoch);
+	int rc = store_epoch(&n->disk, &n->rng, &epoch);
 	if (rc != SH_OK)
 		return rc;
 	sh_assert(epoch == n->epoch); /* a restart keeps its store's actor */
@@ -527,14 +553,10 @@ void cl_node_resume(cl_sim_t *s, uint32_t i)
 void cl_node_free(cl_sim_t *s, uint32_t i)
 {
 	cl_node_t *n = &s->node[i];
-	if (n->up) {
-		hint_free(&n->hint);
-		coord_free(&n->coord);
-		swim_free(&n->swim);
-		n->up = 0;
-	}
+	if (n->up)
+		node_stop(s, i);
 	if (n->has_store)
-		store_close(&n->store);
+		store_close(&n->disk);
 	n->has_store = 0;
 	sh_buf_free(&n->hint_acks);
 }
@@ -582,17 +604,26 @@ uint32_t cl_leaving(const cl_sim_t *s)
 
 /* ---- views ---- */
 
-/* 1 if every live node lists node j (which left) as left, not dead: a
- * dead member keeps its place in the ring. */
-static int listed_left(const cl_sim_t *s, uint32_t j)
+/* 1 if node i knows that node j left: SWIM does not list it otherwise
+ * (a member it declared dead and then forgot is not listed either), and
+ * its coordinator's ring no longer holds it (a dead member would keep
+ * its place). */
+static int knows_left(const cl_sim_t *s, uint32_t i, uint32_t j)
 {
 	char name[16];
 	swim_member_info_t info;
 	snprintf(name, sizeof(name), "n%" PRIu32, j);
+	if (swim_member_get(&s->node[i].swim, name, &info) == SH_OK &&
+	    info.state != SWIM_LEFT)
+		return 0;
+	return ring_member_find(coord_ring(&s->node[i].coord), name) < 0;
+}
+
+/* 1 if every live node knows that node j left. */
+static int listed_left(const cl_sim_t *s, uint32_t j)
+{
 	for (uint32_t i = 0; i < s->nodes; i++)
-		if (s->node[i].up &&
-		    swim_member_get(&s->node[i].swim, name, &info) == SH_OK &&
-		    info.state != SWIM_LEFT)
+		if (s->node[i].up && !knows_left(s, i, j))
 			return 0;
 	return 1;
 }
@@ -628,21 +659,22 @@ void cl_members_report(const cl_sim_t *s)
 	char name[16];
 	swim_member_info_t info;
 	for (uint32_t i = 0; i < s->nodes; i++) {
-		for (uint32_t j = 0; i != j && s->node[i].up && j < s->nodes;
-		     j++) {
-			int want = s->node[j].slot == CL_SLOT_GONE ? SWIM_LEFT
-			           : s->node[j].up                 ? SWIM_ALIVE
-			                                           : -1;
+		for (uint32_t j = 0; s->node[i].up && j < s->nodes; j++) {
+			int gone = s->node[j].slot == CL_SLOT_GONE;
 			snprintf(name, sizeof(name), "n%" PRIu32, j);
-			if (want < 0 ||
+			if (gone && !knows_left(s, i, j))
+				printf("members: n%" PRIu32
+				       " does not know that n%" PRIu32
+				       " left (its ring holds it)\n",
+				       i, j);
+			if (i == j || !s->node[j].up ||
 			    swim_member_get(&s->node[i].swim, name, &info) !=
 			        SH_OK ||
-			    (int)info.state == want || info.state > SWIM_LEFT)
+			    info.state == SWIM_ALIVE || info.state > SWIM_LEFT)
 				continue;
 			printf("members: n%" PRIu32 " lists n%" PRIu32
-			       " as %s (incarnation %" PRIu64 "), not %s\n",
-			       i, j, st[info.state], info.incarnation,
-			       st[want]);
+			       " as %s (incarnation %" PRIu64 "), not alive\n",
+			       i, j, st[info.state], info.incarnation);
 		}
 	}
 }
