@@ -273,6 +273,7 @@ typedef struct scan_ctx {
 	reap_t *r;
 	uint64_t wall_ms;
 	size_t consumed;
+	size_t bytes; /* record bytes decoded this tick */
 } scan_ctx_t;
 
 static reap__cand_t *cand_slot(reap_t *r)
@@ -357,9 +358,14 @@ static int scan_cb(void *arg, const store_entry_t *e)
 		return SH_EFULL; /* stop before it: looked at again later */
 	sc->consumed++;
 	r->stats.scanned++;
+	/* a tombstone holds no value bytes: a large record is not one, and
+	 * decoding it would only cost the loop time */
+	if (e->val_len > REAP_RECORD_BYTES_MAX)
+		return 0;
+	sc->bytes += e->val_len;
 	memset(&obj, 0, sizeof(obj));
 	if (coord_obj_decode(&obj, e->val, e->val_len, NULL) != 0)
-		return 0; /* not ours to judge: the read path repairs it */
+		return sc->bytes >= REAP_TICK_BYTES_MAX ? STORE_SCAN_STOP : 0;
 	if (is_tombstone(&obj)) {
 		r->stats.tombstones++;
 		ts = newest_ms(&obj.kv);
@@ -374,7 +380,7 @@ static int scan_cb(void *arg, const store_entry_t *e)
 		}
 	}
 	coord_obj_free(&obj);
-	return 0;
+	return sc->bytes >= REAP_TICK_BYTES_MAX ? STORE_SCAN_STOP : 0;
 }
 
 /* the pass ends when the last partition is done */
@@ -395,12 +401,14 @@ static void scan(reap_t *r, uint64_t now_ms, uint64_t wall_ms)
 	scan_ctx_t sc;
 	int err;
 
+	sc.bytes = 0;
+
 	if (!r->passing && now_ms >= r->next_pass_ms) {
 		r->passing = 1;
 		r->partition = 0;
 		store_cursor_init(&r->cursor);
 	}
-	while (r->passing && budget > 0 &&
+	while (r->passing && budget > 0 && sc.bytes < REAP_TICK_BYTES_MAX &&
 	       r->cand_count < r->cfg.inflight_max) {
 		sc.r = r;
 		sc.wall_ms = wall_ms;

@@ -32,7 +32,8 @@
  * the primaries that still holds an old copy and a hint for it.
  *
  * WHO REAPS. Each node walks its own objects keyspace, one partition
- * after another, at most scan_keys_max entries per reap_tick, and drives
+ * after another, at most scan_keys_max entries and about
+ * REAP_TICK_BYTES_MAX record bytes per reap_tick, and drives
  * the keys it is the first primary of (entries[0] of the preference list).
  * The other primaries drive a tombstone only once it is twice the grace
  * old, so a key whose first primary could not finish (a lost message) is
@@ -96,7 +97,12 @@
 #define REAP_INFLIGHT_MAX             4096
 #define REAP_CHECK_TIMEOUT_MS_DEFAULT 5000
 #define REAP_NO_DEADLINE              UINT64_MAX
-#define REAP_WIRE_VERSION             1
+/* Records longer than this are not decoded: a tombstone carries no value
+ * bytes, so such a record is a live object. */
+#define REAP_RECORD_BYTES_MAX ((size_t)64 << 10)
+/* A tick stops reading once it decoded this many record bytes. */
+#define REAP_TICK_BYTES_MAX ((size_t)1 << 20)
+#define REAP_WIRE_VERSION   1
 
 /* Message types (see WIRE). */
 typedef enum reap_msg_type {

@@ -483,6 +483,61 @@ static void test_reap_bounded_scan(void **state)
 	rc_free(x);
 }
 
+/* a tick also stops after about REAP_TICK_BYTES_MAX record bytes, and
+ * records too large to be tombstones are not decoded */
+static void test_reap_bounded_bytes(void **state)
+{
+	rc_t *x = rc_new(512);
+	static uint8_t big[60 << 10];
+	coord_obj_t obj;
+	crdt_actor_t a;
+	dvv_value_t v;
+	store_key_t k;
+	sh_buf_t b;
+	char key[16];
+	uint64_t before;
+	int i;
+
+	(void)state;
+	memset(&obj, 0, sizeof(obj));
+	memset(&v, 0, sizeof(v));
+	memset(&b, 0, sizeof(b));
+	obj.kind = COORD_KIND_KV;
+	dvv_init(&obj.kv);
+	OK(crdt_actor_init(&a, "n1", 2, 1));
+	v.value = big;
+	v.value_len = sizeof(big);
+	OK(dvv_update(&obj.kv, NULL, &a, &v, NULL));
+	OK(coord_obj_encode(&obj, &b));
+	coord_obj_free(&obj);
+	for (i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "big%d", i);
+		okey(x, key, &k);
+		OK(store_put(&x->s[0], &k, b.data, b.len));
+	}
+	before = reap_stats(&x->r[0])->scanned;
+	reap_tick(&x->r[0], x->now, 100000);
+	assert_true(reap_stats(&x->r[0])->scanned - before <=
+	            REAP_TICK_BYTES_MAX / b.len + 1);
+	assert_true(reap_stats(&x->r[0])->scanned - before >= 2);
+	/* past the limit a record is skipped without decoding: live */
+	snprintf(key, sizeof(key), "huge");
+	okey(x, key, &k);
+	{
+		static uint8_t huge[REAP_RECORD_BYTES_MAX + 1];
+		OK(store_put(&x->s[0], &k, huge, sizeof(huge)));
+	}
+	for (i = 0; i < 100 && reap_stats(&x->r[0])->passes < 2; i++) {
+		x->now += 1000;
+		reap_tick(&x->r[0], x->now, 100000);
+	}
+	assert_int_equal(reap_stats(&x->r[0])->passes, 2);
+	assert_int_equal(reap_stats(&x->r[0])->tombstones, 0);
+	assert_true(has(x, 0, "huge"));
+	sh_buf_free(&b);
+	rc_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +549,7 @@ int main(void)
 	    cmocka_unit_test(test_reap_delete_is_conditional),
 	    cmocka_unit_test(test_reap_rejects_garbage),
 	    cmocka_unit_test(test_reap_bounded_scan),
+	    cmocka_unit_test(test_reap_bounded_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
