@@ -269,7 +269,8 @@ static int xfer__first_cb(void *arg, const store_entry_t *e)
 	f->found = 1;
 	f->partition = e->parts.partition;
 	f->primary_len = e->parts.primary_len;
-	memcpy(f->primary, e->parts.primary, e->parts.primary_len);
+	if (e->parts.primary_len > 0) /* objects have none */
+		memcpy(f->primary, e->parts.primary, e->parts.primary_len);
 	return STORE_SCAN_STOP;
 }
 
