@@ -466,6 +466,10 @@ int aae__recv_repair(aae_t *a, uint64_t now_ms, const char *from,
 		        SH_OK ||
 		    store_get(a->store, &k, &v, &vlen) != SH_OK || vlen == 0)
 			continue;
+		/* the initiator's copy already was the join: no echo */
+		if (e.has_record && aae_record_hash(v, vlen) ==
+		                        aae_record_hash(e.record, e.rlen))
+			continue;
 		back[nb].e = e;
 		back[nb].rec_off = a->scratch.len;
 		back[nb].e.rlen = vlen;

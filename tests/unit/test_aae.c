@@ -358,6 +358,58 @@ static void test_aae_tree_follows_writes(void **state)
 	cl_free(cl);
 }
 
+static uint64_t bytes_sent(tcl_t *cl)
+{
+	uint64_t b = 0;
+	for (int i = 0; i < NODES; i++)
+		b += aae_stats(&cl->n[i].a)->bytes_sent;
+	return b;
+}
+
+/* An exchange's bytes follow the keys that differ, not the stored ones:
+ * after 3,000 keys converged, 10 changed keys cost a small fraction. */
+static void test_aae_cost_follows_differences(void **state)
+{
+	(void)state;
+	tcl_t *cl = cl_new();
+	char key[32], val[64];
+	const int keys = 3000;
+	for (int k = 0; k < keys; k++) {
+		snprintf(key, sizeof key, "k%d", k);
+		snprintf(val, sizeof val, "a value of forty bytes or so, %05d",
+		         k);
+		put_one(cl, 0, key, val);
+	}
+	count_one(cl, 0, "cart", 1);
+	assert_true(cl_converge(cl, keys) >= 0);
+	for (int r = 0; r < 50; r++) /* repairs in flight end */
+		cl_round(cl);
+	uint64_t full = bytes_sent(cl);
+	uint64_t repaired0 = 0;
+	for (int i = 0; i < NODES; i++)
+		repaired0 += aae_stats(&cl->n[i].a)->keys_repaired;
+	for (int k = 0; k < 10; k++) {
+		snprintf(key, sizeof key, "k%d", k * 251);
+		put_one(cl, 1, key, "changed on n2 only");
+	}
+	assert_false(all_equal(cl, keys));
+	uint64_t t0 = cl->now;
+	assert_true(cl_converge(cl, keys) >= 0);
+	uint64_t delta = bytes_sent(cl) - full, repaired = 0;
+	for (int i = 0; i < NODES; i++)
+		repaired += aae_stats(&cl->n[i].a)->keys_repaired;
+	repaired -= repaired0;
+	print_message("3000 keys: %llu AAE bytes to converge from empty "
+	              "replicas; 10 changed keys: %llu bytes over %llu ms "
+	              "(%llu keys repaired, equal-root exchanges included)\n",
+	              (unsigned long long)full, (unsigned long long)delta,
+	              (unsigned long long)(cl->now - t0),
+	              (unsigned long long)repaired);
+	assert_true(repaired >= 10 && repaired <= 40);
+	assert_true(delta * 10 < full);
+	cl_free(cl);
+}
+
 typedef struct hash_check {
 	coord_t *c;
 	int checked;
@@ -445,6 +497,7 @@ int main(void)
 	    cmocka_unit_test(test_aae_repairs_both_directions),
 	    cmocka_unit_test(test_aae_refills_wiped_node),
 	    cmocka_unit_test(test_aae_tree_follows_writes),
+	    cmocka_unit_test(test_aae_cost_follows_differences),
 	    cmocka_unit_test(test_aae_record_hash_is_object_hash),
 	    cmocka_unit_test(test_aae_rejects_bad_messages),
 	};
