@@ -1175,6 +1175,92 @@ static void test_merkle_sub_responder_rejects_stray_paths(void **state)
 	run_free(&cap);
 }
 
+/* 1 if key i's hash falls under one of PKEYS_REQ m's paths in t. */
+static int under_paths(const merkle_t *t, const merkle_msg_t *m, uint32_t i)
+{
+	char k[16];
+	size_t kl = key_name(k, i);
+	uint64_t kh = merkle_key_hash("b", 1, k, kl);
+	for (uint32_t p = 0; p < m->path_count; p++) {
+		uint64_t lo, hi;
+		merkle__path_range(t, merkle_msg_path(m, p), &lo, &hi);
+		if (kh >= lo && kh <= hi)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Below the segments, an initiator takes keys only under the paths it
+ * asked for: a KEYS answering PKEYS_REQ with any other key aborts.
+ */
+static void test_merkle_sub_initiator_rejects_keys_not_asked(void **state)
+{
+	(void)state;
+	merkle_config_t c;
+	cfg_of(&c, 64, 4);
+	model_t ma, mb;
+	fill_model(&ma, 2000, 1.0);
+	model_copy(&mb, &ma);
+	uint64_t h = 0xbad;
+	write_key(NULL, &mb, 1234, &h);
+	merkle_t a, b;
+	tree_from_model(&a, &c, &ma);
+	tree_from_model(&b, &c, &mb);
+	merkle_xconfig_t xc;
+	merkle_xconfig_default(&xc);
+	merkle_exchange_t xa, xb;
+	assert_int_equal(merkle_exchange_init(&xa, &xc, &a), 0);
+	assert_int_equal(merkle_exchange_init(&xb, &xc, &b), 0);
+	assert_int_equal(merkle_exchange_start(&xa, 1000, 42), 0);
+	run_t run;
+	run_init(&run, 4);
+	merkle_msg_t pk;
+	int found = 0;
+	for (int turn = 0; !found && turn < 1000; turn++) {
+		merkle_ready_t rd;
+		merkle_exchange_ready(&xa, &rd);
+		for (size_t i = 0; i < rd.msg_count; i++)
+			if (merkle_msg_decode(rd.msgs[i].data, rd.msgs[i].len,
+			                      &pk) == 0 &&
+			    pk.type == MERKLE_MSG_PKEYS_REQ)
+				found = 1;
+		if (!found) {
+			side_turn(&run, &xa, &ma, &xb);
+			side_turn(&run, &xb, &mb, &xa);
+		}
+	}
+	assert_true(found); /* pk points into xa's output, still valid */
+	uint32_t stray = 0;
+	while (under_paths(&a, &pk, stray))
+		stray++;
+	char k[16];
+	size_t kl = key_name(k, stray);
+	merkle__kent_t e = {
+	    merkle_key_hash("b", 1, k, kl), 1, 0, NULL, 1, (uint16_t)kl, 0};
+	merkle__klist_t l = {&e, 1, 1, {0}};
+	assert_int_equal(sh_buf_append(&l.arena, "b", 1), 0);
+	assert_int_equal(sh_buf_append(&l.arena, k, kl), 0);
+	sh_buf_t msg;
+	sh_buf_init(&msg);
+	assert_int_equal(merkle__enc_keys(&msg, 42, 0, 1, &l, 0, 1), 0);
+	assert_int_equal(merkle_exchange_recv(&xa, 1000, msg.data, msg.len),
+	                 SH_EMALFORMED);
+	merkle_ready_t rd;
+	merkle_exchange_ready(&xa, &rd);
+	assert_int_equal(rd.state, MERKLE_X_ABORTED);
+	assert_int_equal(rd.error, SH_EMALFORMED);
+	sh_buf_free(&msg);
+	sh_buf_free(&l.arena);
+	run_free(&run);
+	merkle_exchange_free(&xa);
+	merkle_exchange_free(&xb);
+	merkle_free(&a);
+	merkle_free(&b);
+	model_free(&ma);
+	model_free(&mb);
+}
+
 /* A responder fed garbage and stray messages rejects them and goes on. */
 static void test_merkle_exchange_rejects_bad_input(void **state)
 {
@@ -1241,6 +1327,7 @@ int main(void)
 	    cmocka_unit_test(
 	        test_merkle_sub_walk_sends_keys_of_differences_only),
 	    cmocka_unit_test(test_merkle_sub_responder_rejects_stray_paths),
+	    cmocka_unit_test(test_merkle_sub_initiator_rejects_keys_not_asked),
 	    cmocka_unit_test(test_merkle_differences_found_in_both_directions),
 	    cmocka_unit_test(
 	        test_merkle_random_difference_sets_reported_exactly),
