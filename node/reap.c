@@ -340,6 +340,7 @@ static int choose(reap_t *r, const store_entry_t *e, const coord_obj_t *obj,
 			         pl.entries[i].name);
 	}
 	memset(cd->answered, 0, sizeof(cd->answered));
+	cd->old = age_ms >= grace2;
 	cd->hash = coord_obj_hash(obj);
 	cd->okey_len = e->key->len;
 	memcpy(cd->okey, e->key->bytes, e->key->len);

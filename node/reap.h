@@ -13,7 +13,12 @@
  *   2. every one of the key's n primaries (the first n owners of its
  *      partition, n the server's replication factor) is up and answers an
  *      internal read with a tombstone of the same object hash as this
- *      node's: every replica has the delete, and nothing newer;
+ *      node's: every replica has the delete, and nothing newer. Once the
+ *      tombstone is twice the grace old, a primary with no copy at all
+ *      also agrees (it has nothing the tombstone must cancel; before
+ *      that it may be a replica still being filled): this reaps a
+ *      tombstone that a read repair or an exchange racing a reap copied
+ *      back to one replica after the others dropped theirs;
  *   3. no primary (this node included) holds a hint for the key: no
  *      hinted write of it is still on its way to a primary;
  *   4. at each primary, at the moment it deletes, its own copy is still

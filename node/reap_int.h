@@ -19,7 +19,8 @@ typedef struct reap__cand {
 	uint8_t okey[STORE_OBJ_KEY_BYTES_MAX];
 	size_t peer_count; /* the other primaries */
 	char peers[COORD_N_MAX][COORD_NAME_MAX + 1];
-	uint8_t answered[COORD_N_MAX];
+	uint8_t answered[COORD_N_MAX]; /* 1: the same tombstone, 2: absent */
+	int old; /* twice the grace old: absent copies are acceptable */
 } reap__cand_t;
 
 /* A node's own copy of a key, as REAP_STATE reports it. */

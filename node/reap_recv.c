@@ -23,7 +23,7 @@ static int on_check(reap_t *r, const char *from, const reap__wire_t *m)
 	st = reap__local(r, &k, &mine);
 	if (st == 0 && !mine.present)
 		st = SH_ENOTFOUND;
-	if (st == 0)
+	if (st == 0 || st == SH_ENOTFOUND)
 		hinted = reap__hinted(r, &k, &p);
 	if (st != 0 && st != SH_ENOTFOUND)
 		r->stats.errors++;
@@ -31,6 +31,21 @@ static int on_check(reap_t *r, const char *from, const reap__wire_t *m)
 	if (b == NULL || reap__wire_state(b, m->id, st, &mine, hinted) != 0)
 		return SH_ENOMEM;
 	return SH_OK;
+}
+
+/*
+ * A primary without any copy has nothing the tombstone must cancel, but
+ * it may be a replica still being filled (a wiped node, a partition on
+ * its way from its old owner) that could receive an old value after the
+ * reap. So an absent copy counts as agreement only for a tombstone twice
+ * the grace old: by then such a transfer has had time to bring the value
+ * (which the tombstone then cancels, so the check fails). This is what
+ * reaps a tombstone that came back to one replica after the others had
+ * reaped it (a read repair or an exchange that raced the reap).
+ */
+static int absent_ok(const reap__cand_t *cd, const reap__wire_t *m)
+{
+	return cd->old && m->status == SH_ENOTFOUND && !m->hinted;
 }
 
 static reap__cand_t *cand_find(reap_t *r, uint64_t id)
@@ -57,15 +72,18 @@ static int on_state(reap_t *r, const char *from, const reap__wire_t *m)
 			peer = (int)i;
 	if (peer < 0 || cd->answered[peer])
 		return SH_ENOTFOUND; /* not asked, or a duplicate */
-	if (m->status != 0 || !m->tombstone || m->hash != cd->hash ||
-	    m->hinted) {
+	if (absent_ok(cd, m)) {
+		cd->answered[peer] = 2;
+	} else if (m->status != 0 || !m->tombstone || m->hash != cd->hash ||
+	           m->hinted) {
 		r->stats.kept++; /* not every replica has the delete yet */
 		reap__cand_free(r, cd);
 		return SH_OK;
+	} else {
+		cd->answered[peer] = 1;
 	}
-	cd->answered[peer] = 1;
 	for (i = 0; i < cd->peer_count; i++)
-		done += cd->answered[i];
+		done += cd->answered[i] != 0;
 	if (done == cd->peer_count)
 		reap__finish(r, cd);
 	return SH_OK;

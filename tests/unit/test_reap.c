@@ -285,20 +285,47 @@ static void test_reap_waits_for_every_replica(void **state)
 	}
 	assert_int_equal(copies(x, "k"), 3);
 	assert_int_equal(reaped(x), 0);
-	/* a replica without the key at all is not an acknowledgement */
-	{
-		store_key_t k;
-		okey(x, "k", &k);
-		OK(store_del(&x->s[2], &k));
-	}
-	x->now += 1000;
-	tick(x, 100000);
-	assert_int_equal(copies(x, "k"), 2);
 	/* once it has the same tombstone, the key goes */
 	put_rec(x, 2, "k", 1, 5000);
 	x->now += 1000;
 	tick(x, 100000);
 	assert_int_equal(copies(x, "k"), 0);
+	rc_free(x);
+}
+
+/* a replica without any copy agrees only with a tombstone twice the
+ * grace old (it may still be being filled before that) */
+static void test_reap_absent_copies(void **state)
+{
+	rc_t *x = rc_new(64);
+	store_key_t k;
+
+	(void)state;
+	put_rec(x, 0, "k", 1, 5000);
+	put_rec(x, 1, "k", 1, 5000);
+	okey(x, "k", &k);
+	tick(x, 5000 + GRACE + GRACE / 2);
+	assert_int_equal(copies(x, "k"), 2);
+	assert_int_equal(reaped(x), 0);
+	x->now += 1000;
+	tick(x, 5000 + 2 * GRACE);
+	assert_int_equal(copies(x, "k"), 0);
+	assert_int_equal(reaped(x), 2);
+	/* a lone tombstone (the others reaped theirs) goes too */
+	put_rec(x, 2, "k", 1, 5000);
+	x->now += 1000;
+	tick(x, 100000);
+	assert_int_equal(copies(x, "k"), 0);
+	/* but not while a hint for the key waits on an absent replica */
+	put_rec(x, 0, "k", 1, 5000);
+	{
+		store_key_t hk;
+		OK(store_key_hint(&hk, "n1", 2, &k));
+		OK(store_put(&x->s[1], &hk, NULL, 0));
+	}
+	x->now += 1000;
+	tick(x, 100000);
+	assert_int_equal(copies(x, "k"), 1);
 	rc_free(x);
 }
 
@@ -543,6 +570,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reap_all_equal_after_grace),
 	    cmocka_unit_test(test_reap_waits_for_every_replica),
+	    cmocka_unit_test(test_reap_absent_copies),
 	    cmocka_unit_test(test_reap_waits_for_hints),
 	    cmocka_unit_test(test_reap_waits_for_down_primary),
 	    cmocka_unit_test(test_reap_check_timeout),
