@@ -119,9 +119,9 @@
  * least MERKLE_SUB_KEYS_PER_SEGMENT_MIN keys per segment on average: with
  * fewer, a segment's few keys cost less than its children's sums, and it
  * sends KEYS_REQ as above. The responder keeps the step's keys from 3a
- * until the next step (or DONE). Cost per difference: a few sums of 5 bytes per
- * level instead of every key of its segment; a responder always answers both
- * protocols.
+ * until the next step (or DONE). Cost per difference: a few sums of 5
+ * bytes per level instead of every key of its segment (docs/aae-cost.md
+ * has the figures); a responder always answers both protocols.
  *
  * ---- Messages ----
  *
