@@ -13,7 +13,9 @@
 #                loop of workload A at 50% of that maximum, against both.
 #
 # Every run: 100-byte values, BENCH_CONNS connections (50), BENCH_KEYS keys
-# (10000) preloaded, BENCH_WARMUP (2) + BENCH_DURATION (10) seconds.
+# (10000) preloaded, BENCH_WARMUP (2) + BENCH_DURATION (10) seconds; beside
+# ops/s and latency, the servers' CPU time per operation, which other load
+# on a shared box disturbs far less.
 # Lengthen with e.g. BENCH_DURATION=60. Servers listen on free 127.0.0.1
 # ports with data in a temporary directory (BENCH_KEEP=1 keeps it) and are
 # stopped on exit, whatever happens. redis-server is installed with
@@ -175,22 +177,47 @@ start_shoal() {
 	SHOAL_TARGET="http://$(echo $https | tr ' ' ',')"
 }
 
-# run LABEL TARGET WORKLOAD [ARGS...] - one bench run; its summary line
-# goes to stdout and, tagged with LABEL, to the results.
-run() {
-	label=$1 target=$2 workload=$3
-	shift 3
+# cpu_ticks - CPU time (user + system, clock ticks) of our servers so far.
+cpu_ticks() {
+	t=0
+	for pid in $PIDS; do
+		v=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+		t=$((t + v))
+	done
+	echo "$t"
+}
+
+# bench TARGET WORKLOAD ARGS... - one shoal-bench run into $TMP/bench.out.
+bench() {
+	target=$1 workload=$2
+	shift 2
 	"$BENCH" --target "$target" --workload "$workload" \
-		--duration "$DURATION" --warmup "$WARMUP" --connections "$CONNS" \
-		--keys "$KEYS" --value-size 100 --preload "$@" \
+		--connections "$CONNS" --keys "$KEYS" --value-size 100 "$@" \
 		>"$TMP/bench.out" 2>"$TMP/bench.err" || {
-		echo "compare: shoal-bench failed ($label $workload):" >&2
+		echo "compare: shoal-bench failed ($target $workload):" >&2
 		tail -n 20 "$TMP/bench.out" "$TMP/bench.err" >&2
 		exit 1
 	}
+}
+
+# run LABEL TARGET WORKLOAD [ARGS...] - preload and warm up (one run),
+# then the measured run; its summary line, with the servers' CPU time per
+# operation (cpu_us=, user + system over every server process: a figure
+# that other load on the box disturbs far less than ops/s), goes to stdout
+# and, tagged with LABEL, to the results.
+run() {
+	label=$1 target=$2 workload=$3
+	shift 3
+	bench "$target" "$workload" --preload --duration "$WARMUP" --warmup 0 "$@"
+	t0=$(cpu_ticks)
+	bench "$target" "$workload" --duration "$DURATION" --warmup 0 "$@"
+	t1=$(cpu_ticks)
 	out=$(tail -n 1 "$TMP/bench.out")
-	echo "$out"
-	echo "$label $workload $out" >>"$RESULTS"
+	ops=$(echo "$out" | sed -n 's/.* ops=\([0-9]*\) .*/\1/p')
+	cpu=$(awk -v a="$t0" -v b="$t1" -v o="${ops:-0}" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { if (o > 0) printf "%.1f", (b - a) / hz * 1e6 / o; else print "-" }')
+	echo "$out cpu_us=$cpu"
+	echo "$label $workload $out cpu_us=$cpu" >>"$RESULTS"
 }
 
 # field LABEL WORKLOAD NAME - NAME=value from that run's summary line.
@@ -247,14 +274,19 @@ stop_all
 # The table: ops/s, p99, and shoal's ops/s over redis's.
 row() { # TITLE SHOAL_LABEL SHOAL_WL REDIS_LABEL REDIS_WL NOTE
 	s=$(field "$2" "$3" ops_per_s) r=$(field "$4" "$5" ops_per_s)
-	awk -v t="$1" -v s="$s" -v sp="$(field "$2" "$3" p99_ms)" \
-		-v r="$r" -v rp="$(field "$4" "$5" p99_ms)" -v n="$6" 'BEGIN {
+	sc=$(field "$2" "$3" cpu_us) rc=$(field "$4" "$5" cpu_us)
+	awk -v t="$1" -v s="$s" -v sp="$(field "$2" "$3" p99_ms)" -v sc="$sc" \
+		-v r="$r" -v rp="$(field "$4" "$5" p99_ms)" -v rc="$rc" -v n="$6" 'BEGIN {
 		ratio = (s != "-" && r != "-" && r > 0) ? sprintf("%.2f", s / r) : "n/a"
-		printf "| %-46s | %10s | %9s | %10s | %9s | %5s |%s\n", t, s, sp, r, rp, ratio, n }'
+		cratio = (sc != "-" && rc != "-" && sc > 0) ? sprintf("%.2f", rc / sc) : "n/a"
+		printf "| %-46s | %8s | %9s | %9s | %8s | %9s | %9s | %5s | %9s |%s\n", t, s, sp, sc, r, rp, rc, ratio, cratio, n }'
 }
 echo
-echo "| run                                            |    shoal/s | shoal p99 |   redis/s | redis p99 | ratio |"
-echo "|------------------------------------------------|-----------:|----------:|-----------:|----------:|------:|"
+echo "ratio: shoal ops/s over redis ops/s; cpu ratio: redis CPU per op over shoal's (1.00: as cheap as redis)."
+echo "cpu us/op: user + system time of the server processes (all three nodes for 3 nodes) per operation."
+echo
+echo "| run                                            |  shoal/s | shoal p99 | cpu us/op |  redis/s | redis p99 | cpu us/op | ratio | cpu ratio |"
+echo "|------------------------------------------------|---------:|----------:|----------:|---------:|----------:|----------:|------:|----------:|"
 row "1 node, sync none vs no persistence, C" shoal1-none C redis-none C ""
 row "1 node, sync none vs no persistence, A" shoal1-none A redis-none A ""
 row "1 node, sync batch vs appendfsync always, C" shoal1-batch C redis-aof C ""
@@ -265,7 +297,7 @@ row "3 nodes, sync none, cart vs no persistence, A" shoal3 cart redis-none A " r
 echo
 echo "open loop, workload A at $rate ops/s (50% of shoal 3-node sync none max):"
 for l in shoal3-open redis-open; do
-	printf '  %-12s ops/s %s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %s\n' "$l" \
+	printf '  %-12s ops/s %s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %s  cpu us/op %s\n' "$l" \
 		"$(field $l A ops_per_s)" "$(field $l A p50_ms)" "$(field $l A p99_ms)" \
-		"$(field $l A p999_ms)" "$(field $l A errors)"
+		"$(field $l A p999_ms)" "$(field $l A errors)" "$(field $l A cpu_us)"
 done
