@@ -282,10 +282,24 @@ static void aae__side_end(aae_t *a, aae_side_t *s, uint64_t now_ms)
 	l->bytes_sent = s->bytes_sent;
 }
 
+/* The coordinator sees the peer down: end now rather than at the
+ * timeout, so that the next exchange is not held up. */
+static void aae__peer_gone(aae_side_t *s)
+{
+	if (!s->x_ended)
+		s->result = SH_ENOTFOUND;
+	s->x_ended = 1;
+	s->scanning = 0;
+	s->repair_at = s->repairs.len;
+	s->replies_pending = 0;
+}
+
 void aae__side_tick(aae_t *a, aae_side_t *s, uint64_t now_ms)
 {
 	if (s->finished)
 		return;
+	if (!coord_member_is_up(a->coord, s->peer))
+		aae__peer_gone(s);
 	if (!s->x_ended) {
 		merkle_exchange_tick(&s->x, now_ms);
 		aae__pump(a, s);
@@ -295,9 +309,9 @@ void aae__side_tick(aae_t *a, aae_side_t *s, uint64_t now_ms)
 		aae__repair_step(a, s, now_ms);
 	int waiting = s->initiator &&
 	              (s->repair_at < s->repairs.len || s->replies_pending > 0);
-	if (waiting && s->result >= 0 &&
-	    now_ms >= s->heard_ms + a->cfg.timeout_ms) {
-		s->result = SH_ERANGE; /* repairs unanswered */
+	if (waiting && now_ms >= s->heard_ms + a->cfg.timeout_ms) {
+		if (s->result >= 0)
+			s->result = SH_ERANGE; /* repairs unanswered */
 		waiting = 0;
 	}
 	if (s->x_ended && !waiting)
@@ -397,10 +411,16 @@ int aae__recv_merkle(aae_t *a, uint64_t now_ms, const char *from,
 	if (rc != SH_OK)
 		return rc;
 	aae_side_t *s = aae__find(a, mm.xid, from, &slot);
-	if (s == NULL)
-		return mm.type == MERKLE_MSG_OPEN
-		           ? aae__open(a, now_ms, from, &mm, m)
-		           : SH_ENOTFOUND;
+	if (s == NULL && mm.type == MERKLE_MSG_OPEN)
+		return aae__open(a, now_ms, from, &mm, m);
+	if (s == NULL) {
+		/* an exchange this node forgot (a restart, a timeout): say so,
+		 * so that its initiator need not wait for the timeout */
+		if (mm.type != MERKLE_MSG_DONE)
+			aae__refuse(a, from, mm.xid, mm.partition,
+			            SH_ENOTFOUND);
+		return SH_ENOTFOUND;
+	}
 	if (s->finished || s->x_ended)
 		return SH_ENOTFOUND;
 	s->heard_ms = now_ms;
@@ -423,11 +443,15 @@ int aae__recv_refuse(aae_t *a, uint64_t now_ms, const char *from,
 	return SH_OK;
 }
 
-/* Join one record into the own copy of its key. */
-static int aae__join(aae_t *a, const aae__entry_t *e)
+/* Join one record into the own copy of its key, which must belong to
+ * partition (a peer names no key of another). */
+static int aae__join(aae_t *a, uint32_t partition, const aae__entry_t *e)
 {
 	store_key_t k;
 	int rc = aae__obj_key(a, e->bucket, e->blen, e->key, e->klen, &k);
+	if (rc == SH_OK &&
+	    (uint32_t)(k.bytes[0] << 8 | k.bytes[1]) != partition)
+		rc = SH_EINVAL;
 	if (rc == SH_OK)
 		rc = coord_join_record(a->coord, k.bytes, k.len, e->record,
 		                       e->rlen);
@@ -457,7 +481,7 @@ int aae__recv_repair(aae_t *a, uint64_t now_ms, const char *from,
 		if (aae__entry_next(&p, end, AAE_MSG_REPAIR, &e) != SH_OK)
 			break; /* checked by aae__decode already */
 		if (e.has_record)
-			aae__join(a, &e);
+			aae__join(a, m->partition, &e);
 		store_key_t k;
 		const uint8_t *v;
 		size_t vlen;
@@ -504,7 +528,7 @@ int aae__recv_reply(aae_t *a, uint64_t now_ms, const char *from,
 		aae__entry_t e;
 		if (aae__entry_next(&p, end, AAE_MSG_REPLY, &e) != SH_OK)
 			break;
-		aae__join(a, &e);
+		aae__join(a, m->partition, &e);
 	}
 	aae_side_t *s = aae__find(a, m->xid, from, &slot);
 	if (s == NULL || !s->initiator)

@@ -410,6 +410,42 @@ static void test_aae_cost_follows_differences(void **state)
 	cl_free(cl);
 }
 
+/* A peer the coordinator sees down ends the exchange with it at once
+ * (not at the timeout), and no new exchange picks it. */
+static void test_aae_peer_down_ends_exchange(void **state)
+{
+	(void)state;
+	tcl_t *cl = cl_new();
+	char key[32];
+	aae_t *a = &cl->n[0].a;
+	for (int k = 0; k < 300; k++) {
+		snprintf(key, sizeof key, "k%d", k);
+		put_one(cl, 0, key, "x");
+	}
+	int found = 0;
+	for (int r = 0; r < 2000 && !found; r++) {
+		cl_round(cl);
+		found = a->ini != NULL && strcmp(a->ini->peer, "n3") == 0;
+	}
+	assert_true(found);
+	cl->n[2].down = 1;
+	coord_member_t m[NODES] = {
+	    {"n1", COORD_UP}, {"n2", COORD_UP}, {"n3", COORD_DOWN}};
+	for (int i = 0; i < 2; i++) {
+		OK(store_begin(&cl->n[i].tap));
+		OK(coord_set_members(&cl->n[i].c, m, NODES));
+		OK(store_commit(&cl->n[i].tap));
+	}
+	uint64_t failed = aae_stats(a)->exchanges_failed;
+	cl_round(cl); /* far below the 2 s timeout */
+	assert_int_equal(aae_stats(a)->exchanges_failed, failed + 1);
+	for (int r = 0; r < 200; r++) {
+		cl_round(cl);
+		assert_true(a->ini == NULL || strcmp(a->ini->peer, "n3") != 0);
+	}
+	cl_free(cl);
+}
+
 typedef struct hash_check {
 	coord_t *c;
 	int checked;
@@ -498,6 +534,7 @@ int main(void)
 	    cmocka_unit_test(test_aae_refills_wiped_node),
 	    cmocka_unit_test(test_aae_tree_follows_writes),
 	    cmocka_unit_test(test_aae_cost_follows_differences),
+	    cmocka_unit_test(test_aae_peer_down_ends_exchange),
 	    cmocka_unit_test(test_aae_record_hash_is_object_hash),
 	    cmocka_unit_test(test_aae_rejects_bad_messages),
 	};
