@@ -65,8 +65,15 @@ uint64_t node__aae_turn(node_t *n)
 	aae_ready_t rd;
 	if (!n->aae_open)
 		return UINT64_MAX;
-	if (!n->stopping)
+	/* One tick per loop turn (flush rounds repeat within a turn): the
+	 * driver's bounded work is then bounded per turn too. */
+	uint64_t turn = uv_now(&n->loop);
+	int ticked = 0;
+	if (!n->stopping && turn != n->aae_ticked_ms) {
 		aae_tick(&n->aae, node__now_ms());
+		n->aae_ticked_ms = turn;
+		ticked = 1;
+	}
 	aae_ready(&n->aae, &rd);
 	for (size_t i = 0; i < rd.msg_count; i++) {
 		swim_member_info_t info;
@@ -79,7 +86,12 @@ uint64_t node__aae_turn(node_t *n)
 		                rd.msgs[i].data, rd.msgs[i].len);
 	}
 	aae_advance(&n->aae);
-	return n->stopping ? UINT64_MAX : rd.next_deadline_ms;
+	if (n->stopping)
+		return UINT64_MAX;
+	uint64_t now = node__now_ms();
+	if (!ticked && rd.next_deadline_ms <= now)
+		return now + 1; /* work left: the next turn ticks */
+	return rd.next_deadline_ms;
 }
 
 /* ---- figures ---- */

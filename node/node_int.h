@@ -206,6 +206,7 @@ struct node {
 	/* active anti-entropy (node_aae.c) */
 	aae_t aae;
 	int aae_open;
+	uint64_t aae_ticked_ms; /* uv_now of the last tick: one per turn */
 
 	/* ownership handoff and graceful leave (node_xfer.c) */
 	xfer_t xfer;
