@@ -332,7 +332,10 @@ void aae_ready(aae_t *a, aae_ready_t *out)
 	}
 	out->msgs = a->outs;
 	out->msg_count = a->out_n;
-	uint64_t due = a->next_exchange_ms;
+	/* the next exchange starts only after the running one: its own
+	 * deadline counts meanwhile, not a start time already past (the
+	 * shell would wake at once, every turn, until it ends) */
+	uint64_t due = a->ini == NULL ? a->next_exchange_ms : AAE_NO_DEADLINE;
 	if (a->next_refresh_ms < due)
 		due = a->next_refresh_ms;
 	for (uint32_t i = 0; i <= a->cfg.responders_max; i++) {
