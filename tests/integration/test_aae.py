@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from shoaltest import Cluster, check, main, wait_until
 
@@ -36,8 +37,12 @@ def replica_equal(node, bucket, key, name):
 def test(build):
     c = Cluster(build, 3, extra=["--aae-interval-ms", INTERVAL_MS]).start()
     n1, n3 = c.nodes[0], c.nodes[2]
-    for i in range(KEYS):
-        r = n1.put("a", "k%d" % i, "value-%d" % i, query="?w=3")
+    pool = ThreadPoolExecutor(max_workers=4)
+
+    def write(i):
+        node = c.nodes[i % 3]
+        return i, node.put("a", "k%d" % i, "value-%d" % i, query="?w=3")
+    for i, r in pool.map(write, range(KEYS)):
         check(r.status == 204, "write k%d: %r" % (i, r))
     for i in range(COUNTERS):
         r = n1.dt("adt", "c%d" % i, {"type": "counter", "increment": i + 1},
@@ -56,8 +61,9 @@ def test(build):
         [("adt", "c%d" % i) for i in range(COUNTERS)]
 
     def refilled():
-        left[:] = [bk for bk in left if not replica_equal(n3, bk[0], bk[1],
-                                                          n3.name)]
+        ok = list(pool.map(lambda bk: replica_equal(n3, bk[0], bk[1],
+                                                    n3.name), left))
+        left[:] = [bk for bk, eq in zip(left, ok) if not eq]
         return not left
     wait_until(refilled, 60, "n3 to hold every key again", interval_s=0.5)
     took = time.monotonic() - t0
@@ -92,6 +98,7 @@ def test(build):
           "shoalctl aae: %r" % (ctl,))
     m = n3.get("/metrics").body.decode()
     check("shoal_aae_keys_repaired_total" in m, "metrics name aae")
+    pool.shutdown()
 
 
 if __name__ == "__main__":
