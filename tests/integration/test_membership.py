@@ -7,7 +7,9 @@ announces the leave and exits. No acknowledged write may be lost (every
 acked value is still a sibling, or was superseded by a write whose
 context saw it), and no read with n=3 r=2 may fail (503) during the
 moves."""
+import os
 import random
+import subprocess
 import threading
 import time
 
@@ -197,6 +199,18 @@ def test(build):
     check(not lost, "%d acknowledged writes lost, e.g. %r"
           % (len(lost), lost[:5]))
     print("checked %d keys: none lost" % len(load.keys))
+
+    # the figures: /stats, /metrics and shoalctl
+    st = n4.stats()
+    check(st["handoff"]["keys_received"] == x4["keys_received"] or
+          st["handoff"]["keys_received"] >= x4["keys_received"],
+          "/stats handoff: %r" % st.get("handoff"))
+    m = n2.get("/metrics").body.decode()
+    check("shoal_handoff_keys_sent_total" in m, "/metrics lacks handoff")
+    out = subprocess.run([os.path.join(build, "shoalctl"), "-H", n2.http,
+                          "transfers"], capture_output=True, timeout=30)
+    check(out.returncode == 0 and b'"transfers"' in out.stdout,
+          "shoalctl transfers: %r" % (out,))
     for n in rest:
         check(n.stop() == 0, "%s exit status" % n.name)
 
