@@ -446,6 +446,50 @@ static void test_aae_peer_down_ends_exchange(void **state)
 	cl_free(cl);
 }
 
+/* 1 if a message from `from` to node `to` waits in the queue. */
+static int queued(const tcl_t *cl, const char *from, int to)
+{
+	for (size_t i = 0; i < cl->qn; i++)
+		if (cl->q[i].to == to && strcmp(cl->q[i].from, from) == 0)
+			return 1;
+	return 0;
+}
+
+/* A peer that restarted mid-exchange (it forgot the exchange) answers
+ * the initiator's next message with REFUSE: the exchange fails at once,
+ * not at the timeout. */
+static void test_aae_forgotten_exchange_is_refused(void **state)
+{
+	(void)state;
+	tcl_t *cl = cl_new();
+	char key[32];
+	aae_t *a = &cl->n[0].a;
+	for (int k = 0; k < 600; k++) {
+		snprintf(key, sizeof key, "k%d", k);
+		put_one(cl, 1, key, "on n2 only");
+	}
+	int found = 0;
+	for (int r = 0; r < 4000 && !found; r++) {
+		cl_round(cl);
+		found = a->ini != NULL && strcmp(a->ini->peer, "n2") == 0 &&
+		        !a->ini->x_ended &&
+		        merkle_exchange_stats(&a->ini->x)->msgs_received > 0 &&
+		        queued(cl, "n1", 1);
+	}
+	assert_true(found);
+	uint64_t failed = aae_stats(a)->exchanges_failed;
+	uint64_t refused = 0;
+	node_close(&cl->n[1]); /* restarted: same name, same data gone */
+	node_open(cl, 1, 555);
+	cl_members(cl);
+	for (int r = 0; r < 40 && aae_stats(a)->exchanges_failed == failed; r++)
+		cl_round(cl); /* 200 ms, the timeout is 2 s */
+	refused = aae_stats(&cl->n[1].a)->refused;
+	assert_int_equal(aae_stats(a)->exchanges_failed, failed + 1);
+	assert_true(refused > 0);
+	cl_free(cl);
+}
+
 typedef struct hash_check {
 	coord_t *c;
 	int checked;
@@ -535,6 +579,7 @@ int main(void)
 	    cmocka_unit_test(test_aae_tree_follows_writes),
 	    cmocka_unit_test(test_aae_cost_follows_differences),
 	    cmocka_unit_test(test_aae_peer_down_ends_exchange),
+	    cmocka_unit_test(test_aae_forgotten_exchange_is_refused),
 	    cmocka_unit_test(test_aae_record_hash_is_object_hash),
 	    cmocka_unit_test(test_aae_rejects_bad_messages),
 	};
