@@ -505,8 +505,10 @@ uint64_t xfer_turn(xfer_t *x, uint64_t now_ms)
 
 		did = xfer__round(x, &due, &held);
 		held_rounds += held;
-		/* a postponed drop lets the round robin offer the next one */
-		if (!did && (!held || held_rounds >= XFER_ROUNDS / 2))
+		/* a postponed drop lets the round robin offer the next one,
+		 * except while handing off for a leave: then all wait */
+		if (!did && (!held || held_rounds >= XFER_ROUNDS / 2 ||
+		             x->leave == XFER_LEAVE_HANDOFF))
 			break;
 	}
 	if (did)
