@@ -383,6 +383,7 @@ static const char *const node__keys[] = {
     "aae-interval-ms",
     "handoff-bytes-per-s",
     "tombstone-grace-s",
+    "leave-timeout-ms",
     "config",
 };
 

@@ -131,7 +131,32 @@ def wait_moves_done(nodes, what, timeout_s=60):
     wait_until(done, timeout_s, what, interval_s=0.2)
 
 
+def abandoned_leave(build):
+    """A leave that cannot hand off in time is abandoned: the node stays
+    a member, keeps serving and keeps its data."""
+    c = Cluster(build, 2, extra=["--leave-timeout-ms", "1500"]).start()
+    a, b = c.nodes
+    for i in range(50):
+        r = a.put("t", "k%d" % i, b"v%d" % i, query="?w=1")
+        check(r.status == 204, "put: %r" % r)
+    b.kill9()  # the only receiver never answers
+    r = a.request("POST", "/cluster/leave")
+    check(r.status == 202, "leave: %r" % r)
+    wait_until(lambda: transfers(a)["leaves_abandoned"] == 1, 30,
+               "the leave to be abandoned", interval_s=0.1)
+    check(a.proc.poll() is None, "the node exited")
+    check(transfers(a)["leave"] == "none", "leave state: %r" % transfers(a))
+    for i in range(50):
+        r = a.kv_get("t", "k%d" % i, "?r=1")
+        check(r.status == 200 and r.body == b"v%d" % i,
+              "k%d after the abandoned leave: %r" % (i, r))
+    check("leave is abandoned" in a.log(), "no log line for the timeout")
+    check(a.stop() == 0, "exit status")
+    print("abandoned leave: the node stayed and kept its 50 keys")
+
+
 def test(build):
+    abandoned_leave(build)
     c = Cluster(build, 3).start()
     n1, n2, n3 = c.nodes
     load = Load(c.nodes).start()
