@@ -104,22 +104,44 @@ static int http__put_str(sh_buf_t *out, const char *s)
 	return sh_buf_append(out, s, strlen(s));
 }
 
+/* v in decimal into buf (at least 20 bytes); returns where it starts.
+ * Every reply formats its status and length: no printf on that path. */
+static const char *http__dec(char *buf, size_t size, uint64_t v, size_t *len)
+{
+	char *p = buf + size;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	*len = (size_t)(buf + size - p);
+	return p;
+}
+
 static int http__reply_headers(sh_buf_t *out, const http_reply_t *r)
 {
-	char line[96];
+	char num[24];
+	size_t n;
+	const char *d;
 	const char *reason = http_status_str((enum http_status)r->status);
 	if (reason[0] == '<') /* "<unknown>" */
 		reason = "";
-	int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", r->status,
-	                 reason);
-	int rc = sh_buf_append(out, line, (size_t)n);
+	int rc = sh_buf_append(out, "HTTP/1.1 ", 9);
+	d = http__dec(num, sizeof num, (uint64_t)r->status, &n);
+	if (rc == SH_OK)
+		rc = sh_buf_append(out, d, n);
+	if (rc == SH_OK)
+		rc = sh_buf_append(out, " ", 1);
+	if (rc == SH_OK)
+		rc = http__put_str(out, reason);
+	if (rc == SH_OK)
+		rc = sh_buf_append(out, "\r\n", 2);
 	if (rc == SH_OK && r->content_type != NULL)
 		rc = http__put_header(out, "Content-Type", r->content_type,
 		                      strlen(r->content_type));
 	int no_len = r->status < 200 || r->status == 204 || r->status == 304;
 	if (rc == SH_OK && !no_len) {
-		n = snprintf(line, sizeof line, "%zu", r->body_len);
-		rc = http__put_header(out, "Content-Length", line, (size_t)n);
+		d = http__dec(num, sizeof num, (uint64_t)r->body_len, &n);
+		rc = http__put_header(out, "Content-Length", d, n);
 	}
 	if (rc == SH_OK && r->context != NULL)
 		rc = http__put_header(out, "X-Shoal-Context", r->context,
