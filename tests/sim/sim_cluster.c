@@ -675,6 +675,7 @@ static void sim_free(cl_sim_t *s)
 	free(s->elems);
 	free(s->hint_msg);
 	free(s->cold_acked);
+	sh_buf_free(&s->cold_ctx);
 	sim_net_free(&s->net);
 	sim_heap_free(&s->timers);
 	sh_buf_free(&s->buf);
@@ -686,8 +687,9 @@ static void sim_free(cl_sim_t *s)
 static void report_run(const cl_sim_t *s)
 {
 	static const char *const names[CL_OP__COUNT] = {
-	    "kv_get",  "kv_put",     "kv_delete",   "dt_get",      "ctr_inc",
-	    "set_add", "set_remove", "cart_update", "cart_remove", "cold_put"};
+	    "kv_get",      "kv_put",   "kv_delete",  "dt_get",
+	    "ctr_inc",     "set_add",  "set_remove", "cart_update",
+	    "cart_remove", "cold_put", "cold_delete"};
 	printf("cluster ops (acknowledged/sent):");
 	for (int k = 0; k < CL_OP__COUNT; k++)
 		printf(" %s=%" PRIu64 "/%" PRIu64, names[k], s->n.acked[k],
@@ -743,8 +745,10 @@ static void report_run(const cl_sim_t *s)
 	cl_repair_totals(s, &ak, &ax, &mv, &mk);
 	printf("repair: aae_exchanges=%" PRIu64 " aae_keys_repaired=%" PRIu64
 	       " handoff_moves=%" PRIu64 " handoff_keys=%" PRIu64
-	       " leaves_abandoned=%" PRIu64 " messages_refused=%" PRIu64 "\n",
-	       ax, ak, mv, mk, s->n.leaves_abandoned, s->n.repair_refused);
+	       " tombstones_reaped=%" PRIu64 " leaves_abandoned=%" PRIu64
+	       " messages_refused=%" PRIu64 "\n",
+	       ax, ak, mv, mk, cl_repair_reaped(s), s->n.leaves_abandoned,
+	       s->n.repair_refused);
 	if (!s->members_agree)
 		cl_members_report(s);
 	const sim_net_stats_t *ns = sim_net_stats(&s->net, SIM_NET_ALL);
@@ -769,7 +773,7 @@ static int report(cl_sim_t *s)
 	int failed = lw > 0 || lc > 0 || aw + ac == 0 ||
 	             s->n.dot_conflicts > 0 || s->n.status_4xx > 0 ||
 	             s->unconverged > 0 || !s->members_agree ||
-	             s->n.repair_refused > 0;
+	             s->n.repair_refused > 0 || s->n.resurrected > 0;
 	if (failed)
 		cl_replay(s);
 	int converged = s->converged_ms != UINT64_MAX;

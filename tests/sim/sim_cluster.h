@@ -27,6 +27,7 @@
 #include "gossip/swim.h"
 #include "node/aae.h"
 #include "node/coord.h"
+#include "node/reap.h"
 #include "node/store.h"
 #include "node/xfer.h"
 #include "tests/sim/sim_heap.h"
@@ -47,6 +48,15 @@
 #define CL_DT_KEYS    (CL_CTR_KEYS + CL_SET_KEYS + CL_CART_KEYS)
 #define CL_KEYS       (CL_KV_KEYS + CL_DT_KEYS)
 
+/* A cold key's preload (cl_sim_t.cold_acked). */
+#define CL_COLD_PUT 1u /* its put was acknowledged */
+#define CL_COLD_DEL 2u /* its delete was acknowledged */
+#define CL_COLD_RETRIED                                                        \
+	4u                  /* a put failed first: not deleted (an             \
+	                     * earlier attempt may have left a sibling         \
+	                     * the delete's context has not seen) */
+#define CL_COLD_DEL_EVERY 4 /* keys c with c % 4 == 3 are deleted */
+
 /* Stream message tags. */
 enum {
 	CL_TAG_STATE = 1,       /* SWIM full state, a reply wanted */
@@ -57,6 +67,7 @@ enum {
 	CL_TAG_HINT = 6,        /* HINT_BATCH or HINT_ACK (handoff.h) */
 	CL_TAG_AAE = 7,         /* an anti-entropy message (aae.h) */
 	CL_TAG_XFER = 8,        /* HANDOFF_BATCH or HANDOFF_ACK (xfer.h) */
+	CL_TAG_REAP = 9,        /* a tombstone reaper message (reap.h) */
 };
 
 /* Where a node slot stands in the cluster's life. */
@@ -87,6 +98,7 @@ typedef enum cl_op_kind {
 	CL_OP_CART_UPDATE,
 	CL_OP_CART_REMOVE,
 	CL_OP_COLD_PUT, /* --cold: the preload of a cold key (n = w = 3) */
+	CL_OP_COLD_DEL, /* --cold: one in four is then deleted (w = 3) */
 	CL_OP__COUNT
 } cl_op_kind_t;
 
@@ -176,12 +188,14 @@ typedef struct cl_node {
 	uint32_t id;
 	aae_t aae;
 	xfer_t xfer;
+	reap_t reap;
 	int leave_phase;            /* CL_LEAVE_* */
 	uint64_t leave_deadline_ms; /* of the phase */
 	uint64_t aae_repaired;      /* keys, of drivers freed by crashes */
 	uint64_t aae_exchanges;
 	uint64_t xfer_moves; /* moves done, of drivers freed */
 	uint64_t xfer_keys;  /* keys received, of drivers freed */
+	uint64_t reaped;     /* tombstones reaped, of reapers freed */
 } cl_node_t;
 
 /* A graceful leave (xfer.h GRACEFUL LEAVE, as node_xfer.c runs it). */
@@ -223,6 +237,7 @@ typedef struct cl_counts {
 	uint64_t crashes, restarts, crashes_open_batch, pauses, splits;
 	uint64_t wipes, wipes_deferred, joins, leaves, leaves_abandoned;
 	uint64_t repair_refused; /* xfer or aae messages a node refused */
+	uint64_t resurrected;    /* deleted values back at the end */
 	uint64_t acked_crdt;
 	uint64_t ctr_acked[CL_CTR_KEYS], ctr_tried[CL_CTR_KEYS];
 	uint64_t cart_acked[CL_CART_KEYS][CL_SKUS];
@@ -276,7 +291,8 @@ typedef struct cl_sim {
 	                        * holds more of than the primaries */
 	handoff_wire_msg_t *hint_msg; /* a decoded HINT_BATCH (large) */
 	uint32_t cold_next;           /* preload: the next cold key to write */
-	uint8_t *cold_acked; /* per cold key: its put was acknowledged */
+	uint8_t *cold_acked;          /* per cold key: CL_COLD_* bits */
+	sh_buf_t cold_ctx; /* context of the last cold put answered */
 
 	sh_buf_t buf, reply;
 	int failed;
@@ -383,14 +399,16 @@ int cl_repair_open(cl_sim_t *s, uint32_t i);
 void cl_repair_close(cl_sim_t *s, uint32_t i);
 /* cl_repair_event - a SWIM event of node i about another member. */
 void cl_repair_event(cl_sim_t *s, uint32_t i, const swim_event_t *ev);
-/* cl_repair_recv - a CL_TAG_AAE or CL_TAG_XFER message, batch open. */
+/* cl_repair_recv - a CL_TAG_AAE, CL_TAG_XFER or CL_TAG_REAP message,
+ * batch open. */
 void cl_repair_recv(cl_sim_t *s, uint32_t i, uint32_t from, uint8_t tag,
                     const uint8_t *p, size_t len);
-/* cl_repair_turn - inside node i's step, before the commit: xfer's turn
- * and the leave's progress. Returns the next deadline. */
+/* cl_repair_turn - inside node i's step, before the commit: xfer's turn,
+ * the leave's progress, the reaper's tick. Returns the next deadline. */
 uint64_t cl_repair_turn(cl_sim_t *s, uint32_t i);
 /* cl_repair_committed - after node i's commit (ok: it succeeded): xfer's
- * acks, anti-entropy's tick and messages. Returns the next deadline. */
+ * acks, anti-entropy's tick and messages, the reaper's messages. Returns
+ * the next deadline. */
 uint64_t cl_repair_committed(cl_sim_t *s, uint32_t i, int ok);
 /* cl_repair_leave - start node i's graceful leave: 0 or an error (the
  * leave did not start). */
@@ -403,6 +421,8 @@ int cl_repair_left(cl_sim_t *s, uint32_t i);
 void cl_repair_totals(const cl_sim_t *s, uint64_t *aae_keys,
                       uint64_t *aae_exchanges, uint64_t *moves,
                       uint64_t *moved_keys);
+/* cl_repair_reaped - tombstones reaped, over every node. */
+uint64_t cl_repair_reaped(const cl_sim_t *s);
 
 /* ---- sim_cluster_client.c ---- */
 
@@ -421,6 +441,8 @@ void cl_client_request(cl_sim_t *s, uint32_t i, uint32_t j, uint64_t seq);
 void cl_client_result(cl_sim_t *s, uint32_t i, const coord_result_t *r);
 /* cl_clients_idle - no client (verifier included) has a request out. */
 int cl_clients_idle(const cl_sim_t *s);
+/* cl_cold_done - cold key c needs nothing more in the preload. */
+int cl_cold_done(const cl_sim_t *s, uint32_t c);
 /* cl_preload_next - the verifier is idle in the preload: write the next
  * cold key (or the same again after a failure). */
 void cl_preload_next(cl_sim_t *s);

@@ -240,7 +240,32 @@ static int superseded(const cl_sim_t *s, const crdt_ctx_t *ctx, size_t w)
 
 typedef struct kv_tally {
 	uint64_t acked, lost, surviving, superseded, fallback_only;
+	uint64_t resurrected;
 } kv_tally_t;
+
+/* Deleted data must stay deleted: no write whose dot an acknowledged
+ * delete of its key had seen may be a live sibling of the final state
+ * (whatever reaping did to the tombstone meanwhile). */
+static void check_deleted(cl_sim_t *s, const crdt_ctx_t *ctx, uint32_t k,
+                          const coord_obj_t *all, kv_tally_t *t)
+{
+	for (size_t x = 0; x < s->writes_len; x++) {
+		const cl_write_t *d = &s->writes[x];
+		if (d->key != k || !d->is_delete || d->outcome != CL_ACKED)
+			continue;
+		for (size_t w = 0; w < s->writes_len; w++) {
+			const cl_write_t *wr = &s->writes[w];
+			if (wr->key != k || wr->is_delete || !wr->has_dot ||
+			    !crdt_ctx_contains(&ctx[x], &wr->dot) ||
+			    !has_dot(all, &wr->dot))
+				continue;
+			t->resurrected++;
+			printf("resurrected: w%zu (key k%" PRIu32
+			       ") is back after delete w%zu saw it\n",
+			       w, k, x);
+		}
+	}
+}
 
 static void check_write(cl_sim_t *s, const crdt_ctx_t *ctx, size_t w,
                         const coord_obj_t *all, const coord_obj_t *prim,
@@ -286,18 +311,29 @@ static int has_value(const coord_obj_t *obj, const char *v)
 }
 
 /* The cold keys: written once, never again; each acknowledged value
- * must still be there. */
+ * must still be there, unless the key was deleted (one in four, with
+ * the put's context): then it must never come back. */
 static void check_cold(cl_sim_t *s, kv_tally_t *t)
 {
 	coord_obj_t all;
 	memset(&all, 0, sizeof(all));
 	for (uint32_t c = 0; c < s->cold; c++) {
 		char v[16];
-		if (!s->cold_acked[c])
+		if (!(s->cold_acked[c] & CL_COLD_PUT))
 			continue;
 		t->acked++;
 		merged(s, CL_KEYS + c, 1, &all);
 		snprintf(v, sizeof(v), "p%" PRIu32, c);
+		if (s->cold_acked[c] & CL_COLD_DEL) {
+			t->superseded++;
+			if (has_value(&all, v)) {
+				t->resurrected++;
+				printf("resurrected: cold key p%" PRIu32
+				       " is back after its delete\n",
+				       c);
+			}
+			continue;
+		}
 		if (has_value(&all, v)) {
 			t->surviving++;
 			continue;
@@ -327,6 +363,7 @@ static void check_kv(cl_sim_t *s, kv_tally_t *t)
 			if (s->writes[w].key == k && !s->writes[w].is_delete &&
 			    s->writes[w].outcome == CL_ACKED)
 				check_write(s, ctx, w, &all, &prim, t);
+		check_deleted(s, ctx, k, &all, t);
 	}
 	for (size_t w = 0; w < s->writes_len; w++)
 		crdt_ctx_free(&ctx[w]);
@@ -444,7 +481,10 @@ void cl_check(cl_sim_t *s, uint64_t *acked_writes, uint64_t *lost_writes,
 	*acked_writes = t.acked;
 	*lost_writes = t.lost;
 	*acked_crdt = s->n.acked_crdt;
+	s->n.resurrected = t.resurrected;
 	printf("check: surviving_writes=%" PRIu64 " superseded_writes=%" PRIu64
-	       " fallback_only_writes=%" PRIu64 " dot_conflicts=%" PRIu64 "\n",
-	       t.surviving, t.superseded, t.fallback_only, s->n.dot_conflicts);
+	       " fallback_only_writes=%" PRIu64 " dot_conflicts=%" PRIu64
+	       " resurrected=%" PRIu64 "\n",
+	       t.surviving, t.superseded, t.fallback_only, s->n.dot_conflicts,
+	       t.resurrected);
 }

@@ -245,16 +245,27 @@ void cl_verify_read(cl_sim_t *s, uint32_t k, uint32_t i)
 	send_req(s, s->clients, i);
 }
 
+int cl_cold_done(const cl_sim_t *s, uint32_t c)
+{
+	uint8_t b = s->cold_acked[c];
+	if (!(b & CL_COLD_PUT))
+		return 0;
+	return c % CL_COLD_DEL_EVERY != CL_COLD_DEL_EVERY - 1 ||
+	       (b & (CL_COLD_DEL | CL_COLD_RETRIED));
+}
+
 void cl_preload_next(cl_sim_t *s)
 {
 	cl_client_t *c = &s->client[s->clients];
 	sh_assert(!c->busy);
-	while (s->cold_next < s->cold && s->cold_acked[s->cold_next])
+	while (s->cold_next < s->cold && cl_cold_done(s, s->cold_next))
 		s->cold_next++;
 	if (s->cold_next >= s->cold)
 		return; /* sim_cluster.c moves on */
 	memset(&c->req, 0, sizeof(c->req));
-	c->req.kind = CL_OP_COLD_PUT;
+	c->req.kind = s->cold_acked[s->cold_next] & CL_COLD_PUT
+	                  ? CL_OP_COLD_DEL
+	                  : CL_OP_COLD_PUT;
 	c->req.key = CL_KEYS + s->cold_next;
 	c->req.params.present = COORD_PARAM_N | COORD_PARAM_W;
 	c->req.params.n = 3;
@@ -285,8 +296,19 @@ static void record(cl_sim_t *s, uint32_t j, cl_outcome_t out,
 	const cl_req_t *q = &c->req;
 	uint32_t idx;
 	int acked = out == CL_ACKED;
-	if (q->kind == CL_OP_COLD_PUT) {
-		s->cold_acked[q->key - CL_KEYS] |= acked;
+	if (q->kind == CL_OP_COLD_PUT || q->kind == CL_OP_COLD_DEL) {
+		uint8_t *b = &s->cold_acked[q->key - CL_KEYS];
+		if (q->kind == CL_OP_COLD_DEL)
+			*b |= acked ? CL_COLD_DEL : 0;
+		else if (!acked)
+			*b |= CL_COLD_RETRIED;
+		else
+			*b |= CL_COLD_PUT;
+		if (acked && q->kind == CL_OP_COLD_PUT) {
+			sh_buf_reset(&s->cold_ctx);
+			sh_assert(sh_buf_append(&s->cold_ctx, a->ctx.data,
+			                        a->ctx.len) == SH_OK);
+		}
 		return;
 	}
 	cl_family_t fam = cl_family(q->key, &idx);
@@ -459,6 +481,9 @@ void cl_client_request(cl_sim_t *s, uint32_t i, uint32_t j, uint64_t seq)
 		                   "text/plain", 10};
 		rc = coord_kv_put(co, s->now, id, b, bl, key, kl, p, &v, NULL,
 		                  0);
+	} else if (q->kind == CL_OP_COLD_DEL) {
+		rc = coord_kv_delete(co, s->now, id, b, bl, key, kl, p,
+		                     s->cold_ctx.data, s->cold_ctx.len);
 	} else if (q->kind == CL_OP_KV_GET) {
 		rc = coord_kv_get(co, s->now, id, b, bl, key, kl, p);
 	} else if (q->kind == CL_OP_DT_GET) {

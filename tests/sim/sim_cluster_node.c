@@ -271,6 +271,7 @@ static void deliver_stream(cl_sim_t *s, const sim_net_msg_t *m)
 	case CL_TAG_HINT: cl_hint_recv(s, m->to, m->from, body, len); break;
 	case CL_TAG_AAE:
 	case CL_TAG_XFER:
+	case CL_TAG_REAP:
 		cl_repair_recv(s, m->to, m->from, m->bytes[0], body, len);
 		break;
 	case CL_TAG_REQ:

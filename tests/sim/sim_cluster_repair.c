@@ -1,17 +1,20 @@
 /*
- * sim_cluster_repair.c - ownership handoff (node/xfer.h) and active
- * anti-entropy (node/aae.h) in `shoal-sim cluster`: the node's pure
- * drivers, run as node/node_xfer.c and node/node_aae.c run them in the
- * shell, over the node's store tap (node/store_tap.h: every writer goes
- * through it, so the Merkle trees see every write).
+ * sim_cluster_repair.c - ownership handoff (node/xfer.h), active
+ * anti-entropy (node/aae.h) and tombstone reaping (node/reap.h) in
+ * `shoal-sim cluster`: the node's pure drivers, run as node/node_xfer.c,
+ * node/node_aae.c and node/node_reap.c run them in the shell, over the
+ * node's store tap (node/store_tap.h: every writer goes through it, so
+ * the Merkle trees see every write). The reaper's grace is 30 s and its
+ * passes 2 s apart, so that deletes are reaped within a run.
  *
  * In a node's step (sim_cluster_node.c): CL_TAG_XFER and CL_TAG_AAE
  * messages are fed inside the step's store batch (a HANDOFF_BATCH or a
  * REPAIR joins records into it); before the commit xfer_turn plans and
  * streams moves and drops what was handed off, and the graceful leave
- * advances; after the commit xfer's acks leave (xfer_committed) and
- * anti-entropy ticks and sends (aae_tick, aae_ready), so whatever a
- * message reports as stored is durable first.
+ * advances and the reaper ticks; after the commit xfer's acks leave
+ * (xfer_committed), anti-entropy ticks and sends (aae_tick, aae_ready)
+ * and the reaper sends, so whatever a message reports as stored (or
+ * deleted) is durable first.
  *
  * GRACEFUL LEAVE, as node_xfer.c: xfer_leave hands every partition off
  * (hints whose primary is dead go to the keys' owners at once); when
@@ -33,6 +36,8 @@
 #define CL_AAE_INTERVAL_MS  400
 #define CL_LEAVE_TIMEOUT_MS 60000
 #define CL_LEAVE_POLL_MS    200 /* the leave's progress is looked at */
+#define CL_REAP_GRACE_MS    30000
+#define CL_REAP_PASS_MS     2000
 
 static int node_of(const cl_sim_t *s, const char *name)
 {
@@ -105,6 +110,17 @@ int cl_repair_open(cl_sim_t *s, uint32_t i)
 		xfer_free(&n->xfer);
 		return rc;
 	}
+	reap_config_t rc_cfg;
+	reap_config_default(&rc_cfg);
+	rc_cfg.self = self;
+	rc_cfg.grace_ms = CL_REAP_GRACE_MS;
+	rc_cfg.pass_interval_ms = CL_REAP_PASS_MS;
+	rc = reap_init(&n->reap, &rc_cfg, &n->coord, &n->store);
+	if (rc != SH_OK) {
+		aae_free(&n->aae);
+		xfer_free(&n->xfer);
+		return rc;
+	}
 	aae_tap_hooks(&n->aae, &h);
 	store_tap_set_hooks(&n->store, &h);
 	return SH_OK;
@@ -121,6 +137,8 @@ void cl_repair_close(cl_sim_t *s, uint32_t i)
 	xfer_stats(&n->xfer, &hs, &xs);
 	n->xfer_moves += hs.moves_done;
 	n->xfer_keys += xs.keys_received;
+	n->reaped += n->reap.stats.reaped;
+	reap_free(&n->reap);
 	store_tap_set_hooks(&n->store, NULL);
 	aae_free(&n->aae);
 	xfer_free(&n->xfer);
@@ -151,6 +169,15 @@ void cl_repair_totals(const cl_sim_t *s, uint64_t *aae_keys,
 	}
 }
 
+uint64_t cl_repair_reaped(const cl_sim_t *s)
+{
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < s->nodes; i++)
+		sum += s->node[i].reaped +
+		       (s->node[i].up ? s->node[i].reap.stats.reaped : 0);
+	return sum;
+}
+
 /* ---- inputs ---- */
 
 void cl_repair_event(cl_sim_t *s, uint32_t i, const swim_event_t *ev)
@@ -171,7 +198,9 @@ void cl_repair_recv(cl_sim_t *s, uint32_t i, uint32_t from, uint8_t tag,
 	char name[16];
 	snprintf(name, sizeof(name), "n%" PRIu32, from);
 	int rc = tag == CL_TAG_AAE ? aae_recv(&n->aae, s->now, name, p, len)
-	                           : xfer_recv(&n->xfer, s->now, name, p, len);
+	         : tag == CL_TAG_XFER
+	             ? xfer_recv(&n->xfer, s->now, name, p, len)
+	             : reap_recv(&n->reap, s->now, name, p, len);
 	/* what one node sends, the other takes: a refusal is a bug */
 	if (rc != SH_OK && rc != SH_ENOTFOUND) {
 		printf("repair message (tag %u) from n%" PRIu32 " to n%" PRIu32
@@ -252,6 +281,7 @@ uint64_t cl_repair_turn(cl_sim_t *s, uint32_t i)
 		leave_step(s, i);
 		due = min_u64(due, s->now + CL_LEAVE_POLL_MS);
 	}
+	reap_tick(&n->reap, s->now, s->now); /* wall clock: coord's default */
 	return due;
 }
 
@@ -267,5 +297,14 @@ uint64_t cl_repair_committed(cl_sim_t *s, uint32_t i, int ok)
 		            rd.msgs[k].data, rd.msgs[k].len);
 	uint64_t due = rd.next_deadline_ms;
 	aae_advance(&n->aae);
+	reap_ready_t rr;
+	reap_ready(&n->reap, &rr);
+	if (ok)
+		for (size_t k = 0; k < rr.msg_count; k++)
+			send_tagged(s, i, node_of(s, rr.msgs[k].to),
+			            CL_TAG_REAP, rr.msgs[k].data,
+			            rr.msgs[k].len);
+	due = min_u64(due, rr.next_deadline_ms);
+	reap_advance(&n->reap);
 	return due;
 }
