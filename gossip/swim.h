@@ -486,7 +486,8 @@ uint64_t swim_suspicion_timeout_ms(uint32_t suspicion_mult,
 /*
  * swim_overrides - the precedence rule: 1 if an update (new_inc, new_st)
  * replaces what we hold (old_inc, old_st). Higher incarnation wins; at
- * equal incarnation dead/left > suspect > alive.
+ * equal incarnation left > dead > suspect > alive (left outranks dead:
+ * a member that left must leave the rings of those who declared it dead).
  */
 int swim_overrides(uint64_t new_inc, swim_state_t new_st, uint64_t old_inc,
                    swim_state_t old_st);

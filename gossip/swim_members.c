@@ -391,7 +391,10 @@ void swim__apply(swim_t *s, uint64_t now_ms, const swim__update_t *u)
 int swim_overrides(uint64_t new_inc, swim_state_t new_st, uint64_t old_inc,
                    swim_state_t old_st)
 {
-	static const int rank[4] = {0, 1, 2, 2};
+	/* left outranks dead: only the member itself says "left", and members
+	 * that missed its leave declare it dead at the same incarnation; if
+	 * dead held, their rings would keep a departed owner for good. */
+	static const int rank[4] = {0, 1, 2, 3};
 	if (new_inc != old_inc)
 		return new_inc > old_inc;
 	return rank[new_st & 3] > rank[old_st & 3];

@@ -16,6 +16,10 @@
 #   members:     6 nodes (+1 spare), 100 cold keys, crashes, pauses,
 #                splits, a join and a leave (seeds 12..19)
 #   repair_replay: every fault kind, byte-identical twice
+#   left_over_dead: every fault kind, seeds 44 and 84 (regression: a node
+#                that left was declared dead by members that missed its
+#                "left", and dead held against left, so their rings kept
+#                it; left now outranks dead at one incarnation)
 # About 60 s of CPU in a release build. Many seeds (a soak), e.g.:
 #   sh tests/sim/check_cluster.sh converge build/shoal-sim 1 500 --nodes 6
 #     --clients 8 --ops 2000 --loss 0.05 --cold 100 --crash --partition
@@ -28,9 +32,6 @@
 #     a node holds when its first settled ring, at start-up, is a partial
 #     one) later coordinates an update of that key as a fallback from an
 #     empty copy, and its new dot is one the other replicas have seen.
-#   every fault kind (repair_replay's options), seed 44: a node that left
-#     is declared dead by members that missed its "left" (SWIM ranks dead
-#     and left equal at one incarnation), so their rings keep it.
 set(_cl_check sh ${CMAKE_CURRENT_LIST_DIR}/check_cluster.sh)
 set(_cl_sim $<TARGET_FILE:shoal-sim>)
 set(_cl_tests)
@@ -66,6 +67,13 @@ add_test(NAME sim_cluster_repair_replay
   COMMAND ${_cl_check} replay ${_cl_sim} 7
           --nodes 5 --clients 8 --ops 2000 --loss 0.05 --cold 100
           --crash --partition --wipe --join --leave)
+foreach(seed 44 84)
+  add_test(NAME sim_cluster_left_over_dead_${seed}
+    COMMAND ${_cl_check} converge ${_cl_sim} ${seed} ${seed}
+            --nodes 6 --clients 8 --ops 2000 --loss 0.05 --cold 100
+            --crash --partition --wipe --join --leave)
+  list(APPEND _cl_tests sim_cluster_left_over_dead_${seed})
+endforeach()
 list(APPEND _cl_tests sim_cluster_small sim_cluster_partition
   sim_cluster_large sim_cluster_replay sim_cluster_wipe sim_cluster_members
   sim_cluster_repair_replay)

@@ -785,7 +785,7 @@ static void test_swim_precedence_rule_table(void **state)
 	    {1, SWIM_LEFT, 1, SWIM_SUSPECT, 1},
 	    {1, SWIM_SUSPECT, 1, SWIM_DEAD, 0},
 	    {1, SWIM_DEAD, 1, SWIM_LEFT, 0},
-	    {1, SWIM_LEFT, 1, SWIM_DEAD, 0},
+	    {1, SWIM_LEFT, 1, SWIM_DEAD, 1},
 	    {1, SWIM_ALIVE, 1, SWIM_ALIVE, 0},
 	    {1, SWIM_SUSPECT, 1, SWIM_SUSPECT, 0},
 	    {3, SWIM_SUSPECT, 2, SWIM_SUSPECT, 1},
