@@ -252,7 +252,6 @@ static void node__xfer_totals(node_t *n, json_w_t *w)
 	json_w_kv_u64(w, "bytes_received", xs.bytes_received);
 	json_w_kv_u64(w, "receive_errors", xs.receive_errors);
 	json_w_kv_u64(w, "rings_planned", xs.rings_planned);
-	json_w_kv_u64(w, "strays", xs.strays);
 	json_w_kv_u64(w, "leaves_abandoned", n->leaves_abandoned);
 }
 

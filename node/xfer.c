@@ -176,34 +176,6 @@ static int xfer__partitions(xfer_t *x, const ring_t *r)
 	return SH_OK;
 }
 
-static int xfer__has_objects(xfer_t *x, uint32_t p);
-
-/*
- * The baseline ring: partitions this node holds objects of but does not
- * own (a move cut short by a restart, or a join that happened while this
- * node was down and so never sent them) go to each of their owners and
- * are then dropped like any moved partition.
- */
-static void xfer__adopt_strays(xfer_t *x, const ring_t *r)
-{
-	unsigned n = ring_n_replicas(r);
-
-	for (uint32_t p = 0; p < ring_partitions(r); p++) {
-		uint32_t idx[RING_N_MAX];
-		unsigned k = ring_owners(r, p, n, idx), mine = 0;
-
-		for (unsigned i = 0; i < k; i++)
-			mine |=
-			    strcmp(ring_member_name(r, idx[i]), x->self) == 0;
-		if (mine || k == 0 || !xfer__has_objects(x, p))
-			continue;
-		for (unsigned i = 0; i < k; i++)
-			if (handoff_add(&x->h, x->now_ms, p,
-			                ring_member_name(r, idx[i])) == SH_OK)
-				x->stats.strays++;
-	}
-}
-
 /* Plan the move from the last planned ring to r (leaving: r's members
  * with this node, to those without it). */
 static int xfer__plan(xfer_t *x, const ring_t *r)
@@ -215,15 +187,11 @@ static int xfer__plan(xfer_t *x, const ring_t *r)
 	if (err != SH_OK)
 		return err;
 	if (x->leave == XFER_LEAVE_NONE) {
-		int baseline = !x->have_planned;
-
 		err = handoff_ring_changed(
 		    &x->h, x->now_ms, x->have_planned ? &x->planned : NULL, r);
 		if (err == SH_OK || err == SH_EFULL)
 			err = xfer__ring_copy(&x->planned, &x->have_planned, r,
 			                      NULL, NULL);
-		if (err == SH_OK && baseline)
-			xfer__adopt_strays(x, r);
 	} else {
 		err = xfer__ring_copy(&with, &have_with, r, NULL, x->self);
 		if (err == SH_OK)

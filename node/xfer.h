@@ -9,12 +9,13 @@
  * (coord_ring). A ring that differs from the last one planned and has
  * stayed unchanged for settle_ms is planned: handoff_ring_changed(last,
  * new), so a burst of gossip while a node joins gives one plan, not one
- * per intermediate view. The first settled ring is the baseline: a node
- * that starts does not mistake the cluster it discovers for a change;
- * only partitions it holds objects of but does not own in it (a move cut
- * short by a restart, a join that happened while it was down) are handed
- * to each of their owners and then dropped. Then it runs what the machine
- * asks for:
+ * per intermediate view. The first settled ring is the baseline (nothing
+ * moves): a node that starts does not mistake the cluster it discovers
+ * for a change. Partitions it holds but does not own then (a move cut
+ * short by a restart) are kept: dropping them would let this node reuse
+ * its own dots should it coordinate those keys again (shoal-sim cluster
+ * found acknowledged CRDT updates lost that way); anti-entropy brings
+ * their owners up to date. Then it runs what the machine asks for:
  *   - scans: store_scan_partition after the move's cursor, each entry fed
  *     (handoff_feed), then handoff_scan_end;
  *   - messages (HANDOFF_BATCH): handed to cfg.send;
@@ -110,8 +111,6 @@ typedef struct xfer_stats {
 	uint64_t keys_dropped;     /* objects deleted by drops */
 	uint64_t drops_postponed;  /* drop attempts put off for hints */
 	uint64_t acks_dropped;     /* acks forgotten: the commit failed */
-	uint64_t strays; /* moves of partitions found held but not owned
-	                  * when the baseline ring settled */
 } xfer_stats_t;
 
 typedef struct xfer {
