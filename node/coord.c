@@ -705,7 +705,39 @@ const coord_stats_t *coord_stats(const coord_t *c)
 	return &c->stats;
 }
 
+uint64_t coord_epoch(const coord_t *c)
+{
+	return c->actor.epoch;
+}
+
 void coord_set_wall_clock(coord_t *c, uint64_t wall_ms)
 {
 	c->wall_ms = wall_ms;
+}
+
+/*
+ * ACTOR RENEWAL (coord.h). Before this node makes a dot for key k: if its
+ * copy of k may have been deleted since its actor was taken, dots of that
+ * actor for k may live on other replicas beyond what the copy now shows;
+ * take the next epoch, so no dot is ever issued twice. The epoch in use
+ * is also written to meta "epoch" in this batch (a put only when it
+ * changed, or when an aborted batch lost the last put), so a restart
+ * starts above every epoch whose dots left this node.
+ */
+int coord__actor_fresh(coord_t *c, const store_key_t *k)
+{
+	if (store_maybe_deleted(c->store, k)) {
+		uint64_t next = c->actor.epoch + 1;
+		if (next == 0)
+			next = 1;
+		int e =
+		    crdt_actor_init(&c->actor, c->name, strlen(c->name), next);
+		sh_assert(e == 0);
+		store_forget_deleted(c->store);
+		c->stats.actor_renewals++;
+	}
+	int e = store_epoch_put(c->store, c->actor.epoch);
+	if (e != 0)
+		c->stats.store_errors++;
+	return e;
 }

@@ -48,6 +48,18 @@
  * node itself always counts as up, and is added to the ring if the list
  * lacks it (unless it is listed as left).
  *
+ * ACTOR RENEWAL. The coordinator makes a key's next dot from its own copy
+ * of the key, so the copy must hold every dot its actor made for the key.
+ * A deleted copy (an ownership-handoff drop, a reaped tombstone) breaks
+ * that: the same actor would make dots again that other replicas already
+ * hold, and the new value would read as seen and be lost. So before a
+ * write, if the store says the key's copy may have been deleted since the
+ * actor was taken (store_maybe_deleted: also true for the first write
+ * after a start), the coordinator moves to epoch + 1, a new actor, as
+ * Riak takes a new vnode id. The epoch in use is kept in the store's meta
+ * "epoch" within the same batch, so a restart starts at or above it.
+ * Renewals are counted in stats.actor_renewals.
+ *
  * REQUESTS (DESIGN.md section 6). Parameters: n, r, w, pr, pw, timeout_ms,
  * sloppy, each either given or taken from the server defaults (config).
  *   - Validation (400): n >= 1, 1 <= r <= n, 1 <= w <= n, pr <= r,
@@ -412,6 +424,7 @@ typedef struct coord_stats {
 	uint64_t siblings[COORD_SIBLING_BUCKETS]; /* kv reads by join size */
 	uint64_t siblings_max;       /* largest sibling count read */
 	uint64_t read_repairs;       /* repair writes sent or done locally */
+	uint64_t actor_renewals;     /* new epochs taken (ACTOR RENEWAL) */
 	uint64_t quorum_failures;    /* 503 for a quorum not met in time */
 	uint64_t overloaded;         /* 503 for inflight_max */
 	uint64_t forwards;           /* writes forwarded to another node */
@@ -675,6 +688,9 @@ void coord_advance(coord_t *c);
 
 /* coord_stats - the counters (read-only; live, updated by every call). */
 const coord_stats_t *coord_stats(const coord_t *c);
+
+/* coord_epoch - the epoch of the actor in use (ACTOR RENEWAL). */
+uint64_t coord_epoch(const coord_t *c);
 
 /*
  * coord_latency_percentile - the latency in ms below which a fraction q

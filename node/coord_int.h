@@ -415,4 +415,9 @@ static inline uint64_t coord__wall_ms(const coord_t *c, uint64_t now_ms)
 	return c->wall_ms != 0 ? c->wall_ms : now_ms;
 }
 
+/* coord__actor_fresh - take a new actor if k's copy may have been
+ * deleted, and keep meta "epoch" at the actor's (coord.c). 0 or the
+ * store's error. */
+int coord__actor_fresh(coord_t *c, const store_key_t *k);
+
 #endif /* SHOAL_NODE_COORD_INT_H */

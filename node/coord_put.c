@@ -233,6 +233,8 @@ static int write_local(coord_t *c, uint64_t now_ms, coord__req_t *q,
 	e = coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len, &k);
 	if (e == 0)
 		e = coord__local_read(c, &k, &mine);
+	if (e == 0)
+		e = coord__actor_fresh(c, &k);
 	/* a prefetch (coord_dt.c) left the other replicas' copies in merged */
 	if (e == 0)
 		e = coord_obj_merge(&mine, &q->merged, &conflict);

@@ -135,6 +135,7 @@ static void node__json_coord(node_t *n, json_w_t *w)
 	json_w_kv_u64(w, "max", cs->siblings_max);
 	json_w_obj_end(w);
 	json_w_kv_u64(w, "read_repairs", cs->read_repairs);
+	json_w_kv_u64(w, "actor_renewals", cs->actor_renewals);
 	json_w_kv_u64(w, "quorum_failures", cs->quorum_failures);
 	json_w_key(w, "coord");
 	json_w_obj_begin(w);
@@ -225,7 +226,9 @@ int node__stats_json(node_t *n, sh_buf_t *out)
 {
 	json_w_t w;
 	char epoch[17];
-	snprintf(epoch, sizeof epoch, "%016" PRIx64, n->epoch);
+	/* the actor in use: the coordinator moves on after deletes */
+	snprintf(epoch, sizeof epoch, "%016" PRIx64,
+	         n->coord_open ? coord_epoch(&n->coord) : n->epoch);
 	json_w_init(&w, out);
 	json_w_obj_begin(&w);
 	json_w_kv_str(&w, "node", n->cfg.name);
@@ -324,6 +327,8 @@ static void node__prom_rest(node_t *n, sh_buf_t *out)
 	                   cs->siblings_max);
 	node__prom_counter(out, "shoal_read_repairs_total", "counter",
 	                   cs->read_repairs);
+	node__prom_counter(out, "shoal_actor_renewals_total", "counter",
+	                   cs->actor_renewals);
 	node__prom_counter(out, "shoal_quorum_failures_total", "counter",
 	                   cs->quorum_failures);
 	node__prom_counter(out, "shoal_forwards_total", "counter",

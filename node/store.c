@@ -12,6 +12,8 @@
 #include "common/sh_err.h"
 #include "node/store_int.h"
 
+#include <xxhash.h>
+
 #define STORE_EPOCH_KEY "epoch"
 /* Draws of a nonzero epoch before giving up (a PRNG that gives 0 that often
  * is broken). */
@@ -22,6 +24,7 @@ void store__init(store_t *s, const struct store_ops *ops, void *impl)
 	memset(s, 0, sizeof(*s));
 	s->ops = ops;
 	s->impl = impl;
+	s->del_all = 1;
 }
 
 void store__set_errmsg(store_t *s, const char *fmt, ...)
@@ -36,6 +39,51 @@ static void check_open(const store_t *s)
 {
 	sh_assert(s->ops != NULL);
 	sh_assert(!s->in_scan); /* a scan callback called back into s */
+}
+
+/* ---- deleted-key memory ---- */
+
+static void bit_set(uint64_t *bits, uint64_t i)
+{
+	bits[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static int bit_get(const uint64_t *bits, uint64_t i)
+{
+	return (bits[i / 64] >> (i % 64)) & 1;
+}
+
+/* an object key's partition: its first two bytes, big-endian */
+static uint64_t key_part(const store_key_t *k)
+{
+	return ((uint64_t)k->bytes[0] << 8 | k->bytes[1]) %
+	       STORE_DEL_PARTS_BITS;
+}
+
+static void note_deleted(store_t *s, const store_key_t *k)
+{
+	uint64_t h = XXH3_64bits(k->bytes, k->len);
+	bit_set(s->del_keys, h % STORE_DEL_KEYS_BITS);
+	bit_set(s->del_keys, (h >> 32) % STORE_DEL_KEYS_BITS);
+}
+
+int store_maybe_deleted(const store_t *s, const store_key_t *k)
+{
+	check_open(s);
+	sh_assert(k->space == STORE_OBJECTS && k->len >= 2);
+	if (s->del_all || bit_get(s->del_parts, key_part(k)))
+		return 1;
+	uint64_t h = XXH3_64bits(k->bytes, k->len);
+	return bit_get(s->del_keys, h % STORE_DEL_KEYS_BITS) &&
+	       bit_get(s->del_keys, (h >> 32) % STORE_DEL_KEYS_BITS);
+}
+
+void store_forget_deleted(store_t *s)
+{
+	check_open(s);
+	s->del_all = 0;
+	memset(s->del_parts, 0, sizeof(s->del_parts));
+	memset(s->del_keys, 0, sizeof(s->del_keys));
 }
 
 static void check_key(const store_key_t *k)
@@ -154,6 +202,8 @@ int store_del(store_t *s, const store_key_t *k)
 	sh_assert(s->in_batch);
 	if (s->batch_err != SH_OK)
 		return s->batch_err;
+	if (k->space == STORE_OBJECTS)
+		note_deleted(s, k);
 	int rc = s->ops->del(s, k);
 	return rc == SH_OK ? SH_OK : doom(s, rc);
 }
@@ -167,6 +217,7 @@ int store_drop_partition(store_t *s, uint16_t partition, size_t limit,
 	*deleted = 0;
 	if (s->batch_err != SH_OK)
 		return s->batch_err;
+	bit_set(s->del_parts, partition % STORE_DEL_PARTS_BITS);
 	uint8_t prefix[2];
 	store__put_be16(prefix, partition);
 	int rc = s->ops->del_prefix(s, STORE_OBJECTS, prefix, sizeof(prefix),
@@ -369,4 +420,23 @@ int store_epoch(store_t *s, sh_rand_t *rng, uint64_t *epoch)
 	if (rc == SH_OK)
 		*epoch = e;
 	return rc;
+}
+
+int store_epoch_put(store_t *s, uint64_t epoch)
+{
+	check_open(s);
+	sh_assert(s->in_batch && epoch != 0);
+	store_key_t k;
+	int rc = store_key_meta(&k, STORE_EPOCH_KEY);
+	sh_assert(rc == SH_OK);
+	uint64_t held = 0;
+	rc = epoch_read(s, &k, &held);
+	if (rc == SH_OK && held == epoch)
+		return SH_OK;
+	if (rc != SH_OK && rc != SH_ENOTFOUND && rc != SH_EMALFORMED)
+		return rc;
+	uint8_t val[8];
+	for (size_t i = 0; i < 8; i++)
+		val[i] = (uint8_t)(epoch >> (56 - 8 * i));
+	return store_put(s, &k, val, sizeof(val));
 }

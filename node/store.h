@@ -164,6 +164,10 @@ typedef void (*store_put_hook_fn)(void *arg, const store_key_t *k);
 
 struct store_ops; /* store_int.h */
 
+/* Sizes of the deleted-key memory (store_maybe_deleted). */
+#define STORE_DEL_PARTS_BITS 1024
+#define STORE_DEL_KEYS_BITS  4096
+
 /* Room for the backend's message about its last failure. */
 #define STORE_ERRMSG_BYTES 160
 
@@ -181,6 +185,11 @@ typedef struct store {
 	char errmsg[STORE_ERRMSG_BYTES]; /* last backend failure, "" if none */
 	store_put_hook_fn put_hook;      /* store_set_put_hook; NULL: none */
 	void *put_hook_arg;
+	/* object keys deleted since the last store_forget_deleted: */
+	int del_all; /* anything (set at open: before it, unknown) */
+	uint64_t del_parts[STORE_DEL_PARTS_BITS / 64]; /* partition mod bits */
+	uint64_t
+	    del_keys[STORE_DEL_KEYS_BITS / 64]; /* Bloom filter, 2 bits a key */
 } store_t;
 
 /* Memory backend options. A zeroed struct gives the defaults. */
@@ -453,5 +462,29 @@ int store_stats(store_t *s, store_space_t space, store_stats_t *out);
  * SH_EMALFORMED (stored epoch not 8 bytes or 0).
  */
 int store_epoch(store_t *s, sh_rand_t *rng, uint64_t *epoch);
+
+/*
+ * store_epoch_put - make meta "epoch" hold epoch (nonzero) in the open
+ * batch; a put only when it holds another value. Errors: those of
+ * store_get and store_put.
+ */
+int store_epoch_put(store_t *s, uint64_t epoch);
+
+/*
+ * DELETED-KEY MEMORY. A coordinator makes its next dot for a key from its
+ * own copy of the key; once that copy has been deleted (a handoff drop,
+ * a reaped tombstone), the same actor would issue again dots the other
+ * replicas have seen, and their values would read as already seen. So a
+ * coordinator asks store_maybe_deleted before it writes a key, and if so
+ * takes a new actor (node/coord.h, "ACTOR RENEWAL") and calls
+ * store_forget_deleted. The memory is approximate in the safe direction:
+ * a filter over the object keys passed to store_del and the partitions
+ * passed to store_drop_partition (aborted batches included), and "every
+ * key" from the open until the first store_forget_deleted, since a
+ * previous run may have deleted anything. False positives cost a needless
+ * new actor.
+ */
+int store_maybe_deleted(const store_t *s, const store_key_t *k);
+void store_forget_deleted(store_t *s);
 
 #endif /* SHOAL_NODE_STORE_H */

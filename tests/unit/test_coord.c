@@ -1047,6 +1047,66 @@ static void test_coord_crdts_converge(void **state)
 	cl_free(cl);
 }
 
+/* meta "epoch" of a store, in its open batch */
+static uint64_t stored_epoch(store_t *s)
+{
+	store_key_t k;
+	const uint8_t *val;
+	size_t len;
+	uint64_t e = 0;
+
+	OK(store_key_meta(&k, "epoch"));
+	OK(store_get(s, &k, &val, &len));
+	assert_int_equal(len, 8);
+	for (size_t i = 0; i < 8; i++)
+		e = (e << 8) | val[i];
+	return e;
+}
+
+/*
+ * ACTOR RENEWAL: a node whose copy was dropped (a handoff drop) and that
+ * then coordinates an update of the key must not issue again a dot the
+ * other replicas hold: without a new actor, its second increment reused
+ * dot (n1, 1) and the replicas kept the first one's sum.
+ */
+static void test_coord_new_actor_after_deletes(void **state)
+{
+	cluster_t *cl = cl_new(3, NULL);
+	crdt_op_t inc = {.kind = CRDT_OP_COUNTER_INCREMENT, .u.increment = 2};
+	size_t deleted;
+	res_t *r;
+
+	(void)state;
+	cl_members(cl);
+	dt(cl, 0, 10, "hits", CRDT_COUNTER, &inc, 1);
+	cl_pump(cl);
+	cl_expect(cl, 10, 204);
+	/* the first write after a start takes a new actor: the store cannot
+	 * tell what a previous run deleted */
+	assert_int_equal(coord_stats(&cl->nodes[0])->actor_renewals, 1);
+	assert_int_equal(stored_epoch(&cl->stores[0]), 101);
+	/* a second write, nothing deleted since: the same actor */
+	dt(cl, 0, 11, "hits", CRDT_COUNTER, &inc, 1);
+	cl_pump(cl);
+	cl_expect(cl, 11, 204);
+	assert_int_equal(coord_stats(&cl->nodes[0])->actor_renewals, 1);
+	/* node 0 drops every partition, then coordinates an increment */
+	for (uint32_t p = 0; p < cl->nodes[0].cfg.partitions; p++)
+		OK(store_drop_partition(&cl->stores[0], (uint16_t)p, 1000,
+		                        &deleted));
+	inc.u.increment = 5;
+	dt(cl, 0, 12, "hits", CRDT_COUNTER, &inc, 1);
+	cl_pump(cl);
+	cl_expect(cl, 12, 204);
+	assert_int_equal(coord_stats(&cl->nodes[0])->actor_renewals, 2);
+	assert_int_equal(stored_epoch(&cl->stores[0]), 102);
+	for (int i = 1; i < 3; i++) {
+		r = dt_read(cl, i, 20 + (uint64_t)i, "hits", 200);
+		assert_int_equal(crdt_counter_value(&r->obj.dt.store), 9);
+	}
+	cl_free(cl);
+}
+
 static void test_coord_dt_remove_reads_first(void **state)
 {
 	cluster_t *cl = cl_new(3, NULL);
@@ -1592,6 +1652,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_type_conflicts_converge),
 	    cmocka_unit_test(test_coord_forwards_writes),
 	    cmocka_unit_test(test_coord_crdts_converge),
+	    cmocka_unit_test(test_coord_new_actor_after_deletes),
 	    cmocka_unit_test(test_coord_dt_remove_reads_first),
 	    cmocka_unit_test(test_coord_duplicated_messages),
 	    cmocka_unit_test(test_coord_type_mismatch_409),
