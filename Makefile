@@ -5,6 +5,7 @@
 #   make asan   the whole suite under AddressSanitizer + UBSan (build-asan/)
 #   make bench  shoal against redis-server on this box (bench/compare.sh)
 #   make bench-aae  anti-entropy bytes against differing bytes (bench/aae.sh)
+#   make soak   SOAK_SEEDS seeds of shoal-sim cluster with every fault kind
 #   make fuzz   every libFuzzer target for FUZZ_SECONDS (clang, build-fuzz/)
 #   make format clang-format every source file
 
@@ -12,10 +13,11 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+SOAK_SEEDS ?= 200
 FUZZ_MERGE ?= 0
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test asan bench bench-aae fuzz format clean
+.PHONY: all deps build run test asan bench bench-aae soak fuzz format clean
 
 all: build
 
@@ -46,6 +48,9 @@ bench: deps build
 
 bench-aae: build
 	./bench/aae.sh $(BUILD)/shoal-sim
+
+soak: deps build
+	sh ./tests/sim/soak.sh $(BUILD)/shoal-sim 1 $(SOAK_SEEDS)
 
 $(FUZZ_BUILD)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_FUZZ=ON

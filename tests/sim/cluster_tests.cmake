@@ -20,6 +20,13 @@
 #                that left was declared dead by members that missed its
 #                "left", and dead held against left, so their rings kept
 #                it; left now outranks dead at one incarnation)
+# KNOWN, not yet fixed (make soak, every fault kind): seeds 143 and 145
+#   end with converged=no and stray_keys=1: a fallback keeps its copy of
+#   an object after its hint was replayed, so once the primaries reap the
+#   key's tombstone that stale copy is "more" than they hold (143 counts
+#   it as resurrected, though no read with the primaries up returns it).
+#   The fix: a fallback drops its copy once no hint names it and it is
+#   not an owner, as Riak's fallback vnodes do after handoff.
 # About 60 s of CPU in a release build. Many seeds (a soak), e.g.:
 #   sh tests/sim/check_cluster.sh converge build/shoal-sim 1 500 --nodes 6
 #     --clients 8 --ops 2000 --loss 0.05 --cold 100 --crash --partition
