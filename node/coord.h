@@ -425,6 +425,7 @@ typedef struct coord_stats {
 	uint64_t siblings_max;       /* largest sibling count read */
 	uint64_t read_repairs;       /* repair writes sent or done locally */
 	uint64_t actor_renewals;     /* new epochs taken (ACTOR RENEWAL) */
+	uint64_t strays_dropped;     /* fallback copies let go after hints */
 	uint64_t quorum_failures;    /* 503 for a quorum not met in time */
 	uint64_t overloaded;         /* 503 for inflight_max */
 	uint64_t forwards;           /* writes forwarded to another node */
@@ -688,6 +689,18 @@ void coord_advance(coord_t *c);
 
 /* coord_stats - the counters (read-only; live, updated by every call). */
 const coord_stats_t *coord_stats(const coord_t *c);
+
+/*
+ * coord_drop_stray - a hint for the object key ok (in) was replayed and
+ * deleted: if this node is not among the key's first cfg.n owners in the
+ * current ring and stores no other hint for ok (naming any node of its
+ * preference list for COORD_N_MAX), delete its copy of ok in the open
+ * batch (coord_stray.c says why) and set *dropped to 1. Call it only
+ * when the copy is still the one the hint replayed. Returns 0 (also
+ * when nothing was dropped: no ring, an owner, other hints), SH_EINVAL
+ * (ok is not an object key) or the store's error.
+ */
+int coord_drop_stray(coord_t *c, const store_key_t *ok, int *dropped);
 
 /* coord_epoch - the epoch of the actor in use (ACTOR RENEWAL). */
 uint64_t coord_epoch(const coord_t *c);

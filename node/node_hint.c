@@ -169,7 +169,8 @@ static void node__hint_send(node_t *n, const hint_msg_t *m)
 	node__peer_send(n, info.meta->addr, NODE_FRAME_COORD, m->data, m->len);
 }
 
-/* Delete the hint if its object is as it was sent (hint.h DELETES). */
+/* Delete the hint if its object is as it was sent (hint.h DELETES), and
+ * then a fallback's copy no one needs (coord_drop_stray). */
 static void node__hint_del(node_t *n, const hint_del_t *d)
 {
 	store_key_t hk, ok;
@@ -187,8 +188,14 @@ static void node__hint_del(node_t *n, const hint_del_t *d)
 	    d->had_record
 	        ? rc == SH_OK && handoff_record_hash(val, len) == d->record_hash
 	        : rc == SH_ENOTFOUND;
-	if (same && store_del(&n->store, &hk) != SH_OK)
+	if (!same)
+		return;
+	int dropped;
+	if (store_del(&n->store, &hk) != SH_OK)
 		sh_log(SH_LOG_WARN, "deleting a hint: %s",
+		       store_errmsg(&n->store));
+	else if (d->had_record && coord_drop_stray(&n->coord, &ok, &dropped))
+		sh_log(SH_LOG_WARN, "dropping a fallback copy: %s",
 		       store_errmsg(&n->store));
 }
 

@@ -136,6 +136,7 @@ static void node__json_coord(node_t *n, json_w_t *w)
 	json_w_obj_end(w);
 	json_w_kv_u64(w, "read_repairs", cs->read_repairs);
 	json_w_kv_u64(w, "actor_renewals", cs->actor_renewals);
+	json_w_kv_u64(w, "strays_dropped", cs->strays_dropped);
 	json_w_kv_u64(w, "quorum_failures", cs->quorum_failures);
 	json_w_key(w, "coord");
 	json_w_obj_begin(w);
@@ -329,6 +330,8 @@ static void node__prom_rest(node_t *n, sh_buf_t *out)
 	                   cs->read_repairs);
 	node__prom_counter(out, "shoal_actor_renewals_total", "counter",
 	                   cs->actor_renewals);
+	node__prom_counter(out, "shoal_strays_dropped_total", "counter",
+	                   cs->strays_dropped);
 	node__prom_counter(out, "shoal_quorum_failures_total", "counter",
 	                   cs->quorum_failures);
 	node__prom_counter(out, "shoal_forwards_total", "counter",

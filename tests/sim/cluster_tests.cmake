@@ -16,17 +16,15 @@
 #   members:     6 nodes (+1 spare), 100 cold keys, crashes, pauses,
 #                splits, a join and a leave (seeds 1..19)
 #   repair_replay: every fault kind, byte-identical twice
-#   left_over_dead: every fault kind, seeds 44 and 84 (regression: a node
+#   all_faults:  every fault kind, seeds 44 and 84 (regression: a node
 #                that left was declared dead by members that missed its
 #                "left", and dead held against left, so their rings kept
-#                it; left now outranks dead at one incarnation)
-# KNOWN, not yet fixed (make soak, every fault kind): seeds 143 and 145
-#   end with converged=no and stray_keys=1: a fallback keeps its copy of
-#   an object after its hint was replayed, so once the primaries reap the
-#   key's tombstone that stale copy is "more" than they hold (143 counts
-#   it as resurrected, though no read with the primaries up returns it).
-#   The fix: a fallback drops its copy once no hint names it and it is
-#   not an owner, as Riak's fallback vnodes do after handoff.
+#                it; left now outranks dead at one incarnation) and 143
+#                (below)
+# KNOWN, not yet fixed (make soak, every fault kind, 1 of 200 seeds):
+#   seed 145 ends converged=no with stray_keys=1 and nothing lost: after
+#   two wipes and a join, a non-owner still holds an acknowledged write
+#   its owners lack (fallback_only_writes=1); cause not yet found.
 # About 60 s of CPU in a release build. Many seeds (a soak), e.g.:
 #   sh tests/sim/check_cluster.sh converge build/shoal-sim 1 500 --nodes 6
 #     --clients 8 --ops 2000 --loss 0.05 --cold 100 --crash --partition
@@ -37,6 +35,9 @@
 #   coordinated an update of that key as a fallback from an empty copy,
 #   and its new dot was one the other replicas had seen. The coordinator
 #   now takes a new actor after such deletes (node/coord.h, ACTOR RENEWAL).
+#   every fault kind, seed 143: a fallback kept its copy after its hint
+#   was replayed; once the owners reaped the key's tombstone the stale
+#   copy was "back" (coord_drop_stray now lets such copies go).
 set(_cl_check sh ${CMAKE_CURRENT_LIST_DIR}/check_cluster.sh)
 set(_cl_sim $<TARGET_FILE:shoal-sim>)
 set(_cl_tests)
@@ -72,12 +73,12 @@ add_test(NAME sim_cluster_repair_replay
   COMMAND ${_cl_check} replay ${_cl_sim} 7
           --nodes 5 --clients 8 --ops 2000 --loss 0.05 --cold 100
           --crash --partition --wipe --join --leave)
-foreach(seed 44 84)
-  add_test(NAME sim_cluster_left_over_dead_${seed}
+foreach(seed 44 84 143)
+  add_test(NAME sim_cluster_all_faults_${seed}
     COMMAND ${_cl_check} converge ${_cl_sim} ${seed} ${seed}
             --nodes 6 --clients 8 --ops 2000 --loss 0.05 --cold 100
             --crash --partition --wipe --join --leave)
-  list(APPEND _cl_tests sim_cluster_left_over_dead_${seed})
+  list(APPEND _cl_tests sim_cluster_all_faults_${seed})
 endforeach()
 list(APPEND _cl_tests sim_cluster_small sim_cluster_partition
   sim_cluster_large sim_cluster_replay sim_cluster_wipe sim_cluster_members

@@ -164,7 +164,8 @@ static void send_hint(cl_sim_t *s, uint32_t from, uint32_t to,
 	sh_assert(rc == SH_OK);
 }
 
-/* Delete the hint if its object is as it was sent (hint.h DELETES). */
+/* Delete the hint if its object is as it was sent (hint.h DELETES), and
+ * then a fallback's copy no one needs (coord_drop_stray), as the node does. */
 static void del_hint(cl_sim_t *s, uint32_t i, const hint_del_t *d)
 {
 	store_t *st = &s->node[i].store;
@@ -181,8 +182,13 @@ static void del_hint(cl_sim_t *s, uint32_t i, const hint_del_t *d)
 	    d->had_record
 	        ? rc == SH_OK && handoff_record_hash(val, len) == d->record_hash
 	        : rc == SH_ENOTFOUND;
-	if (same)
-		sh_assert(store_del(st, &hk) == SH_OK);
+	int dropped;
+	if (!same)
+		return;
+	sh_assert(store_del(st, &hk) == SH_OK);
+	if (d->had_record)
+		sh_assert(coord_drop_stray(&s->node[i].coord, &ok, &dropped) ==
+		          SH_OK);
 }
 
 /* The owner a left primary's hint goes to: the first primary of the

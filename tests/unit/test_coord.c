@@ -629,6 +629,67 @@ static void test_coord_pr_pw_and_sloppy_hints(void **state)
 	cl_free(cl);
 }
 
+/* the object key of (B, key) on node i */
+static void obj_key(cluster_t *cl, const char *key, store_key_t *ok)
+{
+	ring_preflist_t pl;
+
+	preflist(cl, 0, key, 3, &pl);
+	OK(store_key_object(ok, (uint16_t)pl.partition, B, strlen(B), key,
+	                    strlen(key)));
+}
+
+/*
+ * coord_drop_stray: once its hint is replayed, a fallback lets its copy go
+ * (it would outlive the key's tombstone); an owner, or a fallback still
+ * holding another hint for the object, keeps it.
+ */
+static void test_coord_fallback_drops_copy_after_hint(void **state)
+{
+	cluster_t *cl = cl_new(4, NULL);
+	coord_params_t p = params_nrw(3, 2, 3);
+	ring_preflist_t pl;
+	store_key_t ok, hk;
+	const uint8_t *val;
+	size_t len;
+	char buf[16];
+	const char *key;
+	int fb, owner, dropped;
+
+	(void)state;
+	cl_members(cl);
+	key = key_with_primary(cl, "n4", buf);
+	cl->down[3] = 1;
+	cl->cut[3] = 1;
+	cl_members(cl);
+	preflist(cl, 0, key, 3, &pl);
+	assert_int_equal(pl.count, 4);
+	fb = cl_index(cl, pl.entries[3].name);
+	owner = cl_index(cl, pl.entries[0].is_up ? pl.entries[0].name
+	                                         : pl.entries[1].name);
+	put(cl, owner, 1, key, "a", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	obj_key(cl, key, &ok);
+	OK(store_key_hint(&hk, "n4", 2, &ok));
+	OK(store_get(&cl->stores[fb], &hk, &val, &len));
+	/* an owner keeps its copy */
+	OK(coord_drop_stray(&cl->nodes[owner], &ok, &dropped));
+	assert_int_equal(dropped, 0);
+	OK(store_get(&cl->stores[owner], &ok, &val, &len));
+	/* the fallback keeps its copy while the hint is there */
+	OK(coord_drop_stray(&cl->nodes[fb], &ok, &dropped));
+	assert_int_equal(dropped, 0);
+	/* the hint replayed and deleted: the copy goes */
+	OK(store_del(&cl->stores[fb], &hk));
+	OK(coord_drop_stray(&cl->nodes[fb], &ok, &dropped));
+	assert_int_equal(dropped, 1);
+	assert_int_equal(store_get(&cl->stores[fb], &ok, &val, &len),
+	                 SH_ENOTFOUND);
+	assert_int_equal(coord_stats(&cl->nodes[fb])->strays_dropped, 1);
+	cl_free(cl);
+}
+
 static int hint_count_cb(void *arg, const store_entry_t *e)
 {
 	(void)e;
@@ -1643,6 +1704,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_per_request_nrw),
 	    cmocka_unit_test(test_coord_w3_one_node_down),
 	    cmocka_unit_test(test_coord_pr_pw_and_sloppy_hints),
+	    cmocka_unit_test(test_coord_fallback_drops_copy_after_hint),
 	    cmocka_unit_test(test_coord_hint_for_unreplaced_primary),
 	    cmocka_unit_test(test_coord_hint_without_sloppy),
 	    cmocka_unit_test(test_coord_concurrent_writes_make_two_siblings),
