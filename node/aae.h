@@ -14,7 +14,7 @@
  *   store_tap_open(&s, &disk);                the store every writer uses
  *   coord_init(&c, &cc, &s);
  *   aae_init(&a, &cfg, &c, &s);               then aae_tap_hooks(&a, &h)
- *   store_tap_set_hooks(&s, &h);              every object write -> tree
+ *   store_tap_add_hooks(&s, &h);              every object write -> tree
  *   per loop turn, with the store batch open (as for coord_recv):
  *       aae_recv(&a, now_ms, from, bytes, len);   AAE frames from peers
  *   after the batch committed (store_commit; the tap tells aae itself
@@ -207,7 +207,8 @@ void aae_free(aae_t *a);
 
 /*
  * aae_tap_hooks - fill *h (out) with the hooks that feed a's trees, for
- * store_tap_set_hooks on the store a and the coordinator write through.
+ * store_tap_add_hooks on the store a and the coordinator write through
+ * (h->arg is a: store_tap_remove_hooks(&s, a) before aae_free).
  */
 void aae_tap_hooks(aae_t *a, store_tap_hooks_t *h);
 

@@ -35,7 +35,13 @@ int node__aae_open(node_t *n)
 		return rc;
 	}
 	aae_tap_hooks(&n->aae, &h);
-	store_tap_set_hooks(&n->store, &h);
+	rc = store_tap_add_hooks(&n->store, &h);
+	if (rc != SH_OK) {
+		sh_log(SH_LOG_ERROR, "store_tap_add_hooks: %s",
+		       sh_strerror(rc));
+		aae_free(&n->aae);
+		return rc;
+	}
 	n->aae_open = 1;
 	return SH_OK;
 }
@@ -44,7 +50,7 @@ void node__aae_close(node_t *n)
 {
 	if (!n->aae_open)
 		return;
-	store_tap_set_hooks(&n->store, NULL);
+	store_tap_remove_hooks(&n->store, &n->aae);
 	aae_free(&n->aae);
 	n->aae_open = 0;
 }

@@ -184,15 +184,7 @@ int store_put(store_t *s, const store_key_t *k, const void *val, size_t val_len)
 	int rc = s->ops->put(s, k, val, val_len);
 	if (rc != SH_OK)
 		return doom(s, rc);
-	if (s->put_hook != NULL && k->space == STORE_OBJECTS)
-		s->put_hook(s->put_hook_arg, k);
 	return SH_OK;
-}
-
-void store_set_put_hook(store_t *s, store_put_hook_fn fn, void *arg)
-{
-	s->put_hook = fn;
-	s->put_hook_arg = fn != NULL ? arg : NULL;
 }
 
 int store_del(store_t *s, const store_key_t *k)

@@ -154,14 +154,6 @@ typedef enum store_sync {
 	                       * forces them out */
 } store_sync_t;
 
-/*
- * A write observer: called after every successful store_put of an object
- * key (k borrowed for the call), inside the batch. It must not call into
- * the store. Ownership handoff uses it to notice writes to a partition
- * being moved (node/xfer.h).
- */
-typedef void (*store_put_hook_fn)(void *arg, const store_key_t *k);
-
 struct store_ops; /* store_int.h */
 
 /* Sizes of the deleted-key memory (store_maybe_deleted). */
@@ -183,8 +175,6 @@ typedef struct store {
 	int batch_err; /* the error that doomed the open batch, or 0 */
 	int in_scan;   /* inside a scan callback (re-entry is a bug) */
 	char errmsg[STORE_ERRMSG_BYTES]; /* last backend failure, "" if none */
-	store_put_hook_fn put_hook;      /* store_set_put_hook; NULL: none */
-	void *put_hook_arg;
 	/* object keys deleted since the last store_forget_deleted: */
 	int del_all; /* anything (set at open: before it, unknown) */
 	uint64_t del_parts[STORE_DEL_PARTS_BITS / 64]; /* partition mod bits */
@@ -375,12 +365,6 @@ int store_put(store_t *s, const store_key_t *k, const void *val,
  * Errors: SH_EIO, SH_ENOMEM, or the error that doomed the batch.
  */
 int store_del(store_t *s, const store_key_t *k);
-
-/*
- * store_set_put_hook - call fn(arg, key) after every successful store_put
- * of an object key from now on (fn NULL: stop). One observer per store.
- */
-void store_set_put_hook(store_t *s, store_put_hook_fn fn, void *arg);
 
 /*
  * store_drop_partition - inside a batch, delete at most `limit` (> 0) object

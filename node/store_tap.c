@@ -1,8 +1,8 @@
 /*
  * store_tap.c - a store forwarding to another one and reporting object
- * writes to hooks (store_tap.h). The generic layer (store.c) keeps the
- * tap's own batch state; the inner store keeps its own through its public
- * functions, so both agree on what is open and what is doomed.
+ * writes to its hook sets (store_tap.h). The generic layer (store.c) keeps
+ * the tap's own batch state; the inner store keeps its own through its
+ * public functions, so both agree on what is open and what is doomed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +13,9 @@
 
 typedef struct tap {
 	store_t *inner;
-	store_tap_hooks_t hooks;
-	int hooked;
+	store_tap_hooks_t sets[STORE_TAP_HOOKS_MAX];
+	size_t n;    /* sets in use, sets[0..n) */
+	int hashing; /* some set has a write hook: reads the old value */
 } tap_t;
 
 static tap_t *tap_of(store_t *s)
@@ -46,60 +47,83 @@ static uint16_t tap_partition(const store_key_t *k)
 	return (uint16_t)(k->bytes[0] << 8 | k->bytes[1]);
 }
 
-/* The old value's hash of an object key: 1 present, 0 absent, < 0 when
- * it could not be read (the partition is then reported stale). */
-static int tap_old(store_t *s, const store_key_t *k, uint64_t *h)
+static int tap_watched(const tap_t *t, const store_key_t *k)
 {
-	tap_t *t = tap_of(s);
+	return t->n > 0 && k->space == STORE_OBJECTS && k->len >= 2;
+}
+
+/* The old value's hash of an object key under each set's hash (for the
+ * sets with a write hook), read once and hashed before the write can move
+ * it: 1 present, 0 absent, < 0 when it could not be read (the partition
+ * is then reported stale). */
+static int tap_old(tap_t *t, const store_key_t *k, uint64_t *h)
+{
 	const uint8_t *v;
 	size_t len;
+	if (!t->hashing)
+		return 0;
 	int rc = store_get(t->inner, k, &v, &len);
 	if (rc == SH_ENOTFOUND)
 		return 0;
 	if (rc != SH_OK)
 		return rc;
-	*h = t->hooks.hash(v, len);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->sets[i].write != NULL)
+			h[i] = t->sets[i].hash(v, len);
 	return 1;
 }
 
-static void tap_report(store_t *s, const store_key_t *k, int old_rc,
-                       const uint64_t *old_h, const uint64_t *new_h)
+static void tap_stale(tap_t *t, uint16_t p)
 {
-	tap_t *t = tap_of(s);
-	if (old_rc < 0) {
-		if (t->hooks.stale != NULL)
-			t->hooks.stale(t->hooks.arg, tap_partition(k));
-		return;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->sets[i].stale != NULL)
+			t->sets[i].stale(t->sets[i].arg, p);
+}
+
+/* Tell every set of a write that succeeded: old_rc and old_h from
+ * tap_old, val NULL for a delete. */
+static void tap_report(tap_t *t, const store_key_t *k, int old_rc,
+                       const uint64_t *old_h, const uint8_t *val,
+                       size_t val_len)
+{
+	if (old_rc < 0)
+		tap_stale(t, tap_partition(k));
+	for (size_t i = 0; i < t->n; i++) {
+		const store_tap_hooks_t *h = &t->sets[i];
+		uint64_t new_h = 0;
+		if (val != NULL && h->put != NULL)
+			h->put(h->arg, k);
+		if (old_rc < 0 || h->write == NULL)
+			continue;
+		if (val != NULL)
+			new_h = h->hash(val, val_len);
+		h->write(h->arg, k, old_rc == 1 ? &old_h[i] : NULL,
+		         val != NULL ? &new_h : NULL);
 	}
-	if (t->hooks.write != NULL)
-		t->hooks.write(t->hooks.arg, k, old_rc == 1 ? old_h : NULL,
-		               new_h);
 }
 
 static int tap_put(store_t *s, const store_key_t *k, const uint8_t *val,
                    size_t val_len)
 {
 	tap_t *t = tap_of(s);
-	int watch = t->hooked && k->space == STORE_OBJECTS && k->len >= 2;
-	uint64_t old_h = 0, new_h;
-	int old_rc = watch ? tap_old(s, k, &old_h) : 0;
+	int watch = tap_watched(t, k);
+	uint64_t old_h[STORE_TAP_HOOKS_MAX] = {0};
+	int old_rc = watch ? tap_old(t, k, old_h) : 0;
 	int rc = store_put(t->inner, k, val, val_len);
-	if (rc == SH_OK && watch) {
-		new_h = t->hooks.hash(val, val_len);
-		tap_report(s, k, old_rc, &old_h, &new_h);
-	}
+	if (rc == SH_OK && watch)
+		tap_report(t, k, old_rc, old_h, val, val_len);
 	return tap_err(s, rc);
 }
 
 static int tap_del(store_t *s, const store_key_t *k)
 {
 	tap_t *t = tap_of(s);
-	int watch = t->hooked && k->space == STORE_OBJECTS && k->len >= 2;
-	uint64_t old_h = 0;
-	int old_rc = watch ? tap_old(s, k, &old_h) : 0;
+	int watch = tap_watched(t, k);
+	uint64_t old_h[STORE_TAP_HOOKS_MAX] = {0};
+	int old_rc = watch ? tap_old(t, k, old_h) : 0;
 	int rc = store_del(t->inner, k);
 	if (rc == SH_OK && watch && old_rc != 0)
-		tap_report(s, k, old_rc, &old_h, NULL);
+		tap_report(t, k, old_rc, old_h, NULL, 0);
 	return tap_err(s, rc);
 }
 
@@ -113,16 +137,17 @@ static int tap_del_prefix(store_t *s, store_space_t space,
 		return SH_EINVAL;
 	uint16_t p = (uint16_t)(prefix[0] << 8 | prefix[1]);
 	int rc = store_drop_partition(t->inner, p, limit, deleted);
-	if (rc == SH_OK && *deleted > 0 && t->hooked && t->hooks.stale)
-		t->hooks.stale(t->hooks.arg, p);
+	if (rc == SH_OK && *deleted > 0)
+		tap_stale(t, p);
 	return tap_err(s, rc);
 }
 
 static void tap_batch_end(store_t *s, int committed)
 {
 	tap_t *t = tap_of(s);
-	if (t->hooked && t->hooks.batch_end != NULL)
-		t->hooks.batch_end(t->hooks.arg, committed);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->sets[i].batch_end != NULL)
+			t->sets[i].batch_end(t->sets[i].arg, committed);
 }
 
 static int tap_commit(store_t *s)
@@ -193,12 +218,36 @@ int store_tap_open(store_t *s, store_t *inner)
 	return SH_OK;
 }
 
-void store_tap_set_hooks(store_t *s, const store_tap_hooks_t *hooks)
+static void tap_rehash(tap_t *t)
 {
+	t->hashing = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->sets[i].write != NULL)
+			t->hashing = 1;
+}
+
+int store_tap_add_hooks(store_t *s, const store_tap_hooks_t *hooks)
+{
+	if (s == NULL || s->ops != &tap_ops || hooks == NULL ||
+	    (hooks->write != NULL && hooks->hash == NULL))
+		return SH_EINVAL;
 	tap_t *t = tap_of(s);
-	t->hooked = hooks != NULL && hooks->hash != NULL;
-	if (t->hooked)
-		t->hooks = *hooks;
-	else
-		memset(&t->hooks, 0, sizeof t->hooks);
+	if (t->n == STORE_TAP_HOOKS_MAX)
+		return SH_ETOOBIG;
+	t->sets[t->n++] = *hooks;
+	tap_rehash(t);
+	return SH_OK;
+}
+
+void store_tap_remove_hooks(store_t *s, const void *arg)
+{
+	if (s == NULL || s->ops != &tap_ops)
+		return;
+	tap_t *t = tap_of(s);
+	size_t kept = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->sets[i].arg != arg)
+			t->sets[kept++] = t->sets[i];
+	t->n = kept;
+	tap_rehash(t);
 }

@@ -10,6 +10,7 @@
 
 #include "common/sh_assert.h"
 #include "common/sh_err.h"
+#include "node/store_tap.h"
 #include "node/xfer.h"
 
 /* Rounds of ready / act per xfer_turn: bounds one turn's work. */
@@ -77,14 +78,24 @@ int xfer_init(xfer_t *x, const xfer_config_t *cfg, store_t *store,
 		memset(x, 0, sizeof(*x));
 		return rc;
 	}
-	store_set_put_hook(store, xfer__on_put, x);
+	store_tap_hooks_t h;
+	memset(&h, 0, sizeof(h));
+	h.put = xfer__on_put;
+	h.arg = x;
+	rc = store_tap_add_hooks(store, &h);
+	if (rc != SH_OK) {
+		handoff_free(&x->h);
+		free(x->msg);
+		memset(x, 0, sizeof(*x));
+		return rc;
+	}
 	return SH_OK;
 }
 
 void xfer_free(xfer_t *x)
 {
-	if (x->store != NULL && x->store->put_hook == xfer__on_put)
-		store_set_put_hook(x->store, NULL, NULL);
+	if (x->store != NULL)
+		store_tap_remove_hooks(x->store, x);
 	if (x->h_open)
 		handoff_free(&x->h);
 	if (x->have_planned)

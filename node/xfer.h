@@ -25,9 +25,10 @@
  *     stores hints (objects kept as a fallback for a third node) is not
  *     dropped: the drop is postponed by hold_ms and tried again, so those
  *     hints replay their objects first (handoff.h's caveat).
- * Writes: xfer_init installs a store put hook (store_set_put_hook) that
- * calls handoff_note_write for every object stored, so moves under way
- * make their catch-up pass.
+ * Writes: xfer_init adds a hook set to the store, which must be a store
+ * tap (node/store_tap.h), whose put hook calls handoff_note_write for
+ * every object stored (puts only: a delete makes no catch-up pass), so
+ * moves under way make their catch-up pass; xfer_free removes it.
  *
  * RECEIVING. xfer_recv takes a HANDOFF_BATCH or HANDOFF_ACK frame body.
  * A batch is joined object by object (coord_join_record) into the open
@@ -140,14 +141,16 @@ typedef struct xfer {
 void xfer_config_default(xfer_config_t *cfg);
 
 /*
- * xfer_init - make *x (out) a driver over store and coord (borrowed) and
- * install its store put hook. Returns 0, SH_EINVAL (no self or send, a
- * limit handoff_init refuses), SH_ENOMEM; on error nothing needs freeing.
+ * xfer_init - make *x (out) a driver over store (a store tap) and coord
+ * (borrowed) and add its hook set to the tap. Returns 0, SH_EINVAL (no
+ * self or send, a limit handoff_init refuses, store not a tap), SH_ENOMEM,
+ * SH_ETOOBIG (the tap's hook sets are all taken); on error nothing needs
+ * freeing.
  */
 int xfer_init(xfer_t *x, const xfer_config_t *cfg, store_t *store,
               coord_t *coord);
 
-/* xfer_free - remove the put hook, release everything x owns. */
+/* xfer_free - remove its hook set from the tap, release what x owns. */
 void xfer_free(xfer_t *x);
 
 /*

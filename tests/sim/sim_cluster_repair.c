@@ -122,7 +122,13 @@ int cl_repair_open(cl_sim_t *s, uint32_t i)
 		return rc;
 	}
 	aae_tap_hooks(&n->aae, &h);
-	store_tap_set_hooks(&n->store, &h);
+	rc = store_tap_add_hooks(&n->store, &h);
+	if (rc != SH_OK) {
+		reap_free(&n->reap);
+		aae_free(&n->aae);
+		xfer_free(&n->xfer);
+		return rc;
+	}
 	return SH_OK;
 }
 
@@ -139,7 +145,7 @@ void cl_repair_close(cl_sim_t *s, uint32_t i)
 	n->xfer_keys += xs.keys_received;
 	n->reaped += n->reap.stats.reaped;
 	reap_free(&n->reap);
-	store_tap_set_hooks(&n->store, NULL);
+	store_tap_remove_hooks(&n->store, &n->aae);
 	aae_free(&n->aae);
 	xfer_free(&n->xfer);
 	n->leave_phase = CL_LEAVE_NONE;

@@ -77,7 +77,7 @@ static void node_open(tcl_t *cl, int i, uint64_t epoch)
 	ac.seed = epoch;
 	OK(aae_init(&n->a, &ac, &n->c, &n->tap));
 	aae_tap_hooks(&n->a, &h);
-	store_tap_set_hooks(&n->tap, &h);
+	OK(store_tap_add_hooks(&n->tap, &h));
 }
 
 static void node_close(tnode_t *n)

@@ -20,6 +20,7 @@
 #include "crdt/dvv.h"
 #include "node/coord.h"
 #include "node/store.h"
+#include "node/store_tap.h"
 #include "node/xfer.h"
 
 #define OK(x)     assert_int_equal((x), 0)
@@ -39,7 +40,8 @@ typedef struct tnode {
 	world_t *w;
 	int idx;
 	char name[16];
-	store_t store;
+	store_t mem;   /* the backend */
+	store_t store; /* a tap over mem: what every writer uses */
 	coord_t coord;
 	xfer_t x;
 	int left; /* in every view as COORD_LEFT */
@@ -91,7 +93,8 @@ static void node_add(world_t *w, int i)
 	n->idx = i;
 	n->present = 1;
 	snprintf(n->name, sizeof(n->name), "n%d", i + 1);
-	OK(store_mem_open(&n->store, NULL));
+	OK(store_mem_open(&n->mem, NULL));
+	OK(store_tap_open(&n->store, &n->mem));
 	coord_config_default(&cc);
 	cc.name = n->name;
 	cc.epoch = 100 + (uint64_t)i;
@@ -141,6 +144,7 @@ static void world_free(world_t *w)
 		xfer_free(&n->x);
 		coord_free(&n->coord);
 		store_close(&n->store);
+		store_close(&n->mem);
 	}
 	free(w);
 }
@@ -523,6 +527,49 @@ static void test_xfer_recv_refuses_bad_input(void **state)
 	world_free(w);
 }
 
+static void count_put(void *arg, const store_key_t *k)
+{
+	(void)k;
+	(*(int *)arg)++;
+}
+
+/* xfer needs a store tap, and shares it with other hook sets. */
+static void test_xfer_hooks_share_the_tap(void **state)
+{
+	(void)state;
+	world_t *w = world_new(1);
+	tnode_t *n = &w->nodes[0];
+	xfer_config_t xc;
+	xfer_t x2;
+	store_tap_hooks_t h;
+	int puts[STORE_TAP_HOOKS_MAX] = {0};
+
+	xfer_config_default(&xc);
+	xc.self = "n9";
+	xc.send = send_cb;
+	xc.send_arg = n;
+	assert_int_equal(xfer_init(&x2, &xc, &n->mem, &n->coord), SH_EINVAL);
+	/* xfer holds one set: fill the rest */
+	memset(&h, 0, sizeof(h));
+	h.put = count_put;
+	for (int i = 1; i < STORE_TAP_HOOKS_MAX; i++) {
+		h.arg = &puts[i];
+		OK(store_tap_add_hooks(&n->store, &h));
+	}
+	assert_int_equal(store_tap_add_hooks(&n->store, &h), SH_ETOOBIG);
+	assert_int_equal(xfer_init(&x2, &xc, &n->store, &n->coord), SH_ETOOBIG);
+	put_key(n, 1, NULL);
+	for (int i = 1; i < STORE_TAP_HOOKS_MAX; i++)
+		assert_int_equal(puts[i], 1);
+	store_tap_remove_hooks(&n->store, &puts[1]);
+	put_key(n, 2, NULL);
+	assert_int_equal(puts[1], 1);
+	assert_int_equal(puts[2], 2);
+	OK(xfer_init(&x2, &xc, &n->store, &n->coord)); /* a slot again */
+	xfer_free(&x2);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +579,7 @@ int main(void)
 	    cmocka_unit_test(test_xfer_leave_hands_everything_off),
 	    cmocka_unit_test(test_xfer_leave_alone_and_cancel),
 	    cmocka_unit_test(test_xfer_recv_refuses_bad_input),
+	    cmocka_unit_test(test_xfer_hooks_share_the_tap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
