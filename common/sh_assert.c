@@ -16,7 +16,7 @@ sh_assert_hook_fn sh_assert_set_hook(sh_assert_hook_fn hook)
 void sh__assert_fail(const char *expr, const char *file, int line)
 {
 	fprintf(stderr, "shoal: assertion failed: %s (%s:%d)\n", expr, file,
-		line);
+	        line);
 	fflush(stderr);
 	if (sh__assert_hook != NULL) {
 		sh_assert_hook_fn hook = sh__assert_hook;

@@ -9,8 +9,7 @@
 #ifndef SH_ASSERT_H
 #define SH_ASSERT_H
 
-typedef void (*sh_assert_hook_fn)(const char *expr, const char *file,
-				  int line);
+typedef void (*sh_assert_hook_fn)(const char *expr, const char *file, int line);
 
 /*
  * sh_assert_set_hook - set the function called before abort on a failed
@@ -21,7 +20,7 @@ sh_assert_hook_fn sh_assert_set_hook(sh_assert_hook_fn hook);
 /* Called by sh_assert; prints, runs the hook and aborts. Never returns. */
 _Noreturn void sh__assert_fail(const char *expr, const char *file, int line);
 
-#define sh_assert(cond)                                                      \
+#define sh_assert(cond)                                                        \
 	((cond) ? (void)0 : sh__assert_fail(#cond, __FILE__, __LINE__))
 
 #endif /* SH_ASSERT_H */

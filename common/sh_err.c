@@ -4,11 +4,9 @@
 const char *sh_strerror(int err)
 {
 	switch (err) {
-	case SH_OK:
-		return "success";
-#define SH__ERR_MSG(name, value, msg)                                        \
-	case name:                                                           \
-		return msg;
+	case SH_OK: return "success";
+#define SH__ERR_MSG(name, value, msg)                                          \
+	case name: return msg;
 		SH_ERRNO_MAP(SH__ERR_MSG)
 #undef SH__ERR_MSG
 	}
@@ -18,11 +16,9 @@ const char *sh_strerror(int err)
 const char *sh_errname(int err)
 {
 	switch (err) {
-	case SH_OK:
-		return "SH_OK";
-#define SH__ERR_NAME(name, value, msg)                                       \
-	case name:                                                           \
-		return #name;
+	case SH_OK: return "SH_OK";
+#define SH__ERR_NAME(name, value, msg)                                         \
+	case name: return #name;
 		SH_ERRNO_MAP(SH__ERR_NAME)
 #undef SH__ERR_NAME
 	}

@@ -17,11 +17,12 @@ typedef enum sh_log_level {
 /* sh_log_set_level - messages below level are dropped. Default: INFO. */
 void sh_log_set_level(sh_log_level_t level);
 
-/* sh_log_parse_level - "debug", "info", "warn", "error" into *level; 0 or SH_EINVAL. */
+/* sh_log_parse_level - "debug", "info", "warn", "error" into *level; 0 or
+ * SH_EINVAL. */
 int sh_log_parse_level(const char *name, sh_log_level_t *level);
 
 /* sh_log - printf-style message at level, prefixed with the level name. */
 void sh_log(sh_log_level_t level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif /* SH_LOG_H */

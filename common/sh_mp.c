@@ -108,7 +108,7 @@ static uint64_t load_be(const uint8_t *q, int width)
  * *v is the value and *hdr the header size (1 + width).
  */
 static int read_width(const sh_mp_reader_t *r, int width, uint64_t *v,
-		      size_t *hdr)
+                      size_t *hdr)
 {
 	if (sh_mp_reader_left(r) < (size_t)(1 + width))
 		return SH_ETRUNC;
@@ -118,7 +118,7 @@ static int read_width(const sh_mp_reader_t *r, int width, uint64_t *v,
 }
 
 static int get_container(sh_mp_reader_t *r, uint32_t *n, uint8_t fix_base,
-			 uint8_t tag16, uint8_t tag32, size_t per_item)
+                         uint8_t tag16, uint8_t tag32, size_t per_item)
 {
 	if (sh_mp_reader_left(r) < 1)
 		return SH_ETRUNC;
@@ -138,7 +138,8 @@ static int get_container(sh_mp_reader_t *r, uint32_t *n, uint8_t fix_base,
 	}
 	if (rc != SH_OK)
 		return rc;
-	/* Each element takes at least one byte: a count that cannot fit is a lie. */
+	/* Each element takes at least one byte: a count that cannot fit is a
+	 * lie. */
 	if (count > (sh_mp_reader_left(r) - hdr) / per_item)
 		return SH_ETRUNC;
 	r->p += hdr;
@@ -271,7 +272,7 @@ int sh_mp_peek_nil(const sh_mp_reader_t *r)
 
 /* Reads a length-prefixed body: fix forms have their length in the tag. */
 static int get_body(sh_mp_reader_t *r, uint64_t len, size_t hdr,
-		    const uint8_t **p, size_t *out_len)
+                    const uint8_t **p, size_t *out_len)
 {
 	if (len > sh_mp_reader_left(r) - hdr)
 		return SH_ETRUNC;
@@ -330,21 +331,39 @@ static int scalar_size(const sh_mp_reader_t *r, uint8_t t, size_t *size)
 		return SH_OK;
 	}
 	switch (t) {
-	case 0xcc: case 0xd0: *size = 2; return SH_OK;
-	case 0xcd: case 0xd1: *size = 3; return SH_OK;
-	case 0xca: case 0xce: case 0xd2: *size = 5; return SH_OK;
-	case 0xcb: case 0xcf: case 0xd3: *size = 9; return SH_OK;
+	case 0xcc:
+	case 0xd0: *size = 2; return SH_OK;
+	case 0xcd:
+	case 0xd1: *size = 3; return SH_OK;
+	case 0xca:
+	case 0xce:
+	case 0xd2: *size = 5; return SH_OK;
+	case 0xcb:
+	case 0xcf:
+	case 0xd3: *size = 9; return SH_OK;
 	case 0xd4: *size = 3; return SH_OK;
 	case 0xd5: *size = 4; return SH_OK;
 	case 0xd6: *size = 6; return SH_OK;
 	case 0xd7: *size = 10; return SH_OK;
 	case 0xd8: *size = 18; return SH_OK;
-	case 0xc4: case 0xd9: rc = read_width(r, 1, &n, &hdr); break;
-	case 0xc5: case 0xda: rc = read_width(r, 2, &n, &hdr); break;
-	case 0xc6: case 0xdb: rc = read_width(r, 4, &n, &hdr); break;
-	case 0xc7: rc = read_width(r, 1, &n, &hdr); hdr += 1; break;
-	case 0xc8: rc = read_width(r, 2, &n, &hdr); hdr += 1; break;
-	case 0xc9: rc = read_width(r, 4, &n, &hdr); hdr += 1; break;
+	case 0xc4:
+	case 0xd9: rc = read_width(r, 1, &n, &hdr); break;
+	case 0xc5:
+	case 0xda: rc = read_width(r, 2, &n, &hdr); break;
+	case 0xc6:
+	case 0xdb: rc = read_width(r, 4, &n, &hdr); break;
+	case 0xc7:
+		rc = read_width(r, 1, &n, &hdr);
+		hdr += 1;
+		break;
+	case 0xc8:
+		rc = read_width(r, 2, &n, &hdr);
+		hdr += 1;
+		break;
+	case 0xc9:
+		rc = read_width(r, 4, &n, &hdr);
+		hdr += 1;
+		break;
 	default: return SH_EMALFORMED; /* 0xc1 is never used */
 	}
 	if (rc != SH_OK)

@@ -43,7 +43,8 @@ uint64_t sh_rand_u64(sh_rand_t *r)
 uint64_t sh_rand_below(sh_rand_t *r, uint64_t bound)
 {
 	sh_assert(bound > 0);
-	/* Rejection sampling: drop the top partial range so each value is equally likely. */
+	/* Rejection sampling: drop the top partial range so each value is
+	 * equally likely. */
 	uint64_t limit = UINT64_MAX - (UINT64_MAX % bound);
 	uint64_t x;
 	do {

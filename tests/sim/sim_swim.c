@@ -167,7 +167,8 @@ static int parse_args(sim_t *s, int argc, char **argv)
 static int node_of(const sim_t *s, const char *str, char prefix)
 {
 	uint64_t id;
-	if (str[0] != prefix || sim_arg_u64(str + 1, 0, s->nodes - 1, &id) != SH_OK)
+	if (str[0] != prefix ||
+	    sim_arg_u64(str + 1, 0, s->nodes - 1, &id) != SH_OK)
 		return -1;
 	return (int)id;
 }
