@@ -283,9 +283,21 @@ int coord_set_members(coord_t *c, const coord_member_t *members, size_t count)
 	err = ring_set_members(&c->ring, ring_names, rn);
 	if (err == 0)
 		err = view_install(c, m, n);
+	if (err == 0 && rn > 1)
+		c->cfg.joining = 0;
 	free(ring_names);
 	free(m);
 	return err;
+}
+
+void coord_set_joining(coord_t *c, int joining)
+{
+	c->cfg.joining = joining != 0;
+}
+
+int coord_joining(const coord_t *c)
+{
+	return c->cfg.joining;
 }
 
 const ring_t *coord_ring(const coord_t *c)

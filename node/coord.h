@@ -222,11 +222,18 @@ typedef struct coord_config {
 	                         * may write: 1 MiB (413 above) */
 	size_t siblings_max;    /* kv writes refused (409) above this: 100 */
 	uint32_t inflight_max;  /* requests in flight: 4096 (503 above) */
-	uint64_t id_base;       /* where request ids start: pass a value that
-	                         * differs between runs of one node (the wall
-	                         * clock in ms, a random number), so a restarted
-	                         * node's ids are not mistaken for duplicates of
-	                         * its old ones; 0 is fine without restarts */
+	int joining;      /* 1: refuse client requests with 503 "joining" until
+	                   * coord_set_members brings another member that has not
+	                   * left, or coord_set_joining(c, 0). A node started with
+	                   * seeds sets it: until it learns the members its ring
+	                   * holds itself alone, and it would take writes as the
+	                   * only replica of every key (n capped to 1), where no
+	                   * repair of the real owners ever looks. */
+	uint64_t id_base; /* where request ids start: pass a value that
+	                   * differs between runs of one node (the wall
+	                   * clock in ms, a random number), so a restarted
+	                   * node's ids are not mistaken for duplicates of
+	                   * its old ones; 0 is fine without restarts */
 } coord_config_t;
 
 /* ---- membership ---- */
@@ -523,6 +530,11 @@ void coord_free(coord_t *c);
  * members_max); SH_ENOMEM. On error the view is unchanged.
  */
 int coord_set_members(coord_t *c, const coord_member_t *members, size_t count);
+
+/* coord_set_joining / coord_joining - set or clear, and read,
+ * coord_config_t.joining. */
+void coord_set_joining(coord_t *c, int joining);
+int coord_joining(const coord_t *c);
 
 /* coord_ring - the current ring (read-only; valid until the next
  * coord_set_members or coord_free), for /cluster/ring. */

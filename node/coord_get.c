@@ -289,6 +289,11 @@ static int read_start(coord_t *c, uint64_t now_ms, coord_op_t op,
 	o.op = op;
 	o.client_id = client_id;
 	o.start_ms = now_ms;
+	if (c->cfg.joining)
+		return coord__reply_error(
+		    c, &o, NULL, now_ms, 503,
+		    "joining: the cluster's members are not "
+		    "known yet, retry");
 	if (coord__params(c, params, &qp, err, sizeof(err)) != 0)
 		return coord__reply_error(c, &o, NULL, now_ms, 400, "%s", err);
 	st = coord__check_key(bucket, bucket_len, key, key_len, err,

@@ -466,6 +466,11 @@ int coord__write(coord_t *c, uint64_t now_ms, const coord__origin_t *o,
 	coord__req_t *q;
 	int st, self;
 
+	if (c->cfg.joining)
+		return coord__reply_error(
+		    c, o, NULL, now_ms, 503,
+		    "joining: the cluster's members are not "
+		    "known yet, retry");
 	if (coord__params(c, in->params, &qp, err, sizeof(err)) != 0)
 		return coord__reply_error(c, o, NULL, now_ms, 400, "%s", err);
 	st = check_write(c, o->op, in, err, sizeof(err));

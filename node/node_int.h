@@ -43,6 +43,9 @@ enum {
 #define NODE_PEER_DOWN_QUEUE_BYTES_MAX (4u * 1024 * 1024)
 /* Housekeeping period: idle sweep, shutdown progress. */
 #define NODE_HOUSE_MS 100u
+/* How long a node started with seeds refuses requests while it learns the
+ * members (coord.h, joining), before serving alone; x swim_time_scale. */
+#define NODE_JOIN_WAIT_MS 5000u
 
 /* ---- latency histograms and counters (node_stats.c) ---- */
 
@@ -191,6 +194,7 @@ struct node {
 	uint64_t stop_deadline_ms;
 	uint64_t leave_deadline_ms; /* stop even if "left" is not spread */
 	int members_dirty;
+	uint64_t join_wait_ms; /* NODE_JOIN_WAIT_MS, scaled */
 	sh_buf_t scratch;
 
 	/* hinted handoff (node_hint.c) */

@@ -245,6 +245,14 @@ static void node__house_cb(uv_timer_t *t)
 	node_t *n = t->data;
 	uint64_t now = node__now_ms();
 	node__http_sweep(n, now);
+	if (n->coord_open && coord_joining(&n->coord) &&
+	    now - n->stats.started_ms >= n->join_wait_ms) {
+		coord_set_joining(&n->coord, 0);
+		sh_log(SH_LOG_WARN,
+		       "no seed answered within %" PRIu64
+		       " ms: serving as a cluster of one until others join",
+		       n->join_wait_ms);
+	}
 	node__reap_tick(n);
 	node__peer_flush(n, now);
 	if (n->leaving == 2 && now >= n->leave_deadline_ms)
@@ -343,6 +351,12 @@ static int node__open_cores(node_t *n)
 	cc.r = n->cfg.r;
 	cc.w = n->cfg.w;
 	cc.value_bytes_max = n->cfg.value_bytes_max;
+	/* with seeds, refuse requests until the members are known (coord.h,
+	 * joining); if no seed answers in time, serve as a cluster of one */
+	cc.joining = n->cfg.seeds_len > 0;
+	n->join_wait_ms = NODE_JOIN_WAIT_MS * n->cfg.swim_time_scale;
+	if (n->join_wait_ms < NODE_HOUSE_MS)
+		n->join_wait_ms = NODE_HOUSE_MS;
 	rc = coord_init(&n->coord, &cc, &n->store);
 	if (rc != SH_OK) {
 		sh_log(SH_LOG_ERROR, "coord_init: %s", sh_strerror(rc));

@@ -19,12 +19,8 @@
 #   all_faults:  every fault kind, seeds 44 and 84 (regression: a node
 #                that left was declared dead by members that missed its
 #                "left", and dead held against left, so their rings kept
-#                it; left now outranks dead at one incarnation) and 143
-#                (below)
-# KNOWN, not yet fixed (make soak, every fault kind, 1 of 200 seeds):
-#   seed 145 ends converged=no with stray_keys=1 and nothing lost: after
-#   two wipes and a join, a non-owner still holds an acknowledged write
-#   its owners lack (fallback_only_writes=1); cause not yet found.
+#                it; left now outranks dead at one incarnation), 143 and
+#                145 (below)
 # About 60 s of CPU in a release build. Many seeds (a soak), e.g.:
 #   sh tests/sim/check_cluster.sh converge build/shoal-sim 1 500 --nodes 6
 #     --clients 8 --ops 2000 --loss 0.05 --cold 100 --crash --partition
@@ -38,6 +34,10 @@
 #   every fault kind, seed 143: a fallback kept its copy after its hint
 #   was replayed; once the owners reaped the key's tombstone the stale
 #   copy was "back" (coord_drop_stray now lets such copies go).
+#   every fault kind, seed 145: a joining node took a client write before
+#   it knew the members, as the only replica of the key (its ring held
+#   itself alone), and no repair looks at a non-owner; a node started with
+#   seeds now answers 503 "joining" until it knows them (coord.h).
 set(_cl_check sh ${CMAKE_CURRENT_LIST_DIR}/check_cluster.sh)
 set(_cl_sim $<TARGET_FILE:shoal-sim>)
 set(_cl_tests)
@@ -73,7 +73,7 @@ add_test(NAME sim_cluster_repair_replay
   COMMAND ${_cl_check} replay ${_cl_sim} 7
           --nodes 5 --clients 8 --ops 2000 --loss 0.05 --cold 100
           --crash --partition --wipe --join --leave)
-foreach(seed 44 84 143)
+foreach(seed 44 84 143 145)
   add_test(NAME sim_cluster_all_faults_${seed}
     COMMAND ${_cl_check} converge ${_cl_sim} ${seed} ${seed}
             --nodes 6 --clients 8 --ops 2000 --loss 0.05 --cold 100

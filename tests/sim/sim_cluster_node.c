@@ -352,6 +352,9 @@ static int node_start(cl_sim_t *s, uint32_t i, const char *const *seeds,
 	cc.epoch = n->epoch;
 	cc.id_base = sh_rand_u64(&s->rng);
 	cc.inflight_max = 1024;
+	/* as the node: with seeds, no requests until the members are known
+	 * (seed 145: a joiner took a write as the key's only replica) */
+	cc.joining = seeds_len > 0;
 	/* every writer goes through the tap, so anti-entropy sees it all */
 	rc = store_tap_open(&n->store, &n->disk);
 	if (rc == SH_OK)

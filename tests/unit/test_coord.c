@@ -428,6 +428,37 @@ static void test_coord_init_and_members(void **state)
 	store_close(&s);
 }
 
+/* a node started with seeds refuses requests until it knows the members,
+ * then serves */
+static void test_coord_joining_refuses_until_members(void **state)
+{
+	coord_config_t cfg;
+	cluster_t *cl;
+	res_t *r;
+
+	(void)state;
+	coord_config_default(&cfg);
+	cfg.joining = 1;
+	cl = cl_new(3, &cfg);
+	put(cl, 0, 1, "k", "v", NULL, NULL);
+	get(cl, 1, 2, "k", NULL);
+	cl_pump(cl);
+	r = cl_expect(cl, 1, 503);
+	assert_non_null(strstr(r->r.error, "joining"));
+	cl_expect(cl, 2, 503);
+	assert_int_equal(coord_joining(&cl->nodes[0]), 1);
+	cl_members(cl);
+	assert_int_equal(coord_joining(&cl->nodes[0]), 0);
+	put(cl, 0, 3, "k", "v", NULL, NULL);
+	cl_pump(cl);
+	cl_expect(cl, 3, 204);
+	coord_set_joining(&cl->nodes[1], 1);
+	get(cl, 1, 4, "k", NULL);
+	cl_pump(cl);
+	cl_expect(cl, 4, 503);
+	cl_free(cl);
+}
+
 static void test_coord_put_get_round_trip(void **state)
 {
 	cluster_t *cl = cl_new(3, NULL);
@@ -1700,6 +1731,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_coord_init_and_members),
 	    cmocka_unit_test(test_coord_put_get_round_trip),
+	    cmocka_unit_test(test_coord_joining_refuses_until_members),
 	    cmocka_unit_test(test_coord_timestamps_use_the_wall_clock),
 	    cmocka_unit_test(test_coord_per_request_nrw),
 	    cmocka_unit_test(test_coord_w3_one_node_down),
