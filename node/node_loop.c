@@ -365,38 +365,32 @@ static int node__open_cores(node_t *n)
 	}
 	n->coord_open = 1;
 	rc = node__hint_open(n);
-	if (rc != SH_OK) {
-		coord_free(&n->coord);
-		n->coord_open = 0;
-		swim_free(&n->swim);
-		return rc;
-	}
+	if (rc != SH_OK)
+		goto fail_coord;
 	node__hint_count(n, NULL); /* hints kept from before a restart */
 	rc = node__aae_open(n);
-	if (rc != SH_OK) {
-		node__hint_close(n);
-		coord_free(&n->coord);
-		n->coord_open = 0;
-		swim_free(&n->swim);
-		return rc;
-	}
+	if (rc != SH_OK)
+		goto fail_hint;
 	rc = node__xfer_open(n);
-	if (rc != SH_OK) {
-		node__hint_close(n);
-		coord_free(&n->coord);
-		n->coord_open = 0;
-		swim_free(&n->swim);
-		return rc;
-	}
+	if (rc != SH_OK)
+		goto fail_aae;
 	rc = node__reap_open(n);
-	if (rc != SH_OK) {
-		node__hint_close(n);
-		coord_free(&n->coord);
-		n->coord_open = 0;
-		swim_free(&n->swim);
-		return rc;
-	}
+	if (rc != SH_OK)
+		goto fail_xfer;
 	return SH_OK;
+
+	/* undo in reverse order what was opened */
+fail_xfer:
+	node__xfer_close(n);
+fail_aae:
+	node__aae_close(n);
+fail_hint:
+	node__hint_close(n);
+fail_coord:
+	coord_free(&n->coord);
+	n->coord_open = 0;
+	swim_free(&n->swim);
+	return rc;
 }
 
 static int node__open_loop(node_t *n)
