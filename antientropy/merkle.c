@@ -14,6 +14,7 @@
 #include "antientropy/merkle_int.h"
 #include "common/sh_assert.h"
 #include "common/sh_err.h"
+#include "ring/ring.h"
 
 #define MERKLE__CURSOR_BYTES                                                   \
 	(MERKLE_BUCKET_BYTES_MAX + 1 + MERKLE_KEY_BYTES_MAX)
@@ -106,20 +107,12 @@ void merkle_free(merkle_t *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* the ring's key hash: a key's segment is cut from the same bits that
+ * place it in its partition */
 uint64_t merkle_key_hash(const void *bucket, size_t blen, const void *key,
                          size_t klen)
 {
-	static const uint8_t zero = 0;
-	XXH3_state_t st;
-
-	XXH3_INITSTATE(&st);
-	XXH3_64bits_reset(&st);
-	if (blen)
-		XXH3_64bits_update(&st, bucket, blen);
-	XXH3_64bits_update(&st, &zero, 1);
-	if (klen)
-		XXH3_64bits_update(&st, key, klen);
-	return XXH3_64bits_digest(&st);
+	return ring_key_hash(bucket, blen, key, klen);
 }
 
 void merkle__put_u64be(uint8_t *p, uint64_t v)
