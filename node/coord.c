@@ -62,7 +62,10 @@ static int slots_init(coord_t *c)
 		c->slot_bits++;
 	c->reqs = calloc(n, sizeof(*c->reqs));
 	c->free_slots = calloc(n, sizeof(*c->free_slots));
-	if (c->reqs == NULL || c->free_slots == NULL)
+	c->live = calloc(n, sizeof(*c->live));
+	c->live_pos = calloc(n, sizeof(*c->live_pos));
+	if (c->reqs == NULL || c->free_slots == NULL || c->live == NULL ||
+	    c->live_pos == NULL)
 		return SH_ENOMEM;
 	/* pop from the end: slot 0 first */
 	for (i = 0; i < n; i++)
@@ -150,6 +153,8 @@ void coord_free(coord_t *c)
 	}
 	free(c->reqs);
 	free(c->free_slots);
+	free(c->live);
+	free(c->live_pos);
 	free(c->seen);
 	results_release(c);
 	free(c->results);
@@ -413,6 +418,8 @@ coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
 		c->results_reserved++;
 	}
 	c->reqs[slot] = q;
+	c->live_pos[slot] = c->live_count;
+	c->live[c->live_count++] = slot;
 	c->stats.inflight++;
 	return q;
 }
@@ -433,11 +440,15 @@ coord__req_t *coord__req_find(coord_t *c, uint64_t id)
 void coord__req_free(coord_t *c, coord__req_t *q)
 {
 	uint32_t slot = (uint32_t)(q->id & ((1ull << c->slot_bits) - 1));
+	uint32_t last;
 	size_t i;
 
 	sh_assert(slot < c->cfg.inflight_max && c->reqs[slot] == q);
 	c->reqs[slot] = NULL;
 	c->free_slots[c->free_count++] = slot;
+	last = c->live[--c->live_count];
+	c->live[c->live_pos[slot]] = last;
+	c->live_pos[last] = c->live_pos[slot];
 	c->stats.inflight--;
 	if (q->reserved) {
 		sh_assert(c->results_reserved > 0);
@@ -610,9 +621,11 @@ uint64_t coord__next_deadline(const coord_t *c)
 	uint64_t next = COORD_NO_DEADLINE;
 	uint32_t i;
 
-	for (i = 0; i < c->cfg.inflight_max; i++)
-		if (c->reqs[i] != NULL && c->reqs[i]->deadline_ms < next)
-			next = c->reqs[i]->deadline_ms;
+	for (i = 0; i < c->live_count; i++) {
+		const coord__req_t *q = c->reqs[c->live[i]];
+		if (q->deadline_ms < next)
+			next = q->deadline_ms;
+	}
 	return next;
 }
 
@@ -682,9 +695,13 @@ void coord_batch_failed(coord_t *c, int err)
 	for (k = 0; k < c->result_count; k++)
 		if (c->rinfo[k].depends)
 			result_unstore(&c->results[k], err);
-	for (i = 0; i < c->cfg.inflight_max; i++) {
-		coord__req_t *q = c->reqs[i];
-		if (q != NULL && q->kind == COORD__REQ_WRITE &&
+	/* backwards: freeing the request at i moves the last (visited) one
+	 * into its place */
+	for (i = c->live_count; i-- > 0;) {
+		if (i >= c->live_count)
+			continue;
+		coord__req_t *q = c->reqs[c->live[i]];
+		if (q->kind == COORD__REQ_WRITE &&
 		    q->wrote_batch == c->batch_seq)
 			coord__write_fail(c, q, 0,
 			                  "storage: the write did not "
@@ -698,9 +715,13 @@ void coord_tick(coord_t *c, uint64_t now_ms)
 	uint32_t i;
 
 	sh_assert(store_in_batch(c->store));
-	for (i = 0; i < c->cfg.inflight_max && c->stats.inflight > 0; i++) {
-		coord__req_t *q = c->reqs[i];
-		if (q == NULL || q->deadline_ms > now_ms)
+	/* backwards, as in coord_batch_failed; requests an expiry starts
+	 * are appended and wait for the next tick */
+	for (i = c->live_count; i-- > 0;) {
+		if (i >= c->live_count)
+			continue;
+		coord__req_t *q = c->reqs[c->live[i]];
+		if (q->deadline_ms > now_ms)
 			continue;
 		switch (q->kind) {
 		case COORD__REQ_WRITE: coord__write_expire(c, q, now_ms); break;

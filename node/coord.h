@@ -470,10 +470,14 @@ typedef struct coord {
 	uint8_t *member_states;
 	size_t member_count;
 	/* requests in flight: a slot table indexed by the low bits of the
-	 * request id, with a free list */
+	 * request id, with a free list, and the slots in use listed densely
+	 * (live[live_pos[slot]] == slot) so that a turn visits the requests
+	 * in flight and not every slot */
 	struct coord__req **reqs;
 	uint32_t *free_slots;
 	uint32_t free_count;
+	uint32_t *live, *live_pos;
+	uint32_t live_count;
 	uint32_t slot_bits;
 	uint64_t next_gen;
 	uint64_t batch_seq; /* advances at coord_advance / batch_failed */
