@@ -167,6 +167,7 @@ static int doom(store_t *s, int rc)
 {
 	sh_assert(rc < 0);
 	s->batch_err = rc;
+	s->epoch_state = 0;
 	s->ops->abort(s);
 	return rc;
 }
@@ -231,7 +232,9 @@ int store_commit(store_t *s)
 	s->batch_err = SH_OK;
 	if (rc != SH_OK)
 		return rc; /* doom() dropped the writes already */
-	return s->ops->commit(s);
+	rc = s->ops->commit(s);
+	s->epoch_state = rc == SH_OK && s->epoch_state ? 1 : 0;
+	return rc;
 }
 
 void store_abort(store_t *s)
@@ -241,6 +244,7 @@ void store_abort(store_t *s)
 		return;
 	s->in_batch = 0;
 	s->batch_err = SH_OK;
+	s->epoch_state = 0;
 	s->ops->abort(s);
 }
 
@@ -384,6 +388,7 @@ int store_epoch(store_t *s, sh_rand_t *rng, uint64_t *epoch)
 {
 	check_open(s);
 	sh_assert(!s->in_batch);
+	s->epoch_state = 0;
 	store_key_t k;
 	int rc = store_key_meta(&k, STORE_EPOCH_KEY);
 	sh_assert(rc == SH_OK);
@@ -418,17 +423,29 @@ int store_epoch_put(store_t *s, uint64_t epoch)
 {
 	check_open(s);
 	sh_assert(s->in_batch && epoch != 0);
+	/* every coordinated write calls this: no lookup while the epoch
+	 * held is known */
+	if (s->epoch_state != 0 && s->epoch_held == epoch)
+		return SH_OK;
 	store_key_t k;
 	int rc = store_key_meta(&k, STORE_EPOCH_KEY);
 	sh_assert(rc == SH_OK);
 	uint64_t held = 0;
 	rc = epoch_read(s, &k, &held);
-	if (rc == SH_OK && held == epoch)
+	if (rc == SH_OK && held == epoch) {
+		s->epoch_state = 1;
+		s->epoch_held = epoch;
 		return SH_OK;
+	}
 	if (rc != SH_OK && rc != SH_ENOTFOUND && rc != SH_EMALFORMED)
 		return rc;
 	uint8_t val[8];
 	for (size_t i = 0; i < 8; i++)
 		val[i] = (uint8_t)(epoch >> (56 - 8 * i));
-	return store_put(s, &k, val, sizeof(val));
+	rc = store_put(s, &k, val, sizeof(val));
+	if (rc == SH_OK) {
+		s->epoch_state = 2;
+		s->epoch_held = epoch;
+	}
+	return rc;
 }

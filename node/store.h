@@ -180,6 +180,10 @@ typedef struct store {
 	uint64_t del_parts[STORE_DEL_PARTS_BITS / 64]; /* partition mod bits */
 	uint64_t
 	    del_keys[STORE_DEL_KEYS_BITS / 64]; /* Bloom filter, 2 bits a key */
+	/* the epoch meta holds, as store_epoch_put last read or wrote it:
+	 * 0 unknown, 1 committed, 2 written in the open batch */
+	int epoch_state;
+	uint64_t epoch_held;
 } store_t;
 
 /* Memory backend options. A zeroed struct gives the defaults. */

@@ -11,11 +11,24 @@
 #include "node/store_int.h"
 #include "node/store_tap.h"
 
+/* The last object read through the tap, while no write has happened
+ * since: a coordinator reads a key just before writing it, and the old
+ * value's hash is then taken from that read instead of a second lookup.
+ * The value pointer stays valid until the store's next write. */
+typedef struct tap_last {
+	int valid;
+	int rc; /* SH_OK or SH_ENOTFOUND */
+	store_key_t key;
+	const uint8_t *val;
+	size_t val_len;
+} tap_last_t;
+
 typedef struct tap {
 	store_t *inner;
 	store_tap_hooks_t sets[STORE_TAP_HOOKS_MAX];
 	size_t n;    /* sets in use, sets[0..n) */
 	int hashing; /* some set has a write hook: reads the old value */
+	tap_last_t last;
 } tap_t;
 
 static tap_t *tap_of(store_t *s)
@@ -31,25 +44,44 @@ static int tap_err(store_t *s, int rc)
 	return rc;
 }
 
+static int tap_watched(const tap_t *t, const store_key_t *k)
+{
+	return t->n > 0 && k->space == STORE_OBJECTS && k->len >= 2;
+}
+
+static int same_key(const store_key_t *a, const store_key_t *b)
+{
+	return a->space == b->space && a->len == b->len &&
+	       memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
 static int tap_get(store_t *s, const store_key_t *k, const uint8_t **val,
                    size_t *val_len)
 {
-	return tap_err(s, store_get(tap_of(s)->inner, k, val, val_len));
+	tap_t *t = tap_of(s);
+	int rc = store_get(t->inner, k, val, val_len);
+	if (t->hashing && tap_watched(t, k)) {
+		tap_last_t *l = &t->last;
+		l->valid = rc == SH_OK || rc == SH_ENOTFOUND;
+		l->rc = rc;
+		l->key.space = k->space;
+		l->key.len = k->len;
+		memcpy(l->key.bytes, k->bytes, k->len);
+		l->val = rc == SH_OK ? *val : NULL;
+		l->val_len = rc == SH_OK ? *val_len : 0;
+	}
+	return tap_err(s, rc);
 }
 
 static int tap_begin(store_t *s)
 {
+	tap_of(s)->last.valid = 0;
 	return tap_err(s, store_begin(tap_of(s)->inner));
 }
 
 static uint16_t tap_partition(const store_key_t *k)
 {
 	return (uint16_t)(k->bytes[0] << 8 | k->bytes[1]);
-}
-
-static int tap_watched(const tap_t *t, const store_key_t *k)
-{
-	return t->n > 0 && k->space == STORE_OBJECTS && k->len >= 2;
 }
 
 /* The old value's hash of an object key under each set's hash (for the
@@ -60,9 +92,16 @@ static int tap_old(tap_t *t, const store_key_t *k, uint64_t *h)
 {
 	const uint8_t *v;
 	size_t len;
+	int rc;
 	if (!t->hashing)
 		return 0;
-	int rc = store_get(t->inner, k, &v, &len);
+	if (t->last.valid && same_key(&t->last.key, k)) {
+		rc = t->last.rc;
+		v = t->last.val;
+		len = t->last.val_len;
+	} else {
+		rc = store_get(t->inner, k, &v, &len);
+	}
 	if (rc == SH_ENOTFOUND)
 		return 0;
 	if (rc != SH_OK)
@@ -109,6 +148,7 @@ static int tap_put(store_t *s, const store_key_t *k, const uint8_t *val,
 	int watch = tap_watched(t, k);
 	uint64_t old_h[STORE_TAP_HOOKS_MAX] = {0};
 	int old_rc = watch ? tap_old(t, k, old_h) : 0;
+	t->last.valid = 0;
 	int rc = store_put(t->inner, k, val, val_len);
 	if (rc == SH_OK && watch)
 		tap_report(t, k, old_rc, old_h, val, val_len);
@@ -121,6 +161,7 @@ static int tap_del(store_t *s, const store_key_t *k)
 	int watch = tap_watched(t, k);
 	uint64_t old_h[STORE_TAP_HOOKS_MAX] = {0};
 	int old_rc = watch ? tap_old(t, k, old_h) : 0;
+	t->last.valid = 0;
 	int rc = store_del(t->inner, k);
 	if (rc == SH_OK && watch && old_rc != 0)
 		tap_report(t, k, old_rc, old_h, NULL, 0);
@@ -135,6 +176,7 @@ static int tap_del_prefix(store_t *s, store_space_t space,
 	tap_t *t = tap_of(s);
 	if (space != STORE_OBJECTS || prefix_len != 2)
 		return SH_EINVAL;
+	t->last.valid = 0;
 	uint16_t p = (uint16_t)(prefix[0] << 8 | prefix[1]);
 	int rc = store_drop_partition(t->inner, p, limit, deleted);
 	if (rc == SH_OK && *deleted > 0)
@@ -145,6 +187,7 @@ static int tap_del_prefix(store_t *s, store_space_t space,
 static void tap_batch_end(store_t *s, int committed)
 {
 	tap_t *t = tap_of(s);
+	t->last.valid = 0;
 	for (size_t i = 0; i < t->n; i++)
 		if (t->sets[i].batch_end != NULL)
 			t->sets[i].batch_end(t->sets[i].arg, committed);
@@ -221,6 +264,7 @@ int store_tap_open(store_t *s, store_t *inner)
 static void tap_rehash(tap_t *t)
 {
 	t->hashing = 0;
+	t->last.valid = 0;
 	for (size_t i = 0; i < t->n; i++)
 		if (t->sets[i].write != NULL)
 			t->hashing = 1;

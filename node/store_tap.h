@@ -23,7 +23,9 @@
  * whatever could be read of the old value (no extra read for it).
  * For each store_put / store_del of an object key that succeeds, when
  * some set has a write hook, the tap reads the key's old value first
- * (one extra get, shared by the sets), then calls
+ * (one extra get, shared by the sets; none when the last store_get
+ * through the tap read that key and nothing was written since, as a
+ * coordinator's read-before-write does), then calls
  *     hooks.write(arg, key, old_hash or NULL, new_hash or NULL)
  * with hooks.hash (in: the caller's hash of a stored record; required
  * with write) of the old and new values; NULL means absent. The hooks run

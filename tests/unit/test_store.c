@@ -20,6 +20,7 @@
 #include "common/sh_err.h"
 #include "common/sh_rand.h"
 #include "node/store.h"
+#include "node/store_tap.h"
 
 #define OK(x) assert_int_equal((x), SH_OK)
 #define MIB   ((size_t)1 << 20)
@@ -571,6 +572,134 @@ static void test_store_epoch_created_once_and_kept(void **state)
 	assert_true(e2 == e3);
 }
 
+/* meta "epoch" as committed */
+static uint64_t meta_epoch(store_t *s)
+{
+	store_key_t k;
+	const uint8_t *val;
+	size_t len;
+	uint64_t e = 0;
+	OK(store_key_meta(&k, "epoch"));
+	OK(store_get(s, &k, &val, &len));
+	assert_int_equal(len, 8);
+	for (size_t i = 0; i < 8; i++)
+		e = (e << 8) | val[i];
+	return e;
+}
+
+/* store_epoch_put skips the lookup while it knows the epoch held; an
+ * aborted batch must make it write again. */
+static void test_store_epoch_put_rewrites_after_abort(void **state)
+{
+	fx_t *fx = *state;
+	OK(store_begin(&fx->s));
+	OK(store_epoch_put(&fx->s, 5));
+	OK(store_commit(&fx->s));
+	assert_int_equal(meta_epoch(&fx->s), 5);
+	OK(store_begin(&fx->s));
+	OK(store_epoch_put(&fx->s, 6));
+	store_abort(&fx->s);
+	assert_int_equal(meta_epoch(&fx->s), 5);
+	OK(store_begin(&fx->s));
+	OK(store_epoch_put(&fx->s, 6));
+	OK(store_commit(&fx->s));
+	assert_int_equal(meta_epoch(&fx->s), 6);
+	fx_restart(fx);
+	OK(store_begin(&fx->s));
+	OK(store_epoch_put(&fx->s, 6));
+	OK(store_commit(&fx->s));
+	assert_int_equal(meta_epoch(&fx->s), 6);
+}
+
+/* ---- the tap's old-value hashes ---- */
+
+typedef struct tap_seen {
+	int calls, had_old;
+	uint64_t old_h, new_h;
+} tap_seen_t;
+
+static tap_seen_t tap_seen;
+
+static uint64_t fnv(const uint8_t *v, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ v[i]) * 1099511628211ull;
+	return h;
+}
+
+static void on_write(void *arg, const store_key_t *k, const uint64_t *old_h,
+                     const uint64_t *new_h)
+{
+	(void)arg;
+	(void)k;
+	tap_seen.calls++;
+	tap_seen.had_old = old_h != NULL;
+	tap_seen.old_h = old_h ? *old_h : 0;
+	tap_seen.new_h = new_h ? *new_h : 0;
+}
+
+static void tap_put_str(store_t *t, const store_key_t *k, const char *v)
+{
+	OK(store_put(t, k, v, strlen(v)));
+}
+
+/* A read just before a write lends the write its old value; any write in
+ * between, or another key read, must not. */
+static void test_store_tap_old_value_follows_reads(void **state)
+{
+	fx_t *fx = *state;
+	store_t tap;
+	store_key_t a, b;
+	const uint8_t *v;
+	size_t len;
+	int dummy;
+	store_tap_hooks_t h = {.hash = fnv, .write = on_write, .arg = &dummy};
+	OK(store_tap_open(&tap, &fx->s));
+	OK(store_tap_add_hooks(&tap, &h));
+	OK(store_key_object(&a, 3, "b", 1, "a", 1));
+	OK(store_key_object(&b, 3, "b", 1, "b", 1));
+	memset(&tap_seen, 0, sizeof(tap_seen));
+
+	OK(store_begin(&tap));
+	assert_int_equal(store_get(&tap, &a, &v, &len), SH_ENOTFOUND);
+	tap_put_str(&tap, &a, "one");
+	assert_int_equal(tap_seen.calls, 1);
+	assert_false(tap_seen.had_old);
+	assert_true(tap_seen.new_h == fnv((const uint8_t *)"one", 3));
+
+	OK(store_get(&tap, &a, &v, &len));
+	tap_put_str(&tap, &b, "bee");
+	tap_put_str(&tap, &a, "two");
+	assert_true(tap_seen.had_old);
+	assert_true(tap_seen.old_h == fnv((const uint8_t *)"one", 3));
+	OK(store_commit(&tap));
+
+	OK(store_begin(&tap));
+	OK(store_get(&tap, &b, &v, &len));
+	OK(store_get(&tap, &a, &v, &len));
+	tap_put_str(&tap, &a, "three");
+	assert_true(tap_seen.old_h == fnv((const uint8_t *)"two", 3));
+	OK(store_get(&tap, &b, &v, &len));
+	tap_put_str(&tap, &a, "four");
+	assert_true(tap_seen.old_h == fnv((const uint8_t *)"three", 5));
+	OK(store_get(&tap, &a, &v, &len));
+	OK(store_del(&tap, &a));
+	assert_true(tap_seen.had_old);
+	assert_true(tap_seen.old_h == fnv((const uint8_t *)"four", 4));
+	store_abort(&tap);
+
+	OK(store_begin(&tap));
+	OK(store_get(&tap, &a, &v, &len));
+	assert_int_equal(len, 3); /* the abort kept "two" */
+	tap_put_str(&tap, &a, "five");
+	assert_true(tap_seen.old_h == fnv((const uint8_t *)"two", 3));
+	OK(store_commit(&tap));
+	assert_int_equal(tap_seen.calls, 7);
+	store_tap_remove_hooks(&tap, &dummy);
+	store_close(&tap);
+}
+
 static void test_store_meta_put_get(void **state)
 {
 	fx_t *fx = *state;
@@ -1034,6 +1163,8 @@ static void test_store_lmdb_open_reports_errors(void **state)
 	    BOTH(test_store_object_and_hint_in_one_batch),                     \
 	    BOTH(test_store_hints_scan_per_primary),                           \
 	    BOTH(test_store_epoch_created_once_and_kept),                      \
+	    BOTH(test_store_epoch_put_rewrites_after_abort),                   \
+	    BOTH(test_store_tap_old_value_follows_reads),                      \
 	    BOTH(test_store_meta_put_get), BOTH(test_store_big_values),        \
 	    BOTH(test_store_long_keys_round_trip),                             \
 	    BOTH(test_store_stats_count),                                      \
