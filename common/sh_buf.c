@@ -42,21 +42,14 @@ int sh_buf_reserve(sh_buf_t *b, size_t extra)
 	return SH_OK;
 }
 
-int sh_buf_append(sh_buf_t *b, const void *p, size_t len)
+int sh_buf__grow_append(sh_buf_t *b, const void *p, size_t len)
 {
-	if (len == 0)
-		return SH_OK;
 	int rc = sh_buf_reserve(b, len);
 	if (rc != SH_OK)
 		return rc;
 	memcpy(b->data + b->len, p, len);
 	b->len += len;
 	return SH_OK;
-}
-
-int sh_buf_append_u8(sh_buf_t *b, uint8_t v)
-{
-	return sh_buf_append(b, &v, 1);
 }
 
 int sh_array_reserve(void **p, size_t *cap, size_t want, size_t elem_size)
