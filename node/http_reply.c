@@ -64,7 +64,12 @@ void http_reply_init(http_reply_t *r, int status)
 	r->status = status;
 }
 
-static int http__reply_ok(const http_reply_t *r)
+/* Lengths of a reply's header strings, measured once by http__reply_ok. */
+typedef struct http__lens {
+	size_t content_type, allow, headers;
+} http__lens_t;
+
+static int http__reply_ok(const http_reply_t *r, http__lens_t *l)
 {
 	int no_body = (r->status >= 100 && r->status < 200) ||
 	              r->status == 204 || r->status == 304;
@@ -74,14 +79,16 @@ static int http__reply_ok(const http_reply_t *r)
 		return 0;
 	if (r->body_len > 0 && r->body == NULL && !r->head)
 		return 0;
+	l->content_type = r->content_type ? strlen(r->content_type) : 0;
+	l->allow = r->allow ? strlen(r->allow) : 0;
+	l->headers = r->headers ? strlen(r->headers) : 0;
 	if (r->content_type != NULL &&
-	    !http__header_value_ok(r->content_type, strlen(r->content_type)))
+	    !http__header_value_ok(r->content_type, l->content_type))
 		return 0;
 	if (r->context != NULL &&
 	    !http__header_value_ok(r->context, r->context_len))
 		return 0;
-	if (r->allow != NULL &&
-	    !http__header_value_ok(r->allow, strlen(r->allow)))
+	if (r->allow != NULL && !http__header_value_ok(r->allow, l->allow))
 		return 0;
 	return r->headers == NULL || http__header_lines_ok(r->headers);
 }
@@ -117,52 +124,78 @@ static const char *http__dec(char *buf, size_t size, uint64_t v, size_t *len)
 	return p;
 }
 
-static int http__reply_headers(sh_buf_t *out, const http_reply_t *r)
+static char *http__cpy(char *p, const void *s, size_t n)
 {
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* "Name: value\r\n" at p (name a literal); returns the end. */
+#define HTTP__LINE(p, name, v, n)                                              \
+	http__cpy(http__cpy(http__cpy(p, name ": ", sizeof name + 1), v, n),   \
+	          "\r\n", 2)
+
+/*
+ * The status line and headers, measured first and written into room
+ * reserved once: every reply passes here, and piecewise appends cost a
+ * bounds check and a copy call per piece.
+ */
+static int http__reply_headers(sh_buf_t *out, const http_reply_t *r,
+                               const http__lens_t *l)
+{
+	static const char ka[] = "Connection: keep-alive\r\n\r\n";
+	static const char cl[] = "Connection: close\r\n\r\n";
 	char num[24];
 	size_t n;
-	const char *d;
 	const char *reason = http_status_str((enum http_status)r->status);
 	if (reason[0] == '<') /* "<unknown>" */
 		reason = "";
-	int rc = sh_buf_append(out, "HTTP/1.1 ", 9);
-	d = http__dec(num, sizeof num, (uint64_t)r->status, &n);
-	if (rc == SH_OK)
-		rc = sh_buf_append(out, d, n);
-	if (rc == SH_OK)
-		rc = sh_buf_append(out, " ", 1);
-	if (rc == SH_OK)
-		rc = http__put_str(out, reason);
-	if (rc == SH_OK)
-		rc = sh_buf_append(out, "\r\n", 2);
-	if (rc == SH_OK && r->content_type != NULL)
-		rc = http__put_header(out, "Content-Type", r->content_type,
-		                      strlen(r->content_type));
+	size_t reason_len = strlen(reason);
 	int no_len = r->status < 200 || r->status == 204 || r->status == 304;
-	if (rc == SH_OK && !no_len) {
-		d = http__dec(num, sizeof num, (uint64_t)r->body_len, &n);
-		rc = http__put_header(out, "Content-Length", d, n);
+	/* fixed parts: "HTTP/1.1 ddd " CRLF, each header's name, ": " and
+	 * CRLF (at most 20 bytes each), the number, the Connection line */
+	size_t need = 13 + reason_len + 2 + 5 * 20 + 20 + l->content_type +
+	              r->context_len + l->allow + l->headers + sizeof ka;
+	if (sh_buf_reserve(out, need) != SH_OK)
+		return SH_ENOMEM;
+	char *p = (char *)out->data + out->len;
+	p = http__cpy(p, "HTTP/1.1 ", 9);
+	*p++ = (char)('0' + r->status / 100);
+	*p++ = (char)('0' + r->status / 10 % 10);
+	*p++ = (char)('0' + r->status % 10);
+	*p++ = ' ';
+	p = http__cpy(p, reason, reason_len);
+	p = http__cpy(p, "\r\n", 2);
+	if (r->content_type != NULL)
+		p = HTTP__LINE(p, "Content-Type", r->content_type,
+		               l->content_type);
+	if (!no_len) {
+		const char *d = http__dec(num, sizeof num, r->body_len, &n);
+		p = HTTP__LINE(p, "Content-Length", d, n);
 	}
-	if (rc == SH_OK && r->context != NULL)
-		rc = http__put_header(out, "X-Shoal-Context", r->context,
-		                      r->context_len);
-	if (rc == SH_OK && r->allow != NULL)
-		rc = http__put_header(out, "Allow", r->allow, strlen(r->allow));
-	if (rc == SH_OK && r->headers != NULL)
-		rc = http__put_str(out, r->headers);
-	if (rc == SH_OK)
-		rc = http__put_str(out, r->close ? "Connection: close\r\n\r\n"
-		                                 : "Connection: keep-alive\r\n"
-		                                   "\r\n");
-	return rc;
+	if (r->context != NULL)
+		p = HTTP__LINE(p, "X-Shoal-Context", r->context,
+		               r->context_len);
+	if (r->allow != NULL)
+		p = HTTP__LINE(p, "Allow", r->allow, l->allow);
+	if (r->headers != NULL)
+		p = http__cpy(p, r->headers, l->headers);
+	if (r->close)
+		p = http__cpy(p, cl, sizeof cl - 1);
+	else
+		p = http__cpy(p, ka, sizeof ka - 1);
+	out->len = (size_t)((uint8_t *)p - out->data);
+	sh_assert(out->len <= out->cap);
+	return SH_OK;
 }
 
 int http_reply_write(sh_buf_t *out, const http_reply_t *r)
 {
-	if (!http__reply_ok(r))
+	http__lens_t l;
+	if (!http__reply_ok(r, &l))
 		return SH_EINVAL;
 	size_t old = out->len;
-	int rc = http__reply_headers(out, r);
+	int rc = http__reply_headers(out, r, &l);
 	if (rc == SH_OK && !r->head && r->body_len > 0)
 		rc = sh_buf_append(out, r->body, r->body_len);
 	if (rc != SH_OK)
