@@ -20,7 +20,8 @@
 # ports with data in a temporary directory (BENCH_KEEP=1 keeps it) and are
 # stopped on exit, whatever happens. redis-server is installed with
 # apt-get only when missing; the system's redis service is never started.
-# Prints each run's summary line, then the table.
+# Prints each run's summary line, then the table, then the goals of issue 6
+# with this run's figures (met or not met).
 set -eu
 
 BUILD="${1:-build}"
@@ -301,3 +302,27 @@ for l in shoal3-open redis-open; do
 		"$(field $l A ops_per_s)" "$(field $l A p50_ms)" "$(field $l A p99_ms)" \
 		"$(field $l A p999_ms)" "$(field $l A errors)" "$(field $l A cpu_us)"
 done
+
+# The goals of issue 6, against this run's figures.
+ratio() { # SHOAL_LABEL SHOAL_WL REDIS_LABEL REDIS_WL
+	awk -v s="$(field "$1" "$2" ops_per_s)" -v r="$(field "$3" "$4" ops_per_s)" \
+		'BEGIN { if (s == "-" || r == "-" || r <= 0) print "n/a"; else printf "%.2f", s / r }'
+}
+verdict() { # VALUE OP LIMIT - "met" or "not met"
+	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+		if (v == "n/a" || v == "-") { print "n/a"; exit }
+		ok = (op == ">=") ? (v + 0 >= l + 0) : (v + 0 <= l + 0)
+		print ok ? "met" : "not met" }'
+}
+echo
+echo "goals (issue 6):"
+for p in "shoal1-none C redis-none C sync-none,C" "shoal1-none A redis-none A sync-none,A" \
+	"shoal1-batch C redis-aof C sync-batch,C" "shoal1-batch A redis-aof A sync-batch,A"; do
+	set -- $p
+	v=$(ratio "$1" "$2" "$3" "$4")
+	printf '  one node >= 0.8x redis, %-13s %5s  %s\n' "$5:" "$v" "$(verdict "$v" ">=" 0.8)"
+done
+v=$(ratio shoal3 A redis-none A)
+printf '  three nodes >= 0.3x redis single node, A: %s  %s\n' "$v" "$(verdict "$v" ">=" 0.3)"
+v=$(field shoal3-open A p99_ms)
+printf '  three nodes p99 <= 2 ms at half their maximum: %s ms  %s\n' "$v" "$(verdict "$v" "<=" 2)"
