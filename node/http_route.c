@@ -98,23 +98,28 @@ static int http__bool(const char *v, size_t n, int *out)
 
 static const struct http__param {
 	const char *name;
+	size_t name_len;
 	uint32_t bit;
 	uint32_t lo, hi;
 	size_t off; /* of the uint32_t field in http_params_t */
 } http__params[] = {
-    {"n", HTTP_PARAM_N, 0, HTTP_PARAM_REPLICAS_MAX, offsetof(http_params_t, n)},
-    {"r", HTTP_PARAM_R, 0, HTTP_PARAM_REPLICAS_MAX, offsetof(http_params_t, r)},
-    {"w", HTTP_PARAM_W, 0, HTTP_PARAM_REPLICAS_MAX, offsetof(http_params_t, w)},
-    {"pr", HTTP_PARAM_PR, 0, HTTP_PARAM_REPLICAS_MAX,
+    {"n", 1, HTTP_PARAM_N, 0, HTTP_PARAM_REPLICAS_MAX,
+     offsetof(http_params_t, n)},
+    {"r", 1, HTTP_PARAM_R, 0, HTTP_PARAM_REPLICAS_MAX,
+     offsetof(http_params_t, r)},
+    {"w", 1, HTTP_PARAM_W, 0, HTTP_PARAM_REPLICAS_MAX,
+     offsetof(http_params_t, w)},
+    {"pr", 2, HTTP_PARAM_PR, 0, HTTP_PARAM_REPLICAS_MAX,
      offsetof(http_params_t, pr)},
-    {"pw", HTTP_PARAM_PW, 0, HTTP_PARAM_REPLICAS_MAX,
+    {"pw", 2, HTTP_PARAM_PW, 0, HTTP_PARAM_REPLICAS_MAX,
      offsetof(http_params_t, pw)},
-    {"timeout_ms", HTTP_PARAM_TIMEOUT_MS, 1, HTTP_PARAM_TIMEOUT_MS_MAX,
+    {"timeout_ms", 10, HTTP_PARAM_TIMEOUT_MS, 1, HTTP_PARAM_TIMEOUT_MS_MAX,
      offsetof(http_params_t, timeout_ms)},
-    {"sloppy", HTTP_PARAM_SLOPPY, 0, 1, 0},
+    {"sloppy", 6, HTTP_PARAM_SLOPPY, 0, 1, 0},
 };
 
-/* One decoded name=value pair into p; 0 or -1 with err written. */
+/* One decoded name=value pair into p; 0 or -1 with err written. The
+ * name is made printable only for a message: the good case needs none. */
 static int http__param(const char *name, size_t nl, const char *val, size_t vl,
                        http_params_t *p, char *err, size_t esz)
 {
@@ -122,17 +127,20 @@ static int http__param(const char *name, size_t nl, const char *val, size_t vl,
 	const struct http__param *d = NULL;
 	for (size_t i = 0; i < sizeof http__params / sizeof http__params[0];
 	     i++) {
-		if (strlen(http__params[i].name) == nl &&
-		    memcmp(http__params[i].name, name, nl) == 0)
-			d = &http__params[i];
+		const struct http__param *e = &http__params[i];
+		if (e->name_len == nl && nl > 0 && e->name[0] == name[0] &&
+		    memcmp(e->name, name, nl) == 0) {
+			d = e; /* names are unique */
+			break;
+		}
 	}
-	http__printable(name, nl, shown, sizeof shown);
 	if (d == NULL) {
+		http__printable(name, nl, shown, sizeof shown);
 		snprintf(err, esz, "unknown query parameter '%s'", shown);
 		return -1;
 	}
 	if (p->present & d->bit) {
-		snprintf(err, esz, "query parameter '%s' given twice", shown);
+		snprintf(err, esz, "query parameter '%s' given twice", d->name);
 		return -1;
 	}
 	if (d->bit == HTTP_PARAM_SLOPPY) {
@@ -147,7 +155,7 @@ static int http__param(const char *name, size_t nl, const char *val, size_t vl,
 		snprintf(err, esz,
 		         "query parameter '%s' must be an integer from %u "
 		         "to %u",
-		         shown, (unsigned)d->lo, (unsigned)d->hi);
+		         d->name, (unsigned)d->lo, (unsigned)d->hi);
 		return -1;
 	}
 	p->present |= d->bit;
