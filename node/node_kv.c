@@ -44,27 +44,42 @@ int node__b64_encode(const uint8_t *p, size_t len, sh_buf_t *out)
 	if (sh_buf_reserve(out, (len + 2) / 3 * 4 + 1) != SH_OK)
 		return SH_ENOMEM;
 	char *o = (char *)out->data;
-	size_t j = 0;
-	for (size_t i = 0; i < len; i += 3) {
+	size_t j = 0, i = 0;
+	/* whole groups of three bytes first: no padding checks per group */
+	for (; i + 3 <= len; i += 3) {
+		uint32_t v =
+		    (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		o[j++] = node__b64[(v >> 18) & 63];
+		o[j++] = node__b64[(v >> 12) & 63];
+		o[j++] = node__b64[(v >> 6) & 63];
+		o[j++] = node__b64[v & 63];
+	}
+	if (i < len) {
 		uint32_t v = (uint32_t)p[i] << 16;
 		if (i + 1 < len)
 			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
 		o[j++] = node__b64[(v >> 18) & 63];
 		o[j++] = node__b64[(v >> 12) & 63];
 		o[j++] = i + 1 < len ? node__b64[(v >> 6) & 63] : '=';
-		o[j++] = i + 2 < len ? node__b64[v & 63] : '=';
+		o[j++] = '=';
 	}
 	o[j] = '\0';
 	out->len = j;
 	return SH_OK;
 }
 
+/* The value of a base64 character, or -1: by ranges, since every request
+ * with a context decodes it (no search of the alphabet per character). */
 static int node__b64_val(char ch)
 {
-	const char *p = ch ? strchr(node__b64, ch) : NULL;
-	return p ? (int)(p - node__b64) : -1;
+	uint8_t c = (uint8_t)ch;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 /* Decode s[0..len) (padding optional); SH_EMALFORMED for bad input. */

@@ -290,13 +290,20 @@ static void node__msg(node_t *n, const coord_msg_t *m)
 	node__peer_send(n, info.meta->addr, NODE_FRAME_COORD, m->data, m->len);
 }
 
+/*
+ * The base64 contexts of a batch's replies, kept from batch to batch (one
+ * loop, one thread; replies are only marked here, so no second batch runs
+ * while one is read) so that a context costs no allocation.
+ */
+#define NODE__CTXB_KEEP (64u * 1024)
+static sh_buf_t node__ctxb;
+
 void node__kv_outputs(node_t *n, const coord_ready_t *rd)
 {
-	sh_buf_t ctxb;
-	sh_buf_init(&ctxb);
 	for (size_t i = 0; i < rd->msg_count; i++)
 		node__msg(n, &rd->msgs[i]);
 	for (size_t i = 0; i < rd->result_count; i++)
-		node__result(n, &rd->results[i], &ctxb);
-	sh_buf_free(&ctxb);
+		node__result(n, &rd->results[i], &node__ctxb);
+	if (node__ctxb.cap > NODE__CTXB_KEEP)
+		sh_buf_free(&node__ctxb);
 }
