@@ -4,6 +4,7 @@
  * key checks, and the targets taken from the key's preference list
  * (coord.h, REQUESTS).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "common/sh_assert.h"
@@ -111,6 +112,15 @@ int coord__check_key(const uint8_t *bucket, size_t bucket_len,
 	return 0;
 }
 
+/* s into out (size bytes), cut to fit, as snprintf "%s" would: once per
+ * target of every request, where a printf costs more than the copy. */
+static void name_copy(char *out, size_t size, const char *s)
+{
+	size_t n = strnlen(s, size - 1);
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 static void target_add(coord_t *c, coord__req_t *q, const ring_pref_t *e,
                        const ring_pref_t *primary)
 {
@@ -118,10 +128,14 @@ static void target_add(coord_t *c, coord__req_t *q, const ring_pref_t *e,
 
 	sh_assert(q->target_count < COORD_TARGETS_MAX);
 	t = &q->targets[q->target_count++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "%s", e->name);
+	/* the names are written below: zero only what follows them */
+	memset(&t->is_primary, 0,
+	       sizeof(*t) - offsetof(coord__target_t, is_primary));
+	name_copy(t->name, sizeof(t->name), e->name);
 	if (primary != NULL)
-		snprintf(t->hint_for, sizeof(t->hint_for), "%s", primary->name);
+		name_copy(t->hint_for, sizeof(t->hint_for), primary->name);
+	else
+		t->hint_for[0] = '\0';
 	t->is_primary = primary == NULL;
 	t->is_self = strcmp(e->name, c->name) == 0;
 	t->state = COORD__T_PENDING;
