@@ -153,6 +153,7 @@ typedef struct http_conn {
 	sh_buf_t hval;     /* header value being received (known headers) */
 	size_t hdr_bytes;  /* header bytes of the current request so far */
 	int in_value;      /* the parser is inside a header value */
+	int hkind;         /* which header that value belongs to (private) */
 	int in_trailers;   /* headers done: header lines now are trailers */
 	int paused;        /* pipeline full: parsing stopped */
 	int eof;           /* the peer sent its last byte */

@@ -29,6 +29,8 @@
 /* ": " and CRLF around each header line. */
 #define HTTP__HEADER_OVERHEAD    4
 #define HTTP__PIPELINE_MAX_LIMIT 1024u
+/* First allocation of a slot's head buffer. */
+#define HTTP__HEAD_BYTES_FIRST 256u
 
 static http_conn_t *http__conn(http_parser *p)
 {
@@ -123,15 +125,29 @@ static int http__on_url(http_parser *p, const char *at, size_t len)
 	sh_assert(s != NULL);
 	if (http__count(c, len) != 0)
 		return -1;
+	/* a first request on a slot: room for a typical target, its
+	 * decoded segments and kept headers at once, not 64 then 128 */
+	if (s->head.cap == 0 &&
+	    sh_buf_reserve(&s->head, HTTP__HEAD_BYTES_FIRST) != SH_OK)
+		return http__cb_nomem(c);
 	if (sh_buf_append(&s->head, at, len) != SH_OK)
 		return http__cb_nomem(c);
 	s->target.len += len;
 	return 0;
 }
 
-static int http__ieq(const sh_buf_t *b, const char *lower)
+/* The headers shoal reads; the values of all others are not stored. */
+enum http__hkind {
+	HTTP__H_OTHER = 0,
+	HTTP__H_HOST,
+	HTTP__H_CONTENT_TYPE,
+	HTTP__H_CONTEXT,
+	HTTP__H_EXPECT,
+};
+
+/* b equals lower (n bytes, lower case), ASCII case-insensitively. */
+static int http__ieq(const sh_buf_t *b, const char *lower, size_t n)
 {
-	size_t n = strlen(lower);
 	if (b->len != n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
@@ -142,6 +158,26 @@ static int http__ieq(const sh_buf_t *b, const char *lower)
 			return 0;
 	}
 	return 1;
+}
+
+#define HTTP__IEQ(b, lit) http__ieq(b, lit, sizeof lit - 1)
+
+/* Names the header whose name is complete in c->hfield, once per header
+ * line: its value is kept only when shoal reads it. */
+static int http__hkind(const http_conn_t *c)
+{
+	const sh_buf_t *f = &c->hfield;
+	if (c->in_trailers)
+		return HTTP__H_OTHER;
+	if (HTTP__IEQ(f, "host"))
+		return HTTP__H_HOST;
+	if (HTTP__IEQ(f, "content-type"))
+		return HTTP__H_CONTENT_TYPE;
+	if (HTTP__IEQ(f, "x-shoal-context"))
+		return HTTP__H_CONTEXT;
+	if (HTTP__IEQ(f, "expect"))
+		return HTTP__H_EXPECT;
+	return HTTP__H_OTHER;
 }
 
 /* Stores the value being received into the slot's head, trimmed. */
@@ -191,18 +227,23 @@ static int http__header_done(http_conn_t *c)
 	struct http__slot *s = http__current(c);
 	int rc = 0;
 	sh_assert(s != NULL);
-	if (c->in_trailers)
-		rc = 0;
-	else if (http__ieq(&c->hfield, "host"))
+	switch (c->hkind) {
+	case HTTP__H_HOST:
 		rc = http__keep_value(c, s, &s->host, "duplicate Host header");
-	else if (http__ieq(&c->hfield, "content-type"))
+		break;
+	case HTTP__H_CONTENT_TYPE:
 		rc = http__keep_value(c, s, &s->content_type,
 		                      "duplicate Content-Type header");
-	else if (http__ieq(&c->hfield, "x-shoal-context"))
+		break;
+	case HTTP__H_CONTEXT:
 		rc = http__keep_value(c, s, &s->context,
 		                      "duplicate X-Shoal-Context header");
-	else if (http__ieq(&c->hfield, "expect"))
+		break;
+	case HTTP__H_EXPECT:
 		s->expect_continue = (uint8_t)http__expect_continue(&c->hval);
+		break;
+	default: break;
+	}
 	c->in_value = 0;
 	sh_buf_reset(&c->hfield);
 	sh_buf_reset(&c->hval);
@@ -241,10 +282,14 @@ static int http__on_header_field(http_parser *p, const char *at, size_t len)
 static int http__on_header_value(http_parser *p, const char *at, size_t len)
 {
 	http_conn_t *c = http__conn(p);
-	c->in_value = 1;
+	if (!c->in_value) {
+		c->in_value = 1;
+		c->hkind = http__hkind(c);
+	}
 	if (http__count(c, len) != 0)
 		return -1;
-	if (sh_buf_append(&c->hval, at, len) != SH_OK)
+	if (c->hkind != HTTP__H_OTHER &&
+	    sh_buf_append(&c->hval, at, len) != SH_OK)
 		return http__cb_nomem(c);
 	return 0;
 }
