@@ -504,7 +504,12 @@ coord_result_t *coord__reply_begin(coord_t *c, const coord__origin_t *o,
 		c->rinfo[c->result_count].latency_ms = 0;
 		c->result_count++;
 	}
-	memset(r, 0, sizeof(*r));
+	/* stored_on and replicas, most of the struct's bytes, are written
+	 * entry by entry up to their counts: zero all but them */
+	memset(r, 0, offsetof(coord_result_t, stored_on));
+	memset(&r->stored_kind, 0,
+	       offsetof(coord_result_t, replicas) -
+	           offsetof(coord_result_t, stored_kind));
 	r->client_id = o->client_id;
 	r->op = o->op;
 	return r;

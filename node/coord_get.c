@@ -71,6 +71,7 @@ static void reply_replicas(coord__req_t *q, coord_result_t *r)
 	for (i = 0; i < q->target_count; i++) {
 		const coord__target_t *t = &q->targets[i];
 		coord_local_t *l = &r->replicas[r->replica_count++];
+		memset(l, 0, sizeof(*l)); /* coord__reply_begin did not */
 		memcpy(l->name, t->name, sizeof(l->name));
 		l->is_fallback = !t->is_primary;
 		l->answered = t->state == COORD__T_DONE;
