@@ -76,6 +76,19 @@ void handoff_free(handoff_t *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* Every change of dropping[p] goes through here, to keep the count. */
+static void set_dropping(handoff_t *h, uint32_t p, uint8_t on)
+{
+	if (h->dropping[p] == on)
+		return;
+	h->dropping[p] = on;
+	if (on)
+		h->dropping_count++;
+	else
+		h->dropping_count--;
+	sh_assert(h->dropping_count <= h->partitions);
+}
+
 static void see_time(handoff_t *h, uint64_t now_ms)
 {
 	if (now_ms > h->now_ms)
@@ -131,7 +144,7 @@ static int move_add(handoff_t *h, uint32_t p, const char *to)
 	strcpy(m->to, to);
 	handoff__stream_init(&m->s);
 	if (h->dropping != NULL && p < h->partitions)
-		h->dropping[p] = 0; /* a new move first, then the drop */
+		set_dropping(h, p, 0); /* a new move first, then the drop */
 	h->stats.moves_planned++;
 	return 0;
 }
@@ -186,7 +199,7 @@ static void check_drop(handoff_t *h, uint32_t p)
 		remove_moves_of(h, p);
 		return;
 	}
-	h->dropping[p] = 1;
+	set_dropping(h, p, 1);
 }
 
 /* The pass of m is acked to its end. */
@@ -285,8 +298,8 @@ static int set_owned(handoff_t *h, const ring_t *r)
 	}
 	for (uint32_t p = 0; p < q; p++) {
 		h->owned[p] = ring_rank_of(r, p, n, h->self) >= 0;
-		if (h->owned[p] && h->dropping[p])
-			h->dropping[p] = 0; /* an owner again: keep it */
+		if (h->owned[p])
+			set_dropping(h, p, 0); /* an owner again: keep it */
 	}
 	return 0;
 }
@@ -522,7 +535,7 @@ int handoff_drop_step(handoff_t *h, uint64_t now_ms, uint32_t partition,
 		return SH_EINVAL;
 	if (deleted >= h->cfg.drop_keys_max)
 		return 0; /* more to drop */
-	h->dropping[partition] = 0;
+	set_dropping(h, partition, 0);
 	h->stats.partitions_dropped++;
 	remove_moves_of(h, partition);
 	return 0;
@@ -558,6 +571,8 @@ void handoff_tick(handoff_t *h, uint64_t now_ms)
 /* The next partition to drop a step of, round robin; re-checks owning. */
 static int next_drop(handoff_t *h, uint32_t *p)
 {
+	if (h->dropping_count == 0)
+		return 0;
 	for (uint32_t k = 0; k < h->partitions; k++) {
 		uint32_t q = (h->drop_next + k) % h->partitions;
 
@@ -573,10 +588,7 @@ static int next_drop(handoff_t *h, uint32_t *p)
 
 static int dropping_any(const handoff_t *h)
 {
-	for (uint32_t p = 0; p < h->partitions; p++)
-		if (h->dropping[p])
-			return 1;
-	return 0;
+	return h->dropping_count != 0;
 }
 
 void handoff_ready(handoff_t *h, handoff_ready_t *out)

@@ -346,6 +346,9 @@ typedef struct handoff {
 	size_t move_count;
 	uint8_t *owned;      /* per partition: this node is an owner */
 	uint8_t *dropping;   /* per partition: drop in progress */
+	/* partitions with dropping set: handoff_ready, called every loop
+	 * turn, skips the walk over all partitions when there are none */
+	uint32_t dropping_count;
 	uint32_t partitions; /* 0 until a ring was given */
 	uint32_t drop_next;  /* round robin over dropping partitions */
 	int leaving;

@@ -74,6 +74,20 @@ int aae_init(aae_t *a, const aae_config_t *cfg, coord_t *coord, store_t *store)
 	return SH_OK;
 }
 
+/* Every change of a tree's rebuild_due goes through here, to keep the
+ * count. */
+static void aae__rebuild_mark(aae_t *a, aae_part_t *pt, int due)
+{
+	if (pt->rebuild_due == due)
+		return;
+	pt->rebuild_due = due;
+	if (due)
+		a->rebuilds_due++;
+	else
+		a->rebuilds_due--;
+	sh_assert(a->rebuilds_due <= a->partitions);
+}
+
 static void aae__part_drop(aae_t *a, uint32_t p)
 {
 	aae_part_t *pt = a->parts[p];
@@ -90,6 +104,7 @@ static void aae__part_drop(aae_t *a, uint32_t p)
 		}
 	if (a->rebuild_part == p)
 		a->rebuild_part = UINT32_MAX;
+	aae__rebuild_mark(a, pt, 0);
 	merkle_free(&pt->tree);
 	free(pt);
 	a->parts[p] = NULL;
@@ -143,7 +158,7 @@ static void aae__on_write(void *arg, const store_key_t *k,
 	                  kp.key_len, old_hash, new_hash) == SH_OK)
 		a->stats.tree_updates++;
 	else
-		pt->rebuild_due = 1; /* the key is not where the tree thinks */
+		aae__rebuild_mark(a, pt, 1); /* not where the tree thinks */
 }
 
 static void aae__on_stale(void *arg, uint16_t partition)
@@ -151,7 +166,7 @@ static void aae__on_stale(void *arg, uint16_t partition)
 	aae_t *a = arg;
 	aae_part_t *pt = aae__part(a, partition);
 	if (pt != NULL)
-		pt->rebuild_due = 1;
+		aae__rebuild_mark(a, pt, 1);
 }
 
 /* A batch that did not commit: the writes the trees saw never happened.
@@ -161,7 +176,7 @@ static void aae__on_batch_end(void *arg, int committed)
 	aae_t *a = arg;
 	for (uint32_t p = 0; !committed && p < a->partitions; p++)
 		if (a->parts[p] != NULL)
-			a->parts[p]->rebuild_due = 1;
+			aae__rebuild_mark(a, a->parts[p], 1);
 }
 
 void aae_tap_hooks(aae_t *a, store_tap_hooks_t *h)
@@ -204,8 +219,8 @@ static void aae__part_add(aae_t *a, uint32_t p)
 		free(pt);
 		return;
 	}
-	pt->rebuild_due = 1;
 	a->parts[p] = pt;
+	aae__rebuild_mark(a, pt, 1);
 }
 
 static void aae__refresh(aae_t *a)
@@ -243,7 +258,7 @@ static int aae__rebuild_cb(void *arg, const store_entry_t *e)
 /* Pick the next tree to rebuild, if none is under way. */
 static void aae__rebuild_pick(aae_t *a)
 {
-	if (a->rebuild_part != UINT32_MAX)
+	if (a->rebuild_part != UINT32_MAX || a->rebuilds_due == 0)
 		return;
 	for (uint32_t p = 0; p < a->partitions; p++) {
 		aae_part_t *pt = a->parts[p];
@@ -251,7 +266,7 @@ static void aae__rebuild_pick(aae_t *a)
 			continue;
 		if (merkle_rebuild_start(&pt->tree) != SH_OK)
 			return;
-		pt->rebuild_due = 0;
+		aae__rebuild_mark(a, pt, 0);
 		a->rebuild_part = p;
 		store_cursor_init(&a->rebuild_cursor);
 		return;
@@ -278,7 +293,7 @@ static void aae__rebuild_step(aae_t *a)
 	a->stats.rebuild_keys += rb.seen;
 	if (rc != SH_OK) {
 		merkle_rebuild_cancel(rb.t);
-		pt->rebuild_due = 1;
+		aae__rebuild_mark(a, pt, 1);
 		a->rebuild_part = UINT32_MAX;
 		return;
 	}
@@ -488,11 +503,8 @@ int aae_partition_info(const aae_t *a, uint32_t p, int *owned, int *built,
 
 int aae_busy(const aae_t *a)
 {
-	if (a->rebuild_part != UINT32_MAX)
+	if (a->rebuild_part != UINT32_MAX || a->rebuilds_due > 0)
 		return 1;
-	for (uint32_t p = 0; p < a->partitions; p++)
-		if (a->parts[p] != NULL && a->parts[p]->rebuild_due)
-			return 1;
 	if (a->ini != NULL && aae__side_busy(a->ini))
 		return 1;
 	for (uint32_t i = 0; i < a->cfg.responders_max; i++)

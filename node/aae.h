@@ -177,6 +177,9 @@ typedef struct aae {
 	/* the rebuild in progress: partition, or UINT32_MAX */
 	uint32_t rebuild_part;
 	store_cursor_t rebuild_cursor;
+	/* trees with rebuild_due set: the per-turn tick and aae_busy skip
+	 * the walk over all partitions when there are none */
+	uint32_t rebuilds_due;
 	uint32_t budget;        /* keys left in this tick */
 	struct aae_side *ini;   /* initiator exchange, or NULL */
 	struct aae_side **resp; /* [responders_max] */

@@ -98,10 +98,16 @@ void reap_ready(reap_t *r, reap_ready_t *out)
 	out->msgs = r->msgs;
 	out->msg_count = r->msg_count;
 	out->next_deadline_ms = r->passing ? 0 : r->next_pass_ms;
-	for (i = 0; i < r->cfg.inflight_max; i++)
-		if (r->cands[i].id != 0 &&
-		    r->cands[i].deadline_ms < out->next_deadline_ms)
+	/* called every loop turn: visit the slots only up to the last
+	 * check in flight (usually none) */
+	size_t seen = 0;
+	for (i = 0; seen < r->cand_count && i < r->cfg.inflight_max; i++) {
+		if (r->cands[i].id == 0)
+			continue;
+		seen++;
+		if (r->cands[i].deadline_ms < out->next_deadline_ms)
 			out->next_deadline_ms = r->cands[i].deadline_ms;
+	}
 }
 
 void reap_advance(reap_t *r)

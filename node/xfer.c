@@ -162,6 +162,15 @@ static int xfer__ring_copy(ring_t *dst, int *have, const ring_t *src,
 	return SH_OK;
 }
 
+/* xfer__ring_copy into x->planned or x->cand: counted, so that the
+ * poll's memo (xfer.h, idle_valid) sees every change of either. */
+static int xfer__ring_set(xfer_t *x, ring_t *dst, int *have, const ring_t *src,
+                          const char *skip, const char *add)
+{
+	x->ring_copies++;
+	return xfer__ring_copy(dst, have, src, skip, add);
+}
+
 static int xfer__ring_same(const ring_t *a, const ring_t *b)
 {
 	uint32_t count = ring_member_count(a);
@@ -201,8 +210,8 @@ static int xfer__plan(xfer_t *x, const ring_t *r)
 		err = handoff_ring_changed(
 		    &x->h, x->now_ms, x->have_planned ? &x->planned : NULL, r);
 		if (err == SH_OK || err == SH_EFULL)
-			err = xfer__ring_copy(&x->planned, &x->have_planned, r,
-			                      NULL, NULL);
+			err = xfer__ring_set(x, &x->planned, &x->have_planned,
+			                     r, NULL, NULL);
 	} else {
 		err = xfer__ring_copy(&with, &have_with, r, NULL, x->self);
 		if (err == SH_OK)
@@ -211,8 +220,8 @@ static int xfer__plan(xfer_t *x, const ring_t *r)
 		if (err == SH_OK)
 			err = handoff_leave(&x->h, x->now_ms, &with, &without);
 		if (err == SH_OK || err == SH_EFULL)
-			err = xfer__ring_copy(&x->planned, &x->have_planned,
-			                      &with, NULL, NULL);
+			err = xfer__ring_set(x, &x->planned, &x->have_planned,
+			                     &with, NULL, NULL);
 		if (have_with)
 			ring_free(&with);
 		if (have_without)
@@ -232,17 +241,26 @@ static int xfer__plan(xfer_t *x, const ring_t *r)
 static uint64_t xfer__ring_poll(xfer_t *x)
 {
 	const ring_t *r = coord_ring(x->coord);
+	uint64_t gen = ring_generation(r);
 
+	if (x->idle_valid && x->idle_gen == gen &&
+	    x->idle_copies == x->ring_copies && x->have_planned)
+		return HANDOFF_NO_DEADLINE; /* as the last poll found */
 	if (ring_member_count(r) == 0)
 		return HANDOFF_NO_DEADLINE;
 	if (!x->have_cand || !xfer__ring_same(&x->cand, r)) {
-		if (xfer__ring_copy(&x->cand, &x->have_cand, r, NULL, NULL) !=
+		if (xfer__ring_set(x, &x->cand, &x->have_cand, r, NULL, NULL) !=
 		    SH_OK)
 			return x->now_ms + x->cfg.settle_ms; /* try again */
 		x->cand_since_ms = x->now_ms;
 	}
-	if (x->have_planned && xfer__ring_same(&x->cand, &x->planned))
+	if (x->have_planned && xfer__ring_same(&x->cand, &x->planned)) {
+		/* cand is r at gen, and planned: the same until either moves */
+		x->idle_valid = 1;
+		x->idle_gen = gen;
+		x->idle_copies = x->ring_copies;
 		return HANDOFF_NO_DEADLINE;
+	}
 	if (x->have_planned && x->leave != XFER_LEAVE_NONE &&
 	    !xfer__ring_has(&x->cand, x->self) &&
 	    ring_member_count(&x->cand) + 1 == ring_member_count(&x->planned)) {
@@ -413,6 +431,8 @@ static uint64_t xfer__hold_deadline(const xfer_t *x)
 {
 	uint64_t due = HANDOFF_NO_DEADLINE;
 
+	if (x->h.dropping_count == 0)
+		return due; /* only drops are held: the usual turn ends here */
 	for (uint32_t p = 0; p < x->partitions; p++)
 		if (x->hold_until[p] > x->now_ms && x->hold_until[p] < due &&
 		    x->h.dropping != NULL && p < x->h.partitions &&
@@ -617,8 +637,8 @@ int xfer_leave(xfer_t *x, uint64_t now_ms)
 		return SH_ENOTFOUND;
 	if (x->have_planned == 0) {
 		/* never settled: the current ring is the baseline */
-		err = xfer__ring_copy(&x->planned, &x->have_planned, r, NULL,
-		                      NULL);
+		err = xfer__ring_set(x, &x->planned, &x->have_planned, r, NULL,
+		                     NULL);
 		if (err != SH_OK)
 			return err;
 	}
@@ -701,8 +721,8 @@ int xfer_leave_cancel(xfer_t *x, uint64_t now_ms)
 		/* the baseline again: this node owns what the ring says */
 		ring_free(&x->planned);
 		x->have_planned = 0;
-		err = xfer__ring_copy(&x->planned, &x->have_planned,
-		                      coord_ring(x->coord), NULL, NULL);
+		err = xfer__ring_set(x, &x->planned, &x->have_planned,
+		                     coord_ring(x->coord), NULL, NULL);
 		if (err == SH_OK)
 			err = handoff_ring_changed(&x->h, x->now_ms, NULL,
 			                           &x->planned);

@@ -126,6 +126,12 @@ typedef struct xfer {
 	ring_t cand; /* the coordinator's ring as last seen */
 	int have_cand;
 	uint64_t cand_since_ms;
+	/* ring_copies counts replacements of planned or cand; the poll
+	 * found the coordinator's ring at idle_gen planned already while
+	 * idle_copies == ring_copies (idle_valid): xfer_turn, called every
+	 * loop turn, then skips comparing the rings */
+	uint64_t ring_copies, idle_gen, idle_copies;
+	int idle_valid;
 	uint64_t *hold_until; /* per partition: drop postponed until */
 	uint32_t partitions;
 	xfer_leave_phase_t leave;

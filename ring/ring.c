@@ -92,6 +92,12 @@ void ring_free(ring_t *r)
 	r->ranking = NULL;
 	r->primaries = NULL;
 	r->slots = NULL;
+	r->generation++; /* every change of the members passes here */
+}
+
+uint64_t ring_generation(const ring_t *r)
+{
+	return r->generation;
 }
 
 static int name_cmp(const void *a, const void *b)

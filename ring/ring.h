@@ -113,6 +113,7 @@ typedef struct ring {
 	uint16_t *ranking;   /* partitions x member_count member indices */
 	uint32_t *primaries; /* per member: partitions it is primary for */
 	uint32_t *slots;     /* per member: owner slots (ranks < n) it holds */
+	uint64_t generation; /* see ring_generation */
 } ring_t;
 
 /* One node of a preference list. */
@@ -191,6 +192,15 @@ uint32_t ring_partitions(const ring_t *r);
 
 /* ring_n_replicas - the configured owners per partition. */
 uint32_t ring_n_replicas(const ring_t *r);
+
+/*
+ * ring_generation - a number that changes whenever r's members may have
+ * changed (every ring_set_members and ring_free; ring_init starts it at
+ * 0). The same ring_t at the same generation has the same ownership, so
+ * a caller that checks every loop turn whether the ring moved compares
+ * this instead of the member lists. Meaningless across two ring_t.
+ */
+uint64_t ring_generation(const ring_t *r);
 
 /* ring_member_count - the number of members (0 for an empty ring). */
 uint32_t ring_member_count(const ring_t *r);
