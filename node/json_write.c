@@ -67,6 +67,17 @@ static int json__escape_into(sh_buf_t *out, const uint8_t *s, size_t len)
 	int rc = sh_buf_append_u8(out, '"');
 	size_t i = 0;
 	while (rc == SH_OK && i < len) {
+		/* a run of printable ASCII but '"' and '\\' goes out as it is,
+		 * in one append: most strings are nothing else */
+		size_t j = i;
+		while (j < len && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' &&
+		       s[j] != '\\')
+			j++;
+		if (j > i) {
+			rc = sh_buf_append(out, s + i, j - i);
+			i = j;
+			continue;
+		}
 		uint8_t c = s[i];
 		char e = json__short_escape(c);
 		if (e != 0) {
