@@ -110,6 +110,15 @@ static void node__reply_plain(node_t *n, node_hconn_t *c, uint64_t seq,
 		node__send(c, seq, &rep);
 		return;
 	}
+	if (r->status == 404 && !r->n_capped) {
+		/* what node__error_json writes for it, without writing it */
+		static const char nf[] = "{\"error\":\"not found\"}\n";
+		rep.content_type = "application/json";
+		rep.body = nf;
+		rep.body_len = sizeof nf - 1;
+		node__send(c, seq, &rep);
+		return;
+	}
 	sh_buf_reset(&n->scratch);
 	node__error_json(n, r, &n->scratch);
 	sh_buf_append_u8(&n->scratch, '\n');
