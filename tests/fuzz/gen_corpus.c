@@ -16,6 +16,10 @@
  *   merkle      a whole anti-entropy exchange between fuzz_merkle.h's two
  *               replicas, every message as a frame for fuzz_merkle.c, with
  *               and without the walk below the segments; its prefixes.
+ *   aae         what n2 of fuzz_aae.h sends n1 while each runs an
+ *               exchange with the other (MERKLE, REPAIR, REPLY), as frames
+ *               for fuzz_aae.c, and its prefixes; a REFUSE and messages
+ *               of every type encoded alone.
  * Plus, for each, truncated and byte-flipped variants of some inputs.
  * Deterministic: the same build writes the same files. Usage:
  *   fuzz-gen-corpus OUTDIR
@@ -28,14 +32,17 @@
 #include <sys/stat.h>
 
 #include "common/sh_buf.h"
+#include "common/sh_err.h"
 #include "common/sh_mp.h"
 #include "crdt/causal.h"
 #include "crdt/crdt.h"
 #include "crdt/dvv.h"
+#include "fuzz_aae.h"
 #include "fuzz_coord.h"
 #include "fuzz_merkle.h"
 #include "fuzz_util.h"
 #include "gossip/swim.h"
+#include "node/aae_int.h"
 
 static const char *outdir;
 static unsigned written;
@@ -772,6 +779,142 @@ static void gen_merkle(void)
 	}
 }
 
+/* ---- aae ---- */
+
+/* n1's messages go to n2, in a store batch of their own. */
+static void aae_to_n2(fuzz_aae_node_t *n1, fuzz_aae_node_t *n2, uint64_t now)
+{
+	aae_ready_t rd;
+
+	aae_ready(&n1->a, &rd);
+	for (size_t i = 0; i < rd.msg_count; i++) {
+		FUZZ_CHECK(store_begin(&n2->s) == 0);
+		(void)aae_recv(&n2->a, now, "n1", rd.msgs[i].data,
+		               rd.msgs[i].len);
+		FUZZ_CHECK(store_commit(&n2->s) == 0);
+	}
+	aae_advance(&n1->a);
+}
+
+/* One turn: n2 ticks; each of its messages to n1 becomes a frame (from
+ * n2, n1 ticks first), or, when it has none, an empty frame that only
+ * ticks n1; n1's answers go back to n2 at once. Returns what n2 sent. */
+static size_t aae_turn(sh_buf_t *seq, fuzz_aae_node_t *n1, uint64_t *now1,
+                       fuzz_aae_node_t *n2, uint64_t now2)
+{
+	aae_ready_t rd;
+	sh_buf_t out; /* n2's messages, as frames: its outputs end with
+	               * the next call that hands it anything */
+	fuzz_frames_t f;
+	const uint8_t *body;
+	size_t len, sent = 0;
+	uint8_t tag;
+
+	sh_buf_init(&out);
+	aae_tick(&n2->a, now2);
+	aae_ready(&n2->a, &rd);
+	for (size_t i = 0; i < rd.msg_count; i++)
+		if (strcmp(rd.msgs[i].to, "n1") == 0)
+			frame_put(&out, FUZZ_AAE_TAG_TICK, rd.msgs[i].data,
+			          rd.msgs[i].len);
+	aae_advance(&n2->a);
+	if (out.len == 0)
+		frame_put(&out, FUZZ_AAE_TAG_TICK, NULL, 0);
+	fuzz_frames_init(&f, out.data, out.len);
+	while (fuzz_frames_next(&f, &tag, &body, &len)) {
+		frame_put(seq, tag, body, len);
+		(void)fuzz_aae_step(n1, now1, tag, body, len);
+		aae_to_n2(n1, n2, now2);
+		sent += len > 0;
+	}
+	sh_buf_free(&out);
+	return sent;
+}
+
+/* Messages of every type, each alone in one frame from n2. */
+static void gen_aae_single(void)
+{
+	static const uint8_t rec[] = {1, 2, 3};
+	aae__entry_t e = {(const uint8_t *)"b",
+	                  (const uint8_t *)"k0",
+	                  rec,
+	                  1,
+	                  2,
+	                  sizeof(rec),
+	                  1,
+	                  1};
+	sh_buf_t m, seq;
+
+	sh_buf_init(&m);
+	sh_buf_init(&seq);
+	FUZZ_CHECK(aae__enc_refuse(&m, 42, 3, SH_EFULL) == 0);
+	frame_put(&seq, 0, m.data, m.len);
+	put_buf("aae", "refuse", &seq, 1);
+	for (int type = AAE_MSG_REPAIR; type <= AAE_MSG_REPLY; type++) {
+		sh_buf_reset(&m);
+		sh_buf_reset(&seq);
+		FUZZ_CHECK(aae__enc_head(&m, type, 42, 3, 1, 2) == 0);
+		FUZZ_CHECK(aae__enc_entry(&m, type, &e) == 0);
+		e.has_record = 0; /* a REPAIR's "I lack it" */
+		FUZZ_CHECK(aae__enc_entry(&m, type, &e) == 0);
+		e.has_record = 1;
+		frame_put(&seq, FUZZ_AAE_TAG_TICK, m.data, m.len);
+		put_buf("aae", type == AAE_MSG_REPAIR ? "repair" : "reply",
+		        &seq, 1);
+	}
+	sh_buf_reset(&m);
+	sh_buf_reset(&seq);
+	FUZZ_CHECK(aae__enc_merkle(&m, rec, sizeof(rec)) == 0);
+	frame_put(&seq, 1, m.data, m.len);
+	put_buf("aae", "merkle-short", &seq, 1);
+	sh_buf_free(&m);
+	sh_buf_free(&seq);
+}
+
+static void gen_aae(void)
+{
+	fuzz_aae_node_t n1, n2;
+	uint64_t now1 = FUZZ_AAE_T0, now2 = FUZZ_AAE_T0;
+	sh_buf_t seq, pre;
+	fuzz_frames_t f;
+	const uint8_t *body;
+	size_t len;
+	uint8_t tag;
+	unsigned n = 0;
+
+	sh_buf_init(&seq);
+	fuzz_aae_open(&n1, 0);
+	fuzz_aae_open(&n2, 1);
+	/* until both have repaired keys as initiator, and are idle */
+	for (int turn = 0; turn < 2000; turn++) {
+		now2 += FUZZ_AAE_STEP_MS;
+		size_t sent = aae_turn(&seq, &n1, &now1, &n2, now2);
+		if (sent == 0 && aae_stats(&n1.a)->keys_repaired > 0 &&
+		    aae_stats(&n2.a)->keys_repaired > 0 && !aae_busy(&n1.a) &&
+		    !aae_busy(&n2.a))
+			break;
+	}
+	FUZZ_CHECK(aae_stats(&n2.a)->keys_repaired > 0);
+	FUZZ_CHECK(aae_stats(&n1.a)->keys_repaired > 0);
+	put_buf("aae", "exchanges", &seq, 1);
+	/* prefixes: cut after every fourth message */
+	sh_buf_init(&pre);
+	fuzz_frames_init(&f, seq.data, seq.len);
+	while (fuzz_frames_next(&f, &tag, &body, &len)) {
+		frame_put(&pre, tag, body, len);
+		if (len > 0 && ++n % 4 == 0) {
+			char name[64];
+			snprintf(name, sizeof name, "exchanges-%u", n);
+			put_buf("aae", name, &pre, 0);
+		}
+	}
+	sh_buf_free(&pre);
+	sh_buf_free(&seq);
+	fuzz_aae_close(&n1);
+	fuzz_aae_close(&n2);
+	gen_aae_single();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -788,6 +931,7 @@ int main(int argc, char **argv)
 	gen_swim();
 	gen_coord();
 	gen_merkle();
+	gen_aae();
 	printf("fuzz-gen-corpus: %u files in %s\n", written, outdir);
 	return 0;
 }
