@@ -141,6 +141,13 @@ static void repair_target(coord_t *c, coord__req_t *q, coord__target_t *t,
 	c->stats.read_repairs++;
 }
 
+/* t's copy is damaged, or it answered something other than the join */
+static int read_needs_repair(const coord__req_t *q, const coord__target_t *t)
+{
+	return t->damaged || (t->state == COORD__T_DONE &&
+	                      !coord_obj_equal(&t->answer, &q->merged));
+}
+
 /* repair every target whose answer differs from the join, free q */
 static void read_finish(coord_t *c, coord__req_t *q)
 {
@@ -151,6 +158,13 @@ static void read_finish(coord_t *c, coord__req_t *q)
 	if (q->origin.op == COORD_OP_REPLICAS ||
 	    q->merged.kind == COORD_KIND_NONE)
 		goto out;
+	/* the encoding and the key serve repairs only: most reads find
+	 * every copy equal and need neither */
+	for (i = 0; i < q->target_count; i++)
+		if (read_needs_repair(q, &q->targets[i]))
+			break;
+	if (i == q->target_count)
+		goto out;
 	sh_buf_reset(&c->scratch);
 	if (coord_obj_encode(&q->merged, &c->scratch) != 0 ||
 	    coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len,
@@ -158,8 +172,7 @@ static void read_finish(coord_t *c, coord__req_t *q)
 		goto out;
 	for (i = 0; i < q->target_count; i++) {
 		coord__target_t *t = &q->targets[i];
-		if (!t->damaged && (t->state != COORD__T_DONE ||
-		                    coord_obj_equal(&t->answer, &q->merged)))
+		if (!read_needs_repair(q, t))
 			continue;
 		if (t->is_self)
 			self = (int)i; /* last: it reuses c->scratch */
@@ -201,25 +214,45 @@ static void read_check(coord_t *c, coord__req_t *q, uint64_t now_ms)
 		read_finish(c, q);
 }
 
-void coord__read_answer(coord_t *c, coord__req_t *q, int t,
-                        const coord_obj_t *obj, uint64_t now_ms)
+/*
+ * Target t answered obj (borrowed, copied), or take (moved in: the own
+ * read's object, which its caller would only free; left empty), or
+ * neither (it failed).
+ */
+static void read_answer(coord_t *c, coord__req_t *q, int t,
+                        const coord_obj_t *obj, coord_obj_t *take,
+                        uint64_t now_ms)
 {
 	coord__target_t *tg;
-	int conflict = 0;
+	int conflict = 0, have;
 
 	sh_assert(t >= 0 && (size_t)t < q->target_count);
 	tg = &q->targets[t];
 	if (tg->state != COORD__T_PENDING)
 		return; /* a duplicate */
 	tg->state = COORD__T_FAILED;
-	if (obj != NULL && coord__obj_copy(&tg->answer, obj) == 0 &&
-	    coord_obj_merge(&q->merged, obj, &conflict) == 0)
+	if (take != NULL) {
+		coord_obj_free(&tg->answer);
+		tg->answer = *take;
+		memset(take, 0, sizeof(*take));
+		obj = &tg->answer;
+		have = 1;
+	} else {
+		have = obj != NULL && coord__obj_copy(&tg->answer, obj) == 0;
+	}
+	if (have && coord_obj_merge(&q->merged, obj, &conflict) == 0)
 		tg->state = COORD__T_DONE;
 	if (conflict)
 		c->stats.type_conflicts++;
 	if (tg->state == COORD__T_DONE && q->replied)
 		c->stats.late_answers++;
 	read_check(c, q, now_ms);
+}
+
+void coord__read_answer(coord_t *c, coord__req_t *q, int t,
+                        const coord_obj_t *obj, uint64_t now_ms)
+{
+	read_answer(c, q, t, obj, NULL, now_ms);
 }
 
 void coord__read_expire(coord_t *c, coord__req_t *q, uint64_t now_ms)
@@ -270,7 +303,7 @@ static void read_ask(coord_t *c, coord__req_t *q, uint64_t now_ms)
 	/* a copy that does not decode is repaired like a stale one */
 	q->targets[self].damaged =
 	    err != 0 && err != SH_EIO && err != SH_ENOMEM;
-	coord__read_answer(c, q, self, err == 0 ? &mine : NULL, now_ms);
+	read_answer(c, q, self, NULL, err == 0 ? &mine : NULL, now_ms);
 	coord_obj_free(&mine);
 }
 
