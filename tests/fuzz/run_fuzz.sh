@@ -25,7 +25,7 @@ if [ "${1:-}" = "--merge" ]; then
 	shift
 fi
 src=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-"http json coord_wire swim dvv crdt causal merkle aae"}
+targets=${*:-"http json coord_wire swim dvv crdt causal merkle reap aae"}
 
 max_len() {
 	case $1 in
