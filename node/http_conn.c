@@ -101,12 +101,36 @@ static int http__count(http_conn_t *c, size_t len)
 	return 0;
 }
 
+/*
+ * A slot that never held a request takes the buffers of the slot before
+ * it when that one is free: a client with one request at a time walks
+ * through every slot in turn, and would otherwise allocate each slot's
+ * buffers once, pipeline_max times per connection.
+ */
+static void http__slot_inherit(http_conn_t *c, struct http__slot *s)
+{
+	if (c->next_seq == 0 || c->cfg.pipeline_max < 2 || s->head.cap != 0 ||
+	    s->body.cap != 0 || s->reply.cap != 0)
+		return;
+	struct http__slot *prev = http__slot_at(c, c->next_seq - 1);
+	if (prev->state != HTTP__FREE)
+		return;
+	sh_buf_t head = s->head, body = s->body, reply = s->reply;
+	s->head = prev->head;
+	s->body = prev->body;
+	s->reply = prev->reply;
+	prev->head = head;
+	prev->body = body;
+	prev->reply = reply;
+}
+
 static int http__on_message_begin(http_parser *p)
 {
 	http_conn_t *c = http__conn(p);
 	sh_assert(http__in_use(c) < c->cfg.pipeline_max);
 	struct http__slot *s = http__slot_at(c, c->next_seq);
 	sh_assert(s->state == HTTP__FREE);
+	http__slot_inherit(c, s);
 	http__slot_clear(s);
 	s->state = HTTP__PARSING;
 	s->req.seq = c->next_seq++;
