@@ -25,8 +25,16 @@ static int http__hex(char c)
 
 long http__pct_decode(const char *s, size_t n, int plus_space, char *out)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
+	size_t o = 0, i = 0;
+	/* a path segment (no '+' to turn into a space) usually holds no
+	 * '%' at all: copy what precedes the first one in one go */
+	if (!plus_space && n > 8) {
+		const char *pct = memchr(s, '%', n);
+		i = pct != NULL ? (size_t)(pct - s) : n;
+		memcpy(out, s, i);
+		o = i;
+	}
+	for (; i < n; i++) {
 		char c = s[i];
 		if (c == '%') {
 			if (n - i < 3)
