@@ -240,9 +240,10 @@ static int node__dt_update(node_t *n, node_pending_t *p, const http_req_t *req,
 		snprintf(err, esize, "%s", d->err);
 	} else {
 		p->untyped_removes = d->untyped_removes;
-		rc = coord_dt_update(&n->coord, node__now_ms(), p->client_id,
-		                     m->bucket, m->bucket_len, m->key,
-		                     m->key_len, cp, d->type, d->ops, d->count);
+		rc =
+		    coord_dt_update(&n->coord, p->start_us / 1000, p->client_id,
+		                    m->bucket, m->bucket_len, m->key,
+		                    m->key_len, cp, d->type, d->ops, d->count);
 	}
 	node_dt_free(d);
 	free(d);
@@ -254,7 +255,8 @@ static int node__kv_call(node_t *n, node_pending_t *p, const http_req_t *req,
                          const http_match_t *m, const coord_params_t *cp,
                          char *err, size_t esize)
 {
-	uint64_t now = node__now_ms();
+	/* the clock was read for this request a moment ago */
+	uint64_t now = p->start_us / 1000;
 	const uint8_t *ctx = n->scratch.data;
 	size_t ctx_len = n->scratch.len;
 	coord_value_t v = {0};
