@@ -201,20 +201,25 @@ bench() {
 	}
 }
 
-# run LABEL TARGET WORKLOAD [ARGS...] - preload and warm up (one run),
-# then the measured run; its summary line, with the servers' CPU time per
-# operation (cpu_us=, user + system over every server process: a figure
-# that other load on the box disturbs far less than ops/s), goes to stdout
-# and, tagged with LABEL, to the results.
+# run LABEL TARGET WORKLOAD [ARGS...] - one shoal-bench run: preload its
+# keys, warm up, then the measured window. One process does all three, so
+# the keys it reads are the ones it preloaded (each run draws a new key
+# prefix) and its writes carry the contexts the preload's replies gave (a
+# blind write to a preloaded key would make a sibling). Its summary line,
+# with the servers' CPU time per operation (cpu_us=: user + system of every
+# server process over the whole run, divided by every operation it made,
+# preload and warmup included, as counted by its CSV; other load on a
+# shared box disturbs this far less than ops/s), goes to stdout and, tagged
+# with LABEL, to the results.
 run() {
 	label=$1 target=$2 workload=$3
 	shift 3
-	bench "$target" "$workload" --preload --duration "$WARMUP" --warmup 0 "$@"
 	t0=$(cpu_ticks)
-	bench "$target" "$workload" --duration "$DURATION" --warmup 0 "$@"
+	bench "$target" "$workload" --preload --warmup "$WARMUP" \
+		--duration "$DURATION" --csv "$TMP/run.csv" "$@"
 	t1=$(cpu_ticks)
 	out=$(tail -n 1 "$TMP/bench.out")
-	ops=$(echo "$out" | sed -n 's/.* ops=\([0-9]*\) .*/\1/p')
+	ops=$(awk -F, -v k="$KEYS" '$3 == "all" { s += $4 } END { print s + k }' "$TMP/run.csv")
 	cpu=$(awk -v a="$t0" -v b="$t1" -v o="${ops:-0}" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { if (o > 0) printf "%.1f", (b - a) / hz * 1e6 / o; else print "-" }')
 	echo "$out cpu_us=$cpu"
