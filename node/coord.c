@@ -152,6 +152,8 @@ void coord_free(coord_t *c)
 				coord__req_free(c, c->reqs[i]);
 	}
 	free(c->reqs);
+	while (c->spare_count > 0)
+		free(c->spare[--c->spare_count]);
 	free(c->free_slots);
 	free(c->live);
 	free(c->live_pos);
@@ -374,6 +376,17 @@ static int results_room(coord_t *c)
 	return SH_OK;
 }
 
+/* Finished requests kept for reuse; none under AddressSanitizer, so that
+ * a use of a request after its end is still caught there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COORD__SPARE_KEEP 0u
+#else
+#define COORD__SPARE_KEEP 8u
+#endif
+_Static_assert(COORD__SPARE_KEEP <= sizeof(((coord_t *)0)->spare) /
+                                        sizeof(((coord_t *)0)->spare[0]),
+               "coord_t.spare holds the requests kept");
+
 /*
  * Zero q but for the bulk of its per-target arrays (most of its ~10 KB):
  * a target is zeroed when it is added (coord__targets), a hint name when
@@ -400,7 +413,8 @@ coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
 		return NULL;
 	if (!origin->remote && results_room(c) != 0)
 		return NULL;
-	q = malloc(sizeof(*q));
+	q = c->spare_count > 0 ? c->spare[--c->spare_count]
+	                       : malloc(sizeof(*q));
 	if (q == NULL)
 		return NULL;
 	req_zero(q);
@@ -459,6 +473,12 @@ void coord__req_free(coord_t *c, coord__req_t *q)
 	coord_obj_free(&q->merged);
 	sh_buf_free(&q->pending);
 	free(q->bucket);
+#if COORD__SPARE_KEEP > 0
+	if (c->spare_count < COORD__SPARE_KEEP) {
+		c->spare[c->spare_count++] = q;
+		return;
+	}
+#endif
 	free(q);
 }
 

@@ -478,6 +478,10 @@ typedef struct coord {
 	uint32_t free_count;
 	uint32_t *live, *live_pos;
 	uint32_t live_count;
+	/* finished requests kept for the next ones (no malloc and free of
+	 * a request per operation) */
+	struct coord__req *spare[8];
+	uint32_t spare_count;
 	uint32_t slot_bits;
 	uint64_t next_gen;
 	uint64_t batch_seq; /* advances at coord_advance / batch_failed */
