@@ -131,7 +131,8 @@ static int http__on_message_begin(http_parser *p)
 	struct http__slot *s = http__slot_at(c, c->next_seq);
 	sh_assert(s->state == HTTP__FREE);
 	http__slot_inherit(c, s);
-	http__slot_clear(s);
+	/* no http__slot_clear: a free slot was cleared when it was last
+	 * taken out (or dropped at EOF), or never used */
 	s->state = HTTP__PARSING;
 	s->req.seq = c->next_seq++;
 	c->hdr_bytes = 0;
