@@ -290,7 +290,8 @@ void node__kv_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req,
 {
 	node_op_t op = node__op_of(m);
 	coord_params_t cp;
-	char err[160] = "";
+	char err[160];
+	err[0] = '\0'; /* not the whole array: every request passes here */
 	node__params(&m->params, &cp);
 	n->stats.ops[op]++;
 	if (node__params_check(n, m, err, sizeof err) != SH_OK) {
