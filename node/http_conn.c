@@ -338,17 +338,19 @@ static void http__split_target(const char *t, size_t n, size_t *path_off,
 				i++;
 		}
 	}
-	size_t end = i;
-	while (end < n && t[end] != '?' && t[end] != '#')
-		end++;
+	/* the path ends at the first '?' or '#' (memchr: every request
+	 * scans its whole target here) */
+	const char *qm = memchr(t + i, '?', n - i);
+	size_t end = qm != NULL ? (size_t)(qm - t) : n;
+	const char *hash = memchr(t + i, '#', end - i);
+	if (hash != NULL)
+		end = (size_t)(hash - t);
 	*path_off = i;
 	*path_len = end - i;
 	*has_q = end < n && t[end] == '?';
 	*q_off = *has_q ? end + 1 : end;
-	size_t qe = *q_off;
-	while (qe < n && t[qe] != '#')
-		qe++;
-	*q_len = qe - *q_off;
+	hash = memchr(t + *q_off, '#', n - *q_off);
+	*q_len = (hash != NULL ? (size_t)(hash - t) : n) - *q_off;
 }
 
 /* Decodes the path segments into the slot's head (offsets in segs). */
@@ -361,9 +363,11 @@ static int http__decode_path(http_conn_t *c, struct http__slot *s, size_t off,
 	size_t i = (len > 0 && s->head.data[off] == '/') ? 1 : 0;
 	/* One segment per round; each consumes at least its '/'. */
 	while (i <= len && !r->path_bad) {
-		size_t j = i;
-		while (j < len && s->head.data[off + j] != '/')
-			j++;
+		const uint8_t *slash =
+		    memchr(s->head.data + off + i, '/', len - i);
+		size_t j = slash != NULL
+		               ? (size_t)(slash - (s->head.data + off))
+		               : len;
 		if (r->seg_count == HTTP_SEGS_MAX) {
 			r->segs_over = 1;
 			break;
