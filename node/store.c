@@ -384,17 +384,26 @@ static int epoch_read(store_t *s, const store_key_t *k, uint64_t *epoch)
 	return SH_OK;
 }
 
+int store_epoch_held(store_t *s, uint64_t *epoch)
+{
+	check_open(s);
+	store_key_t k;
+	int rc = store_key_meta(&k, STORE_EPOCH_KEY);
+	sh_assert(rc == SH_OK);
+	return epoch_read(s, &k, epoch);
+}
+
 int store_epoch(store_t *s, sh_rand_t *rng, uint64_t *epoch)
 {
 	check_open(s);
 	sh_assert(!s->in_batch);
 	s->epoch_state = 0;
-	store_key_t k;
-	int rc = store_key_meta(&k, STORE_EPOCH_KEY);
-	sh_assert(rc == SH_OK);
-	rc = epoch_read(s, &k, epoch);
+	int rc = store_epoch_held(s, epoch);
 	if (rc != SH_ENOTFOUND)
 		return rc;
+	store_key_t k;
+	rc = store_key_meta(&k, STORE_EPOCH_KEY);
+	sh_assert(rc == SH_OK);
 
 	uint64_t e = 0;
 	for (int i = 0; i < STORE_EPOCH_DRAWS_MAX && e == 0; i++)

@@ -459,6 +459,13 @@ int store_epoch(store_t *s, sh_rand_t *rng, uint64_t *epoch);
 int store_epoch_put(store_t *s, uint64_t epoch);
 
 /*
+ * store_epoch_held - what meta "epoch" holds now (the open batch's value
+ * inside a batch), without drawing one: 0 and *epoch, SH_ENOTFOUND,
+ * SH_EMALFORMED, or the errors of store_get.
+ */
+int store_epoch_held(store_t *s, uint64_t *epoch);
+
+/*
  * DELETED-KEY MEMORY. A coordinator makes its next dot for a key from its
  * own copy of the key; once that copy has been deleted (a handoff drop,
  * a reaped tombstone), the same actor would issue again dots the other

@@ -1142,16 +1142,8 @@ static void test_coord_crdts_converge(void **state)
 /* meta "epoch" of a store, in its open batch */
 static uint64_t stored_epoch(store_t *s)
 {
-	store_key_t k;
-	const uint8_t *val;
-	size_t len;
 	uint64_t e = 0;
-
-	OK(store_key_meta(&k, "epoch"));
-	OK(store_get(s, &k, &val, &len));
-	assert_int_equal(len, 8);
-	for (size_t i = 0; i < 8; i++)
-		e = (e << 8) | val[i];
+	OK(store_epoch_held(s, &e));
 	return e;
 }
 
