@@ -6,12 +6,14 @@
 #                shoal n=1 r=1 w=1 --sync batch vs redis --appendonly yes
 #                                                 --appendfsync always
 #                workloads C and A
-#   three nodes  shoal n=3 r=2 w=2 --sync batch vs the second redis, A;
-#                shoal n=3 r=2 w=2 --sync none vs the first redis,
-#                workloads A and cart (Redis has no CRDT map: its cart
-#                column is its workload A figure, marked so), then an open
-#                loop of workload A at 50% of that maximum, against both.
+#   three nodes  shoal n=3 r=2 w=2 --sync batch vs the fsyncing redis, A;
+#                shoal n=3 r=2 w=2 --sync none vs redis without
+#                persistence, workloads A and cart (Redis has no CRDT map:
+#                its cart column is its workload A figure, marked so), then
+#                an open loop of workload A at 50% of that maximum, against
+#                both.
 #
+# The two sides of each pair run side by side, alternating (see below).
 # Every run: 100-byte values, BENCH_CONNS connections (50), BENCH_KEYS keys
 # (10000) preloaded, BENCH_WARMUP (2) + BENCH_DURATION (10) seconds; beside
 # ops/s and latency, the servers' CPU time per operation, which other load
@@ -127,6 +129,7 @@ start_redis() {
 	redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$TMP/$name" \
 		--daemonize no --protected-mode yes "$@" >"$TMP/$name.log" 2>&1 &
 	PIDS="$PIDS $!"
+	REDIS_PIDS=$!
 	if ! wait_for redis_ping "$REDIS_PORT"; then
 		echo "compare: redis-server did not answer; log:" >&2
 		tail -n 20 "$TMP/$name.log" >&2
@@ -143,6 +146,7 @@ alive_count() {
 start_shoal() {
 	count=$1 sync=$2
 	binds="" https=""
+	SHOAL_PIDS=""
 	i=1
 	while [ "$i" -le "$count" ]; do
 		binds="$binds 127.0.0.1:$(free_port)"
@@ -161,6 +165,7 @@ start_shoal() {
 			--n "$3" --r "$4" --w "$5" --log-level warn $join \
 			>"$TMP/shoal-$sync-$count-n$i.log" 2>&1 &
 		PIDS="$PIDS $!"
+		SHOAL_PIDS="$SHOAL_PIDS $!"
 		i=$((i + 1))
 	done
 	for h in $https; do
@@ -178,10 +183,10 @@ start_shoal() {
 	SHOAL_TARGET="http://$(echo $https | tr ' ' ',')"
 }
 
-# cpu_ticks - CPU time (user + system, clock ticks) of our servers so far.
+# cpu_ticks PIDS - CPU time (user + system, clock ticks) of those servers.
 cpu_ticks() {
 	t=0
-	for pid in $PIDS; do
+	for pid in $1; do
 		v=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
 		t=$((t + v))
 	done
@@ -214,10 +219,14 @@ bench() {
 run() {
 	label=$1 target=$2 workload=$3
 	shift 3
-	t0=$(cpu_ticks)
+	case "$target" in
+	redis://*) pids=$REDIS_PIDS ;;
+	*) pids=$SHOAL_PIDS ;;
+	esac
+	t0=$(cpu_ticks "$pids")
 	bench "$target" "$workload" --preload --warmup "$WARMUP" \
 		--duration "$DURATION" --csv "$TMP/run.csv" "$@"
-	t1=$(cpu_ticks)
+	t1=$(cpu_ticks "$pids")
 	out=$(tail -n 1 "$TMP/bench.out")
 	ops=$(awk -F, -v k="$KEYS" '$3 == "all" { s += $4 } END { print s + k }' "$TMP/run.csv")
 	cpu=$(awk -v a="$t0" -v b="$t1" -v o="${ops:-0}" -v hz="$(getconf CLK_TCK)" \
@@ -235,46 +244,46 @@ field() {
 
 echo "compare: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), ${DURATION} s runs after ${WARMUP} s warmup, $CONNS connections, $KEYS keys"
 
-echo "== redis-server, no persistence"
+# Each pair runs side by side, the two servers up together and their
+# runs alternating, so that a box whose speed wanders over minutes
+# disturbs both sides alike; the idle one costs nothing measurable.
+R="redis://127.0.0.1"
+echo "== 1 node, shoal --sync none n=1 r=1 w=1 | redis-server, no persistence"
 start_redis redis-none --save "" --appendonly no
-run redis-none "redis://127.0.0.1:$REDIS_PORT" C
-run redis-none "redis://127.0.0.1:$REDIS_PORT" A
-stop_all
-
-echo "== shoal, 1 node, --sync none, n=1 r=1 w=1"
 start_shoal 1 none 1 1 1
-run shoal1-none "$SHOAL_TARGET" C --n 1 --r 1 --w 1
-run shoal1-none "$SHOAL_TARGET" A --n 1 --r 1 --w 1
+for w in C A; do
+	run redis-none "$R:$REDIS_PORT" "$w"
+	run shoal1-none "$SHOAL_TARGET" "$w" --n 1 --r 1 --w 1
+done
 stop_all
 
-echo "== redis-server, appendonly yes, appendfsync always"
+echo "== 1 node, shoal --sync batch n=1 r=1 w=1 | redis-server, appendfsync always"
 start_redis redis-aof --save "" --appendonly yes --appendfsync always
-run redis-aof "redis://127.0.0.1:$REDIS_PORT" C
-run redis-aof "redis://127.0.0.1:$REDIS_PORT" A
-stop_all
-
-echo "== shoal, 1 node, --sync batch, n=1 r=1 w=1"
 start_shoal 1 batch 1 1 1
-run shoal1-batch "$SHOAL_TARGET" C --n 1 --r 1 --w 1
-run shoal1-batch "$SHOAL_TARGET" A --n 1 --r 1 --w 1
+for w in C A; do
+	run redis-aof "$R:$REDIS_PORT" "$w"
+	run shoal1-batch "$SHOAL_TARGET" "$w" --n 1 --r 1 --w 1
+done
 stop_all
 
-echo "== shoal, 3 nodes, --sync batch, n=3 r=2 w=2"
+echo "== 3 nodes, shoal --sync batch n=3 r=2 w=2 | redis-server, appendfsync always"
+start_redis redis-aof3 --save "" --appendonly yes --appendfsync always
 start_shoal 3 batch 3 2 2
+run redis-aof3 "$R:$REDIS_PORT" A
 run shoal3-batch "$SHOAL_TARGET" A --n 3 --r 2 --w 2
 stop_all
 
-echo "== shoal, 3 nodes, --sync none, n=3 r=2 w=2"
+echo "== 3 nodes, shoal --sync none n=3 r=2 w=2 | redis-server, no persistence"
+start_redis redis-none3 --save "" --appendonly no
 start_shoal 3 none 3 2 2
+run redis-none3 "$R:$REDIS_PORT" A
 run shoal3 "$SHOAL_TARGET" A --n 3 --r 2 --w 2
 run shoal3 "$SHOAL_TARGET" cart --n 3 --r 2 --w 2
 max=$(field shoal3 A ops_per_s)
 rate=$(awk -v m="$max" 'BEGIN { r = int(m / 2); print (r < 1 ? 1 : r) }')
 echo "== open loop at $rate ops/s (50% of shoal's $max)"
 run shoal3-open "$SHOAL_TARGET" A --n 3 --r 2 --w 2 --rate "$rate"
-stop_all
-start_redis redis-none --save "" --appendonly no
-run redis-open "redis://127.0.0.1:$REDIS_PORT" A --rate "$rate"
+run redis-open "$R:$REDIS_PORT" A --rate "$rate"
 stop_all
 
 # The table: ops/s, p99, and shoal's ops/s over redis's.
@@ -297,9 +306,9 @@ row "1 node, sync none vs no persistence, C" shoal1-none C redis-none C ""
 row "1 node, sync none vs no persistence, A" shoal1-none A redis-none A ""
 row "1 node, sync batch vs appendfsync always, C" shoal1-batch C redis-aof C ""
 row "1 node, sync batch vs appendfsync always, A" shoal1-batch A redis-aof A ""
-row "3 nodes, sync batch vs appendfsync always, A" shoal3-batch A redis-aof A ""
-row "3 nodes, sync none vs no persistence, A" shoal3 A redis-none A ""
-row "3 nodes, sync none, cart vs no persistence, A" shoal3 cart redis-none A " redis has no cart: its A"
+row "3 nodes, sync batch vs appendfsync always, A" shoal3-batch A redis-aof3 A ""
+row "3 nodes, sync none vs no persistence, A" shoal3 A redis-none3 A ""
+row "3 nodes, sync none, cart vs no persistence, A" shoal3 cart redis-none3 A " redis has no cart: its A"
 echo
 echo "open loop, workload A at $rate ops/s (50% of shoal 3-node sync none max):"
 for l in shoal3-open redis-open; do
@@ -327,7 +336,7 @@ for p in "shoal1-none C redis-none C sync-none,C" "shoal1-none A redis-none A sy
 	v=$(ratio "$1" "$2" "$3" "$4")
 	printf '  one node >= 0.8x redis, %-13s %5s  %s\n' "$5:" "$v" "$(verdict "$v" ">=" 0.8)"
 done
-v=$(ratio shoal3 A redis-none A)
+v=$(ratio shoal3 A redis-none3 A)
 printf '  three nodes >= 0.3x redis single node, A: %s  %s\n' "$v" "$(verdict "$v" ">=" 0.3)"
 v=$(field shoal3-open A p99_ms)
 printf '  three nodes p99 <= 2 ms at half their maximum: %s ms  %s\n' "$v" "$(verdict "$v" "<=" 2)"
