@@ -21,6 +21,14 @@ typedef struct node__hwrite {
 	node_hconn_t *conn;
 } node__hwrite_t;
 
+/* A connection's activity stamp, for the idle sweep: the loop's own
+ * millisecond clock, updated once a turn, is fine enough and reads no
+ * clock per request. */
+static uint64_t node__conn_now_ms(const node_hconn_t *c)
+{
+	return uv_now(&c->node->loop);
+}
+
 static void node__hconn_closed(uv_handle_t *h)
 {
 	node_hconn_t *c = h->data;
@@ -58,7 +66,7 @@ static void node__hconn_written(uv_write_t *req, int status)
 		node__hconn_close(c);
 		return;
 	}
-	c->last_ms = node__now_ms();
+	c->last_ms = node__conn_now_ms(c);
 	if (c->writes == 0 && http_conn_should_close(&c->hc))
 		node__hconn_close(c);
 }
@@ -87,7 +95,7 @@ static void node__hconn_write(node_hconn_t *c, sh_buf_t *out)
 			off = (size_t)n;
 		if (off == out->len) {
 			sh_buf_reset(out);
-			c->last_ms = node__now_ms();
+			c->last_ms = node__conn_now_ms(c);
 			if (c->refused)
 				node__hconn_close(c);
 			return;
@@ -210,7 +218,7 @@ static void node__hconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		node__hconn_close(c);
 		return;
 	} else if (nread > 0) {
-		c->last_ms = node__now_ms();
+		c->last_ms = node__conn_now_ms(c);
 		if (http_conn_feed(&c->hc, b->base, (size_t)nread) != SH_OK) {
 			node__hconn_close(c);
 			return;
@@ -250,7 +258,7 @@ static void node__http_accept(uv_stream_t *server, int status)
 		return;
 	c->node = n;
 	c->id = ++n->next_conn_id;
-	c->last_ms = node__now_ms();
+	c->last_ms = node__conn_now_ms(c);
 	uv_tcp_init(&n->loop, &c->tcp);
 	c->tcp.data = c;
 	c->next = n->conns;
@@ -335,7 +343,10 @@ void node__http_sweep(node_t *n, uint64_t now_ms)
 	for (node_hconn_t *c = n->conns; c != NULL;) {
 		node_hconn_t *next = c->next;
 		int busy = c->writes > 0 || c->waiting > 0;
-		int idle = now_ms - c->last_ms >= n->cfg.http_idle_ms;
+		/* last_ms is the loop's clock, which may read a little
+		 * behind or ahead of now_ms */
+		int idle = now_ms > c->last_ms &&
+		           now_ms - c->last_ms >= n->cfg.http_idle_ms;
 		int quiet = http_conn_pending(&c->hc) == 0 && c->writes == 0;
 		if (!c->closing &&
 		    ((idle && !busy) || (n->stopping && quiet))) {

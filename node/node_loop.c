@@ -41,10 +41,11 @@ static uint64_t node__wall_ms(void)
 
 int node__batch(node_t *n)
 {
-	/* Every coordinator write runs inside a batch: stamp the turn here. */
-	coord_set_wall_clock(&n->coord, node__wall_ms());
 	if (store_in_batch(&n->store))
 		return SH_OK;
+	/* Every coordinator write runs inside a batch, one a turn: the
+	 * turn's wall clock is read once, when it opens. */
+	coord_set_wall_clock(&n->coord, node__wall_ms());
 	int rc = store_begin(&n->store);
 	if (rc != SH_OK)
 		sh_log(SH_LOG_ERROR, "store_begin: %s (%s)", sh_strerror(rc),
