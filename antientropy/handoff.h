@@ -344,8 +344,8 @@ typedef struct handoff {
 	handoff_bucket_t *bucket;
 	struct handoff_move *moves;
 	size_t move_count;
-	uint8_t *owned;      /* per partition: this node is an owner */
-	uint8_t *dropping;   /* per partition: drop in progress */
+	uint8_t *owned;    /* per partition: this node is an owner */
+	uint8_t *dropping; /* per partition: drop in progress */
 	/* partitions with dropping set: handoff_ready, called every loop
 	 * turn, skips the walk over all partitions when there are none */
 	uint32_t dropping_count;
