@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "antientropy/merkle.h"
 #include "antientropy/merkle_int.h"
@@ -169,6 +170,42 @@ static void test_merkle_geometry_and_config_checks(void **state)
 	c.partition_bits = 17;
 	c.partition = 0;
 	assert_int_equal(merkle_init(&t, &c), SH_EINVAL);
+}
+
+/* A term is the hash of bucket NUL key and the object hash (8 bytes, big
+ * endian), whether the bytes are hashed from a copy (short keys) or
+ * streamed (long ones): trees of different builds must agree. */
+static uint64_t term_ref(const char *b, size_t bl, const char *k, size_t kl,
+                         uint64_t h)
+{
+	static uint8_t buf[MERKLE_BUCKET_BYTES_MAX + MERKLE_KEY_BYTES_MAX + 9];
+	size_t n = 0;
+	memcpy(buf, b, bl);
+	n = bl;
+	buf[n++] = 0;
+	memcpy(buf + n, k, kl);
+	n += kl;
+	for (int i = 7; i >= 0; i--)
+		buf[n++] = (uint8_t)(h >> (8 * i));
+	return XXH3_64bits(buf, n);
+}
+
+static void test_merkle_term_is_the_record_hash(void **state)
+{
+	(void)state;
+	static char big[MERKLE_KEY_BYTES_MAX];
+	memset(big, 'q', sizeof big);
+	const uint64_t h = 0x0102030405060708ULL;
+	assert_true(merkle_term("cart", 4, "k1", 2, h) ==
+	            term_ref("cart", 4, "k1", 2, h));
+	assert_true(merkle_term("", 0, "k", 1, h) ==
+	            term_ref("", 0, "k", 1, h));
+	/* around and past the one-shot copy's size */
+	for (size_t kl = 230; kl <= 260; kl++)
+		assert_true(merkle_term("bk", 2, big, kl, h) ==
+		            term_ref("bk", 2, big, kl, h));
+	assert_true(merkle_term(big, sizeof big, big, sizeof big, h) ==
+	            term_ref(big, sizeof big, big, sizeof big, h));
 }
 
 static void test_merkle_key_hash_and_segment_bits(void **state)
@@ -1315,6 +1352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_merkle_geometry_and_config_checks),
 	    cmocka_unit_test(test_merkle_key_hash_and_segment_bits),
+	    cmocka_unit_test(test_merkle_term_is_the_record_hash),
 	    cmocka_unit_test(test_merkle_incremental_update_equals_rebuild),
 	    cmocka_unit_test(test_merkle_xor_order_independent),
 	    cmocka_unit_test(test_merkle_equal_data_equal_roots),
