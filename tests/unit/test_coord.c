@@ -591,6 +591,26 @@ static const char *key_with_primary(cluster_t *cl, const char *down, char *buf)
 	return NULL;
 }
 
+/* A key that n4 is a primary of, with n4 down and cut off: its preflist
+ * (two primaries up and a fallback), the fallback and an up primary. */
+static const char *key_n4_down(cluster_t *cl, char *buf, ring_preflist_t *pl,
+                               int *fb, int *up_primary)
+{
+	const char *key;
+
+	cl_members(cl);
+	key = key_with_primary(cl, "n4", buf);
+	cl->down[3] = 1;
+	cl->cut[3] = 1;
+	cl_members(cl);
+	preflist(cl, 0, key, 3, pl);
+	assert_int_equal(pl->count, 4); /* three primaries and a fallback */
+	*fb = cl_index(cl, pl->entries[3].name);
+	*up_primary = cl_index(cl, pl->entries[0].is_up ? pl->entries[0].name
+	                                                : pl->entries[1].name);
+	return key;
+}
+
 static size_t hint_count(store_t *s)
 {
 	store_stats_t st;
@@ -610,16 +630,7 @@ static void test_coord_pr_pw_and_sloppy_hints(void **state)
 	res_t *r;
 
 	(void)state;
-	cl_members(cl);
-	key = key_with_primary(cl, "n4", buf);
-	cl->down[3] = 1;
-	cl->cut[3] = 1;
-	cl_members(cl);
-	preflist(cl, 0, key, 3, &pl);
-	assert_int_equal(pl.count, 4); /* three primaries and a fallback */
-	fb = cl_index(cl, pl.entries[3].name);
-	coord_node = cl_index(cl, pl.entries[0].is_up ? pl.entries[0].name
-	                                              : pl.entries[1].name);
+	key = key_n4_down(cl, buf, &pl, &fb, &coord_node);
 	/* pw=3: only two primaries are up, the fallback does not count */
 	p = params_nrw(3, 2, 3);
 	p.present |= COORD_PARAM_PW;
@@ -688,16 +699,7 @@ static void test_coord_fallback_drops_copy_after_hint(void **state)
 	int fb, owner, dropped;
 
 	(void)state;
-	cl_members(cl);
-	key = key_with_primary(cl, "n4", buf);
-	cl->down[3] = 1;
-	cl->cut[3] = 1;
-	cl_members(cl);
-	preflist(cl, 0, key, 3, &pl);
-	assert_int_equal(pl.count, 4);
-	fb = cl_index(cl, pl.entries[3].name);
-	owner = cl_index(cl, pl.entries[0].is_up ? pl.entries[0].name
-	                                         : pl.entries[1].name);
+	key = key_n4_down(cl, buf, &pl, &fb, &owner);
 	put(cl, owner, 1, key, "a", NULL, &p);
 	cl_pump(cl);
 	cl_expect(cl, 1, 204);
@@ -809,15 +811,7 @@ static void test_coord_hint_without_sloppy(void **state)
 	int coord_node, fb, i;
 
 	(void)state;
-	cl_members(cl);
-	key = key_with_primary(cl, "n4", buf);
-	cl->down[3] = 1;
-	cl->cut[3] = 1;
-	cl_members(cl);
-	preflist(cl, 0, key, 3, &pl);
-	fb = cl_index(cl, pl.entries[3].name);
-	coord_node = cl_index(cl, pl.entries[0].is_up ? pl.entries[0].name
-	                                              : pl.entries[1].name);
+	key = key_n4_down(cl, buf, &pl, &fb, &coord_node);
 	p.present |= COORD_PARAM_SLOPPY;
 	p.sloppy = 0;
 	put(cl, coord_node, 1, key, "a", NULL, &p);
