@@ -166,17 +166,10 @@ uint64_t coord_obj_hash(const coord_obj_t *obj)
 
 int coord__obj_context(const coord_obj_t *obj, sh_buf_t *out)
 {
-	crdt_ctx_t ctx;
-	int err;
-
 	if (obj->kind == COORD_KIND_DT)
 		return dvv_ctx_encode(&obj->dt.ctx, out);
 	if (obj->kind != COORD_KIND_KV)
 		return SH_OK;
-	crdt_ctx_init(&ctx);
-	err = dvv_join(&obj->kv, &ctx);
-	if (err == 0)
-		err = dvv_ctx_encode(&ctx, out);
-	crdt_ctx_free(&ctx);
-	return err;
+	/* dvv_join is a copy of the object's context: encode it in place */
+	return dvv_ctx_encode(&obj->kv.ctx, out);
 }
