@@ -60,6 +60,27 @@ static uint64_t key_part(const store_key_t *k)
 	       STORE_DEL_PARTS_BITS;
 }
 
+static void note_written(store_t *s, const store_key_t *k)
+{
+	if (k->space != STORE_OBJECTS)
+		return;
+	uint64_t h = XXH3_64bits(k->bytes, k->len);
+	bit_set(s->written, h % STORE_WRITTEN_BITS);
+	bit_set(s->written, (h >> 32) % STORE_WRITTEN_BITS);
+}
+
+int store_maybe_written(const store_t *s, const store_key_t *k)
+{
+	check_open(s);
+	if (!s->in_batch || !s->dirty)
+		return 0;
+	if (s->written_all)
+		return 1;
+	uint64_t h = XXH3_64bits(k->bytes, k->len);
+	return bit_get(s->written, h % STORE_WRITTEN_BITS) &&
+	       bit_get(s->written, (h >> 32) % STORE_WRITTEN_BITS);
+}
+
 static void note_deleted(store_t *s, const store_key_t *k)
 {
 	uint64_t h = XXH3_64bits(k->bytes, k->len);
@@ -96,6 +117,8 @@ static void check_key(const store_key_t *k)
 void store_close(store_t *s)
 {
 	check_open(s);
+	/* a sealed batch never committed is dropped (not while
+	 * store_commit_sealed runs: the caller waits for it) */
 	store_abort(s);
 	s->ops->close(s);
 	memset(s, 0, sizeof(*s));
@@ -149,11 +172,16 @@ int store_get_copy(store_t *s, const store_key_t *k, sh_buf_t *out)
 int store_begin(store_t *s)
 {
 	check_open(s);
-	sh_assert(!s->in_batch);
+	sh_assert(!s->in_batch && !s->sealed);
 	int rc = s->ops->begin(s);
 	if (rc == SH_OK) {
 		s->in_batch = 1;
 		s->batch_err = SH_OK;
+		if (s->dirty) { /* the filter of the last batch that wrote */
+			s->dirty = 0;
+			s->written_all = 0;
+			memset(s->written, 0, sizeof(s->written));
+		}
 	}
 	return rc;
 }
@@ -182,6 +210,8 @@ int store_put(store_t *s, const store_key_t *k, const void *val, size_t val_len)
 		return SH_ETOOBIG;
 	if (s->batch_err != SH_OK)
 		return s->batch_err;
+	s->dirty = 1;
+	note_written(s, k);
 	int rc = s->ops->put(s, k, val, val_len);
 	if (rc != SH_OK)
 		return doom(s, rc);
@@ -197,6 +227,8 @@ int store_del(store_t *s, const store_key_t *k)
 		return s->batch_err;
 	if (k->space == STORE_OBJECTS)
 		note_deleted(s, k);
+	s->dirty = 1;
+	note_written(s, k);
 	int rc = s->ops->del(s, k);
 	return rc == SH_OK ? SH_OK : doom(s, rc);
 }
@@ -211,6 +243,8 @@ int store_drop_partition(store_t *s, uint16_t partition, size_t limit,
 	if (s->batch_err != SH_OK)
 		return s->batch_err;
 	bit_set(s->del_parts, partition % STORE_DEL_PARTS_BITS);
+	s->dirty = 1;
+	s->written_all = 1;
 	uint8_t prefix[2];
 	store__put_be16(prefix, partition);
 	int rc = s->ops->del_prefix(s, STORE_OBJECTS, prefix, sizeof(prefix),
@@ -253,9 +287,54 @@ int store_in_batch(const store_t *s)
 	return s->in_batch;
 }
 
+int store_batch_dirty(const store_t *s)
+{
+	return s->in_batch && s->dirty;
+}
+
+int store_seal(store_t *s)
+{
+	check_open(s);
+	sh_assert(s->in_batch && !s->sealed);
+	if (s->ops->seal == NULL || s->batch_err != SH_OK)
+		return store_commit(s); /* a doomed batch is not sealed */
+	s->in_batch = 0;
+	int rc = s->ops->seal(s);
+	if (rc != SH_OK) {
+		s->epoch_state = 0;
+		return rc;
+	}
+	s->sealed = 1;
+	return SH_OK;
+}
+
+int store_commit_sealed(store_t *s)
+{
+	if (!s->sealed)
+		return SH_OK; /* committed in store_seal */
+	return s->ops->commit_sealed(s);
+}
+
+int store_sealed_done(store_t *s, int rc)
+{
+	check_open(s);
+	if (!s->sealed)
+		return rc;
+	s->sealed = 0;
+	rc = s->ops->sealed_done(s, rc);
+	s->epoch_state = rc == SH_OK && s->epoch_state ? 1 : 0;
+	return rc;
+}
+
+int store_sealed(const store_t *s)
+{
+	return s->sealed;
+}
+
 int store_flush(store_t *s)
 {
 	check_open(s);
+	sh_assert(!s->sealed);
 	return s->ops->flush(s);
 }
 

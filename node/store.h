@@ -160,6 +160,9 @@ struct store_ops; /* store_int.h */
 #define STORE_DEL_PARTS_BITS 1024
 #define STORE_DEL_KEYS_BITS  4096
 
+/* Size of the open batch's written-key filter (store_maybe_written). */
+#define STORE_WRITTEN_BITS 4096
+
 /* Room for the backend's message about its last failure. */
 #define STORE_ERRMSG_BYTES 160
 
@@ -170,8 +173,14 @@ struct store_ops; /* store_int.h */
  */
 typedef struct store {
 	const struct store_ops *ops;
-	void *impl;    /* backend state, owned */
-	int in_batch;  /* between store_begin and store_commit/store_abort */
+	void *impl;   /* backend state, owned */
+	int in_batch; /* between store_begin and store_commit/store_abort */
+	int dirty;    /* the open batch has written */
+	/* object keys the open batch wrote: a Bloom filter, 2 bits a key
+	 * (store_maybe_written); written_all after a partition drop */
+	int written_all;
+	uint64_t written[STORE_WRITTEN_BITS / 64];
+	int sealed;    /* between store_seal and store_sealed_done */
 	int batch_err; /* the error that doomed the open batch, or 0 */
 	int in_scan;   /* inside a scan callback (re-entry is a bug) */
 	char errmsg[STORE_ERRMSG_BYTES]; /* last backend failure, "" if none */
@@ -394,6 +403,44 @@ void store_abort(store_t *s);
 
 /* store_in_batch - 1 while a batch is open, else 0. */
 int store_in_batch(const store_t *s);
+
+/* store_batch_dirty - 1 if the open batch has written (or tried to). */
+int store_batch_dirty(const store_t *s);
+
+/*
+ * store_maybe_written - 1 if the open batch may have written (put,
+ * deleted, dropped) the object key k, 0 if it surely did not (then a read
+ * of k sees committed data only). False positives are rare and safe.
+ * 0 outside a batch.
+ */
+int store_maybe_written(const store_t *s, const store_key_t *k);
+
+/*
+ * SEALED BATCHES: a commit that does not block the owning thread. A
+ * durable commit waits for the disk (two ordered flushes with LMDB), and
+ * reads need not wait with it: they may see the state committed before.
+ *   - store_seal ends the open batch's writes without committing them:
+ *     the batch is sealed. A doomed batch is not sealed: store_seal then
+ *     returns its error, as store_commit would.
+ *   - store_commit_sealed makes the sealed batch durable and visible. It
+ *     is the one call that may run on another thread, once, while the
+ *     owning thread goes on.
+ *   - Meanwhile the owning thread may read (store_get, scans, store_stats,
+ *     store_epoch_held): reads see the state committed before the seal.
+ *     It may not open a batch, write, flush or close.
+ *   - When store_commit_sealed has returned rc, store_sealed_done(s, rc)
+ *     on the owning thread ends the seal and returns rc: 0 if the batch
+ *     is committed (as store_commit's 0: now replies about its writes may
+ *     leave), else an error as store_commit's, and nothing of it applied.
+ * The memory backend commits in store_seal (its reads during the seal
+ * see the batch; the simulator never seals).
+ */
+int store_seal(store_t *s);
+int store_commit_sealed(store_t *s);
+int store_sealed_done(store_t *s, int rc);
+
+/* store_sealed - 1 between store_seal and store_sealed_done, else 0. */
+int store_sealed(const store_t *s);
 
 /*
  * store_flush - force committed data to the disk (LMDB with --sync none:

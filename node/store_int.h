@@ -39,6 +39,18 @@ struct store_ops {
 	                  size_t limit, size_t *deleted);
 	/* on error the batch is gone (nothing applied) */
 	int (*commit)(store_t *s);
+	/*
+	 * Sealed batches (store.h), optional: without seal, store_seal
+	 * commits at once. seal: keep the open batch for commit_sealed and
+	 * read the state committed before it meanwhile; on error the batch
+	 * is gone. commit_sealed: runs on any thread, touches nothing the
+	 * owning thread's reads use, and must not write s->errmsg (done
+	 * does). sealed_done: back on the owning thread, after
+	 * commit_sealed returned rc; returns rc as a store_commit error.
+	 */
+	int (*seal)(store_t *s);
+	int (*commit_sealed)(store_t *s);
+	int (*sealed_done)(store_t *s, int rc);
 	/* drop the open batch; safe when the backend already dropped it */
 	void (*abort)(store_t *s);
 	/*

@@ -24,7 +24,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <xxhash.h>
@@ -51,6 +55,13 @@ typedef struct lmdb_store {
 	MDB_txn *wtxn; /* the open batch; NULL outside one or once doomed */
 	MDB_txn *rtxn; /* the reusable read-only transaction, or NULL */
 	int rtxn_live; /* rtxn holds a snapshot (renewed, not reset) */
+	/* a sealed batch (store.h): its transaction, committed by
+	 * commit_sealed on any thread, and that commit's LMDB code; reads
+	 * meanwhile keep the rtxn snapshot taken at the seal */
+	MDB_txn *stxn;
+	int sealed;
+	int sealed_rc;
+	int lock_fd; /* flock()ed: one process per data directory */
 	uint64_t map_bytes;
 	uint64_t map_bytes_max;    /* 0: no limit */
 	uint8_t skey[LK_LONG_LEN]; /* scratch: a long key's stored form */
@@ -127,10 +138,11 @@ static int same_key(const uint8_t *a, size_t a_len, const store_key_t *k)
 
 /* ---- transactions and the map ---- */
 
-/* End the read snapshot of the previous call, if any. */
+/* End the read snapshot of the previous call, if any (not while sealed:
+ * a renewed snapshot could see the meta page the commit is writing). */
 static void read_release(lmdb_store_t *l)
 {
-	if (l->rtxn_live) {
+	if (l->rtxn_live && !l->sealed) {
 		mdb_txn_reset(l->rtxn);
 		l->rtxn_live = 0;
 	}
@@ -143,6 +155,10 @@ static int read_txn(store_t *s, MDB_txn **txn)
 	read_release(l);
 	if (l->wtxn != NULL) {
 		*txn = l->wtxn;
+		return SH_OK;
+	}
+	if (l->rtxn_live) { /* sealed: the snapshot taken at the seal */
+		*txn = l->rtxn;
 		return SH_OK;
 	}
 	int rc;
@@ -391,6 +407,56 @@ static int lmdb_commit(store_t *s)
 	return rc == 0 ? SH_OK : write_failed(s, rc, "mdb_txn_commit");
 }
 
+/*
+ * Sealing. The environment runs with MDB_NOLOCK, so the write transaction
+ * has no owner thread and commit_sealed may commit it on another one. The
+ * contract MDB_NOLOCK leaves to us: one writer (one process per directory,
+ * the flock; one batch at a time, store.c), and no reader of an old
+ * snapshot while a writer is active. The only reader during a seal is
+ * rtxn, on the last committed snapshot, taken here before the commit
+ * starts and released once it is done.
+ */
+static int lmdb_seal(store_t *s)
+{
+	lmdb_store_t *l = s->impl;
+	sh_assert(l->wtxn != NULL && !l->sealed);
+	MDB_txn *w = l->wtxn;
+	l->wtxn = NULL; /* read_txn: a snapshot, not the batch */
+	MDB_txn *r;
+	int rc = read_txn(s, &r);
+	if (rc != SH_OK) {
+		mdb_txn_abort(w);
+		return rc;
+	}
+	l->stxn = w;
+	l->sealed = 1;
+	return SH_OK;
+}
+
+static int lmdb_commit_sealed(store_t *s)
+{
+	lmdb_store_t *l = s->impl;
+	sh_assert(l->stxn != NULL);
+	l->sealed_rc = mdb_txn_commit(l->stxn);
+	l->stxn = NULL; /* freed even when the commit fails */
+	return l->sealed_rc == 0 ? SH_OK : SH_EIO;
+}
+
+static int lmdb_sealed_done(store_t *s, int rc)
+{
+	lmdb_store_t *l = s->impl;
+	l->sealed = 0;
+	read_release(l);
+	if (l->stxn != NULL) { /* never committed */
+		mdb_txn_abort(l->stxn);
+		l->stxn = NULL;
+		return rc != SH_OK ? rc : SH_EIO;
+	}
+	if (l->sealed_rc == 0)
+		return rc;
+	return write_failed(s, l->sealed_rc, "mdb_txn_commit");
+}
+
 static void lmdb_abort(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
@@ -495,9 +561,13 @@ static void lmdb_close(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	lmdb_abort(s);
+	if (l->stxn != NULL)
+		mdb_txn_abort(l->stxn);
 	if (l->rtxn != NULL)
 		mdb_txn_abort(l->rtxn);
 	mdb_env_close(l->env);
+	if (l->lock_fd >= 0)
+		close(l->lock_fd); /* releases the flock */
 	free(l);
 }
 
@@ -509,6 +579,9 @@ static const struct store_ops lmdb_ops = {
     .del = lmdb_del,
     .del_prefix = lmdb_del_prefix,
     .commit = lmdb_commit,
+    .seal = lmdb_seal,
+    .commit_sealed = lmdb_commit_sealed,
+    .sealed_done = lmdb_sealed_done,
     .abort = lmdb_abort,
     .scan = lmdb_scan,
     .stats = lmdb_stats,
@@ -548,6 +621,29 @@ static int make_dir(store_t *s, const char *dir)
 	return SH_OK;
 }
 
+/* Lock the directory for this process: l->lock_fd, or SH_EIO. */
+static int dir_lock(store_t *s, lmdb_store_t *l, const char *dir)
+{
+	char path[DIR_BYTES_MAX + 16];
+	snprintf(path, sizeof(path), "%s/shoal.lock", dir);
+	l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (l->lock_fd < 0) {
+		store__set_errmsg(s, "open %s: %s", path, strerror(errno));
+		return SH_EIO;
+	}
+	if (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		store__set_errmsg(s, "%s: %s", path,
+		                  errno == EWOULDBLOCK
+		                      ? "the data directory is in use by "
+		                        "another process"
+		                      : strerror(errno));
+		close(l->lock_fd);
+		l->lock_fd = -1;
+		return SH_EIO;
+	}
+	return SH_OK;
+}
+
 static uint64_t map_bytes_initial(const store_lmdb_cfg_t *cfg)
 {
 	uint64_t m =
@@ -573,7 +669,10 @@ static int env_create(store_t *s, lmdb_store_t *l, const store_lmdb_cfg_t *cfg)
 	rc = mdb_env_set_mapsize(l->env, (size_t)map_bytes_initial(cfg));
 	if (rc != 0)
 		return lmdb_fail(s, rc, "mdb_env_set_mapsize");
-	unsigned flags = MDB_NORDAHEAD;
+	/* NOLOCK: a sealed batch commits on another thread (see lmdb_seal);
+	 * the flock in dir_lock keeps a second process out instead of
+	 * LMDB's lock file */
+	unsigned flags = MDB_NORDAHEAD | MDB_NOLOCK;
 	/* Without fsync, a commit need not copy its dirty pages to the file
 	 * with one pwrite each (2-3 per request, the node's most frequent
 	 * syscall under writes): WRITEMAP builds them in the shared map, so a
@@ -635,10 +734,14 @@ int store_lmdb_open(store_t *s, const store_lmdb_cfg_t *cfg)
 		store__set_errmsg(s, "out of memory");
 		return SH_ENOMEM;
 	}
-	rc = env_open(s, l, cfg);
+	rc = dir_lock(s, l, cfg->dir);
+	if (rc == SH_OK)
+		rc = env_open(s, l, cfg);
 	if (rc != SH_OK) {
 		if (l->env != NULL)
 			mdb_env_close(l->env);
+		if (l->lock_fd >= 0)
+			close(l->lock_fd);
 		free(l);
 		return rc;
 	}

@@ -200,6 +200,30 @@ static int tap_commit(store_t *s)
 	return tap_err(s, rc);
 }
 
+static int tap_seal(store_t *s)
+{
+	int rc = store_seal(tap_of(s)->inner);
+	if (rc != SH_OK || !store_sealed(tap_of(s)->inner))
+		tap_batch_end(s, rc == SH_OK); /* failed, or committed */
+	return tap_err(s, rc);
+}
+
+/* Another thread: only the inner store's commit. */
+static int tap_commit_sealed(store_t *s)
+{
+	return store_commit_sealed(tap_of(s)->inner);
+}
+
+static int tap_sealed_done(store_t *s, int rc)
+{
+	store_t *inner = tap_of(s)->inner;
+	if (!store_sealed(inner))
+		return rc; /* the inner store committed in tap_seal */
+	rc = store_sealed_done(inner, rc);
+	tap_batch_end(s, rc == SH_OK);
+	return tap_err(s, rc);
+}
+
 static void tap_abort(store_t *s)
 {
 	store_t *inner = tap_of(s)->inner;
@@ -244,6 +268,9 @@ static const struct store_ops tap_ops = {
     .del = tap_del,
     .del_prefix = tap_del_prefix,
     .commit = tap_commit,
+    .seal = tap_seal,
+    .commit_sealed = tap_commit_sealed,
+    .sealed_done = tap_sealed_done,
     .abort = tap_abort,
     .scan = tap_scan,
     .stats = tap_stats,

@@ -5,6 +5,7 @@
  * are pure and run once.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1130,6 +1131,136 @@ static void test_store_key_layout_rejects_bad_keys(void **state)
 	                 SH_EINVAL);
 }
 
+/* ---- sealed batches ---- */
+
+typedef struct sealer {
+	store_t *s;
+	int rc;
+	volatile int done;
+} sealer_t;
+
+static void *seal_commit_thread(void *arg)
+{
+	sealer_t *w = arg;
+	w->rc = store_commit_sealed(w->s);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int count_entry(void *arg, const store_entry_t *e)
+{
+	(void)e;
+	++*(size_t *)arg;
+	return 0;
+}
+
+/* Objects of partition 7 a scan sees now. */
+static size_t scan_count(store_t *s)
+{
+	store_cursor_t c;
+	size_t n = 0;
+	store_cursor_init(&c);
+	for (int i = 0; i < 100 && !c.done; i++)
+		OK(store_scan_partition(s, 7, &c, 16, count_entry, &n));
+	return n;
+}
+
+static void test_store_sealed_commit_on_another_thread(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	store_key_t a, b;
+	okey(&a, 7, "bk", "a");
+	okey(&b, 7, "bk", "b");
+	commit_one(s, &a, "old");
+	OK(store_begin(s));
+	assert_int_equal(store_batch_dirty(s), 0);
+	put_str(s, &a, "new");
+	put_str(s, &b, "born");
+	assert_int_equal(store_batch_dirty(s), 1);
+	OK(store_seal(s));
+	assert_int_equal(store_in_batch(s), 0);
+	int rc;
+	if (fx->backend == BK_MEM) {
+		/* memory commits at the seal */
+		assert_int_equal(store_sealed(s), 0);
+		expect(s, &b, "born");
+		rc = store_commit_sealed(s);
+	} else {
+		/* reads see the state committed before the seal while
+		 * another thread commits */
+		assert_int_equal(store_sealed(s), 1);
+		sealer_t w = {.s = s};
+		pthread_t th;
+		assert_int_equal(
+		    pthread_create(&th, NULL, seal_commit_thread, &w), 0);
+		for (int i = 0;
+		     i < 100000 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE);
+		     i++) {
+			expect(s, &a, "old");
+			expect(s, &b, NULL);
+			assert_int_equal(scan_count(s), 1);
+		}
+		assert_int_equal(pthread_join(th, NULL), 0);
+		rc = w.rc;
+		expect(s, &b, NULL); /* until the seal is done */
+	}
+	OK(rc);
+	OK(store_sealed_done(s, rc));
+	assert_int_equal(store_sealed(s), 0);
+	expect(s, &a, "new");
+	expect(s, &b, "born");
+	assert_int_equal(scan_count(s), 2);
+	fx_restart(fx);
+	expect(s, &a, "new");
+	expect(s, &b, "born");
+	commit_one(s, &a, "next"); /* batches open again */
+	expect(s, &a, "next");
+}
+
+/* A seal that is dropped (never committed, or its commit failed)
+ * applies nothing, and the store goes on. */
+static void test_store_sealed_batch_dropped(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	store_key_t a;
+	okey(&a, 7, "bk", "a");
+	commit_one(s, &a, "old");
+	OK(store_begin(s));
+	put_str(s, &a, "lost");
+	OK(store_seal(s));
+	if (fx->backend == BK_LMDB) {
+		assert_int_equal(store_sealed_done(s, SH_EIO), SH_EIO);
+		expect(s, &a, "old");
+	}
+	/* a doomed batch is not sealed: its error, as store_commit's */
+	if (fx->backend == BK_MEM) {
+		store_mem_fail_after(s, 0, SH_EIO);
+		OK(store_begin(s));
+		assert_int_equal(store_put(s, &a, "x", 1), SH_EIO);
+		assert_int_equal(store_seal(s), SH_EIO);
+		assert_int_equal(store_sealed(s), 0);
+	}
+	commit_one(s, &a, "next");
+	expect(s, &a, "next");
+}
+
+static void test_store_lmdb_one_process_per_directory(void **state)
+{
+	fx_t *fx = *state;
+	if (fx->backend != BK_LMDB)
+		return;
+	store_t other;
+	store_lmdb_cfg_t cfg = {.dir = fx->dir};
+	assert_int_equal(store_lmdb_open(&other, &cfg), SH_EIO);
+	assert_non_null(strstr(store_errmsg(&other), "in use"));
+	fx_close(fx); /* the lock goes with the store */
+	OK(store_lmdb_open(&other, &cfg));
+	store_close(&other);
+	fx_open(fx);
+}
+
 static void test_store_lmdb_open_reports_errors(void **state)
 {
 	(void)state;
@@ -1166,7 +1297,10 @@ static void test_store_lmdb_open_reports_errors(void **state)
 	    BOTH(test_store_full_dooms_batch_and_keeps_committed),             \
 	    BOTH(test_store_lmdb_map_grows),                                   \
 	    BOTH(test_store_lmdb_sync_none_keeps_commits),                     \
-	    BOTH(test_store_mem_fault_injection)
+	    BOTH(test_store_mem_fault_injection),                              \
+	    BOTH(test_store_sealed_commit_on_another_thread),                  \
+	    BOTH(test_store_sealed_batch_dropped),                             \
+	    BOTH(test_store_lmdb_one_process_per_directory)
 
 int main(void)
 {
