@@ -520,7 +520,6 @@ coord_result_t *coord__reply_begin(coord_t *c, const coord__origin_t *o,
 		}
 		sh_assert(c->result_count < c->result_cap);
 		r = &c->results[c->result_count];
-		c->rinfo[c->result_count].depends = (uint8_t)(depends != 0);
 		c->rinfo[c->result_count].latency_ms = 0;
 		c->result_count++;
 	}
@@ -532,6 +531,7 @@ coord_result_t *coord__reply_begin(coord_t *c, const coord__origin_t *o,
 	           offsetof(coord_result_t, stored_kind));
 	r->client_id = o->client_id;
 	r->op = o->op;
+	r->depends = depends != 0;
 	return r;
 }
 
@@ -710,29 +710,47 @@ static void result_unstore(coord_result_t *r, int err)
 	r->acknowledged = 0;
 }
 
-void coord_batch_failed(coord_t *c, int err)
+/* Fail every write in flight whose local write was in batch seq. */
+static void fail_writes_of(coord_t *c, uint64_t seq)
 {
 	uint32_t i;
-	size_t k;
 
-	c->stats.batches_failed++;
-	msgs_clear(c);
-	for (k = 0; k < c->result_count; k++)
-		if (c->rinfo[k].depends)
-			result_unstore(&c->results[k], err);
 	/* backwards: freeing the request at i moves the last (visited) one
 	 * into its place */
 	for (i = c->live_count; i-- > 0;) {
 		if (i >= c->live_count)
 			continue;
 		coord__req_t *q = c->reqs[c->live[i]];
-		if (q->kind == COORD__REQ_WRITE &&
-		    q->wrote_batch == c->batch_seq)
+		if (q->kind == COORD__REQ_WRITE && q->wrote_batch == seq)
 			coord__write_fail(c, q, 0,
 			                  "storage: the write did not "
 			                  "commit");
 	}
+}
+
+void coord_batch_failed(coord_t *c, int err)
+{
+	size_t k;
+
+	c->stats.batches_failed++;
+	msgs_clear(c);
+	for (k = 0; k < c->result_count; k++)
+		if (c->results[k].depends)
+			result_unstore(&c->results[k], err);
+	fail_writes_of(c, c->batch_seq);
 	c->batch_seq++;
+}
+
+void coord_batch_lost(coord_t *c, uint64_t seq, int err)
+{
+	(void)err;
+	c->stats.batches_failed++;
+	fail_writes_of(c, seq);
+}
+
+uint64_t coord_batch_seq(const coord_t *c)
+{
+	return c->batch_seq;
 }
 
 void coord_tick(coord_t *c, uint64_t now_ms)

@@ -349,6 +349,10 @@ typedef struct coord_result {
 	int n_capped;
 	/* 1 if another node coordinated it (a forwarded write) */
 	int forwarded;
+	/* 1 if it relies on a write of its ready batch's store batch (an
+	 * acknowledgement, or a read of a key that batch wrote): it may
+	 * leave only once that batch committed. 0: it may leave at once */
+	int depends;
 
 	/* 503: what the quorum needed (w or r, or pw/pr when those failed),
 	 * how many acknowledged (writes: stored; reads: answered), and where
@@ -573,7 +577,8 @@ int coord_preflist(const coord_t *c, const void *bucket, size_t bucket_len,
  * this ready batch (an immediate answer: a 4xx, an overload 503, a forward
  * that failed at once) or a later one (at the latest the batch of the
  * first coord_tick at or after the request's deadline). A store batch must
- * be open (asserted). Returns 0, or SH_ENOMEM when even the result could
+ * be open (asserted), except for reads while a sealed batch commits (see
+ * coord_batch_lost). Returns 0, or SH_ENOMEM when even the result could
  * not be queued (the shell should then answer 503 itself).
  */
 
@@ -693,6 +698,21 @@ void coord_tick(coord_t *c, uint64_t now_ms);
  * flight whose local write was in the batch. Call it before coord_ready.
  */
 void coord_batch_failed(coord_t *c, int err);
+
+/*
+ * SEALED BATCHES (store.h). A shell may instead commit a batch while it
+ * goes on: note seq = coord_batch_seq(c), store_seal, then coord_ready,
+ * and hold that ready batch (every message and result) until the commit
+ * is done; coord_advance; meanwhile open no store batch and call only
+ * coord_kv_get, coord_dt_get and coord_replicas, which then read the
+ * committed state and whose outputs may leave at once. If the commit
+ * fails, drop the held outputs (the shell cannot unsend them, so it closes
+ * the connections they were for) and call coord_batch_lost(c, seq, err):
+ * every request in flight whose local write was in that batch fails, as
+ * with coord_batch_failed.
+ */
+uint64_t coord_batch_seq(const coord_t *c);
+void coord_batch_lost(coord_t *c, uint64_t seq, int err);
 
 /*
  * coord_ready - fill *out (out) with the current outputs (see

@@ -125,6 +125,10 @@ static void repair_target(coord_t *c, coord__req_t *q, coord__target_t *t,
 	sh_buf_t *b;
 
 	if (t->is_self) {
+		/* no batch: the node commits a sealed one and defers
+		 * writes; a later read repairs this copy */
+		if (!store_in_batch(c->store))
+			return;
 		if (coord__local_merge(c, k, &q->merged, t->hint_for) == 0)
 			c->stats.read_repairs++;
 		return;
@@ -295,9 +299,14 @@ static void read_ask(coord_t *c, coord__req_t *q, uint64_t now_ms)
 	}
 	/* the own answer last: it may complete (and free) the request */
 	memset(&mine, 0, sizeof(mine));
-	q->wrote_batch = c->batch_seq; /* it may see this batch's writes */
 	err =
 	    coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len, &k);
+	/* the answer depends on the open batch only if that batch wrote
+	 * the key (outside a batch, while a sealed one commits, it never
+	 * does): otherwise it may leave before the commit */
+	q->wrote_batch = err == 0 && store_maybe_written(c->store, &k)
+	                     ? c->batch_seq
+	                     : UINT64_MAX;
 	if (err == 0)
 		err = coord__local_read(c, &k, &mine);
 	/* a copy that does not decode is repaired like a stale one */
@@ -318,7 +327,6 @@ static int read_start(coord_t *c, uint64_t now_ms, coord_op_t op,
 	coord__req_t *q;
 	int st;
 
-	sh_assert(store_in_batch(c->store));
 	memset(&o, 0, sizeof(o));
 	o.op = op;
 	o.client_id = client_id;

@@ -43,6 +43,8 @@ typedef struct coord__target {
 	uint8_t state;      /* COORD__T_* */
 	uint8_t damaged;    /* read: its copy does not decode (repair it) */
 	uint8_t fetched;    /* dt prefetch: COORD__T_* of its read */
+	uint8_t in_merged;  /* read: its answer was moved into q->merged,
+	                     * which still equals it (answer is empty) */
 	coord_obj_t answer; /* read: what it answered (kind NONE: none) */
 } coord__target_t;
 
@@ -103,7 +105,6 @@ struct coord__seen {
 
 /* Per-result bookkeeping (parallel to c->results). */
 struct coord__rinfo {
-	uint8_t depends;     /* relies on a write of the open store batch */
 	uint64_t latency_ms; /* from request to reply */
 };
 

@@ -223,6 +223,12 @@ void http_conn_eof(http_conn_t *c);
  */
 const http_req_t *http_conn_next(http_conn_t *c);
 
+/*
+ * http_conn_peek - the request http_conn_next would hand out, without
+ * handing it out (so a caller may leave it waiting), or NULL.
+ */
+const http_req_t *http_conn_peek(const http_conn_t *c);
+
 /* ---- replies ---- */
 
 /*

@@ -37,7 +37,7 @@ static http_conn_t *http__conn(http_parser *p)
 	return p->data;
 }
 
-static struct http__slot *http__slot_at(http_conn_t *c, uint64_t seq)
+static struct http__slot *http__slot_at(const http_conn_t *c, uint64_t seq)
 {
 	return &c->slots[seq % c->cfg.pipeline_max];
 }
@@ -743,6 +743,20 @@ const http_req_t *http_conn_next(http_conn_t *c)
 		s->state = HTTP__TAKEN;
 		c->deliver_seq++;
 		return &s->req;
+	}
+	return NULL;
+}
+
+const http_req_t *http_conn_peek(const http_conn_t *c)
+{
+	uint64_t seq =
+	    c->deliver_seq < c->head_seq ? c->head_seq : c->deliver_seq;
+	/* as http_conn_next, bounded by the pipeline */
+	for (; seq < c->next_seq && seq <= c->close_seq; seq++) {
+		struct http__slot *s = http__slot_at(c, seq);
+		if (s->state == HTTP__DONE)
+			continue;
+		return s->state == HTTP__READY ? &s->req : NULL;
 	}
 	return NULL;
 }

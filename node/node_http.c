@@ -158,16 +158,39 @@ static void node__hconn_reading(node_hconn_t *c)
 static sh_buf_t node__http_out;
 static int node__http_out_busy;
 
+/*
+ * While a sealed batch commits (node_loop.c), reads go on against the
+ * committed state, but a write must wait for the next batch, and so
+ * must everything after a held reply: a pipelined read behind its own
+ * connection's write must see that write.
+ */
+static int node__http_must_wait(node_hconn_t *c)
+{
+	if (!c->node->committing)
+		return 0;
+	if (c->held)
+		return 1;
+	const http_req_t *req = http_conn_peek(&c->hc);
+	return req != NULL && req->method != HTTP_METH_GET &&
+	       req->method != HTTP_METH_HEAD;
+}
+
 static void node__http_pump_into(node_hconn_t *c, sh_buf_t *out)
 {
 	node_t *n = c->node;
 	while (!c->closing) {
+		if (node__http_must_wait(c)) {
+			c->deferred = 1;
+			break;
+		}
 		const http_req_t *req = http_conn_next(&c->hc);
 		if (req != NULL) {
 			n->stats.http_requests++;
 			node__api_dispatch(n, c, req);
 			continue;
 		}
+		if (c->held)
+			break; /* its commit is not done */
 		int rc = http_conn_take_output(&c->hc, out);
 		if (rc < 0) {
 			node__hconn_close(c);
@@ -205,6 +228,27 @@ void node__http_pump(node_hconn_t *c)
 		sh_buf_free(&node__http_out);
 	sh_buf_reset(&node__http_out);
 	node__http_out_busy = 0;
+}
+
+void node__http_commit_done(node_t *n, int ok)
+{
+	node_hconn_t *next;
+	for (node_hconn_t *c = n->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->held && !ok) {
+			/* replies promised a write the disk refused: they
+			 * cannot leave, and the client must not wait */
+			c->held = 0;
+			node__hconn_close(c);
+			continue;
+		}
+		if (!c->held && !c->deferred)
+			continue;
+		c->held = 0;
+		c->deferred = 0;
+		if (!c->closing)
+			node__http_pump(c);
+	}
 }
 
 static void node__hconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)

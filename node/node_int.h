@@ -83,6 +83,8 @@ typedef struct node_stats {
 	uint64_t status[NODE_OP__COUNT][NODE_ST__N];
 	node_hist_t latency[NODE_OP__COUNT];
 	uint64_t commits, commit_errors;
+	uint64_t commits_sealed; /* committed off the loop (node_loop.c) */
+	uint64_t reads_sealed;   /* reads served while one committed */
 	node_hist_t commit_latency;
 	uint64_t frames_in, frames_out, frame_errors, frames_dropped;
 	uint64_t bytes_in, bytes_out;
@@ -114,6 +116,9 @@ typedef struct node_hconn {
 	int closing;
 	int refused;  /* over the connection limit: close after the 503 */
 	int pump_due; /* on node_t.pump_list */
+	/* a sealed batch is committing (node_loop.c): */
+	int held;     /* a reply that waits for its commit: no output */
+	int deferred; /* a write waits in the pipeline for the commit */
 	struct node_hconn *pump_next;
 	struct node_hconn *prev, *next;
 } node_hconn_t;
@@ -141,6 +146,7 @@ typedef struct node_inbound {
 	char name[SWIM_NAME_MAX + 1]; /* from the hello, "" before it */
 	char addr[SWIM_ADDR_MAX + 1];
 	int closing;
+	int deferred; /* frames wait in `in` while a sealed batch commits */
 	struct node_inbound *prev, *next;
 } node_inbound_t;
 
@@ -186,6 +192,16 @@ struct node {
 	uint32_t pending_cap, pending_len, pending_hint;
 	uint64_t pending_gen;
 	node_hconn_t *pump_list; /* replied to while outputs were delivered */
+
+	/* A sealed batch committing on the thread pool (node_loop.c):
+	 * meanwhile reads go on against the committed state, writes wait,
+	 * and the sealed batch's outputs are held. */
+	int committing;
+	int holding; /* node__kv_outputs is delivering held outputs */
+	uv_work_t commit_work;
+	int commit_rc;         /* store_commit_sealed's */
+	uint64_t commit_seq;   /* coord_batch_seq of the sealed batch */
+	uint64_t commit_t0_us; /* when it was sealed */
 
 	int stopping;  /* stop asked: no new requests */
 	int leaving;   /* POST /cluster/leave: 1 handing off, 2 announcing,
@@ -256,6 +272,10 @@ void node__peer_up(node_t *n, const char *addr);
 /* node__peer_flush - start writes and reconnects that are due. */
 void node__peer_flush(node_t *n, uint64_t now_ms);
 void node__peer_close_all(node_t *n);
+/* node__peer_commit_done - the sealed batch committed (ok 1) or failed:
+ * send the frames held meanwhile (or drop them all), and handle the
+ * frames that waited. */
+void node__peer_commit_done(node_t *n, int ok);
 /* node__peer_free_all - after the loop ended: free the peer structs. */
 void node__peer_free_all(node_t *n);
 
@@ -266,6 +286,10 @@ void node__http_stop_listening(node_t *n);
 void node__http_close_all(node_t *n);
 /* node__http_pump - hand out requests and write what may leave. */
 void node__http_pump(node_hconn_t *c);
+/* node__http_commit_done - the sealed batch committed (ok 1) or failed:
+ * let held replies leave (or close their connections) and pump the
+ * connections that waited. */
+void node__http_commit_done(node_t *n, int ok);
 /* node__http_writing - 1 while some reply is still being written. */
 int node__http_writing(const node_t *n);
 /* node__http_sweep - close connections idle since before the limit. */

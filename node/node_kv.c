@@ -312,10 +312,13 @@ void node__kv_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req,
 		                 "malformed X-Shoal-Context (not base64)");
 		return;
 	}
-	if (node__batch(n) != SH_OK) {
+	/* while a sealed batch commits, reads go on outside a batch */
+	int reads = op == NODE_OP_GET || op == NODE_OP_DT_GET;
+	if (!(reads && n->committing) && node__batch(n) != SH_OK) {
 		node__answer_now(n, c, req->seq, op, 503, "storage");
 		return;
 	}
+	n->stats.reads_sealed += reads && n->committing;
 	node_pending_t *p = node__pending_new(n, c, req->seq, op);
 	if (p == NULL) {
 		node__answer_now(n, c, req->seq, op, 503, "out of memory");
@@ -335,7 +338,7 @@ void node__kv_replicas(node_t *n, node_hconn_t *c, const http_req_t *req,
 {
 	coord_params_t cp;
 	node__params(&m->params, &cp);
-	if (node__batch(n) != SH_OK) {
+	if (!n->committing && node__batch(n) != SH_OK) {
 		node__reply_error(c, req->seq, 503, "storage");
 		return;
 	}

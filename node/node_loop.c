@@ -43,6 +43,8 @@ int node__batch(node_t *n)
 {
 	if (store_in_batch(&n->store))
 		return SH_OK;
+	if (n->committing)
+		return SH_EBUSY; /* no batch until the sealed one is done */
 	/* Every coordinator write runs inside a batch, one a turn: the
 	 * turn's wall clock is read once, when it opens. */
 	coord_set_wall_clock(&n->coord, node__wall_ms());
@@ -53,23 +55,97 @@ int node__batch(node_t *n)
 	return rc;
 }
 
-/* Commit this turn's batch; a failure fails the coordinator's batch.
- * Returns 0 or the commit's error. */
-static int node__commit(node_t *n)
+/* Count a commit that took since t0_us and log its failure. */
+static void node__commit_count(node_t *n, int rc, uint64_t t0_us)
 {
-	if (!store_in_batch(&n->store))
-		return SH_OK;
-	uint64_t t0 = node__now_us();
-	int rc = store_commit(&n->store);
-	node_hist_add(&n->stats.commit_latency, node__now_us() - t0);
+	node_hist_add(&n->stats.commit_latency, node__now_us() - t0_us);
 	n->stats.commits++;
 	if (rc != SH_OK) {
 		n->stats.commit_errors++;
 		sh_log(SH_LOG_ERROR, "store_commit: %s (%s)", sh_strerror(rc),
 		       store_errmsg(&n->store));
-		if (n->coord_open)
-			coord_batch_failed(&n->coord, rc);
 	}
+}
+
+/*
+ * SEALED COMMITS. With --sync batch a commit waits for the disk (two
+ * flushes in LMDB), and while the loop waited in it no read could be
+ * answered. So a batch that wrote is sealed (store.h) and committed on
+ * the thread pool; until node__commit_after:
+ *   - its outputs are held: replies stay in their connections (held),
+ *     frames in the peer queues (node__peer_flush waits);
+ *   - GET and HEAD requests are served outside a batch, from the
+ *     committed state, and their replies leave at once;
+ *   - a request that would write waits in its connection's pipeline,
+ *     and so does everything behind a held reply; frames that may write
+ *     wait in their inbound connection; the cores' timers and per-turn
+ *     drivers wait for the next batch.
+ * Writes then gather into the next batch while the disk works, and the
+ * next commit starts as soon as this one ends. --sync none commits in
+ * the loop: its commit costs less than the hand-off.
+ */
+#define NODE__SEALED 1
+
+static void node__commit_work(uv_work_t *w)
+{
+	node_t *n = w->data;
+	n->commit_rc = store_commit_sealed(&n->store);
+}
+
+static void node__commit_after(uv_work_t *w, int status)
+{
+	node_t *n = w->data;
+	int rc =
+	    store_sealed_done(&n->store, status == 0 ? n->commit_rc : SH_EIO);
+	n->committing = 0;
+	node__commit_count(n, rc, n->commit_t0_us);
+	if (rc != SH_OK && n->coord_open)
+		coord_batch_lost(&n->coord, n->commit_seq, rc);
+	node__hint_acks(n, rc == SH_OK);
+	node__xfer_committed(n, rc == SH_OK);
+	node__peer_commit_done(n, rc == SH_OK);
+	node__http_commit_done(n, rc == SH_OK);
+}
+
+/* Seal the batch and start its commit: NODE__SEALED, or, if it could
+ * not start, the result of committing it here. */
+static int node__commit_sealed(node_t *n, uint64_t t0)
+{
+	uint64_t seq = n->coord_open ? coord_batch_seq(&n->coord) : 0;
+	int rc = store_seal(&n->store);
+	if (rc != SH_OK || !store_sealed(&n->store))
+		return rc;
+	n->commit_work.data = n;
+	if (uv_queue_work(&n->loop, &n->commit_work, node__commit_work,
+	                  node__commit_after) == 0) {
+		n->committing = 1;
+		n->stats.commits_sealed++;
+		n->commit_seq = seq;
+		n->commit_t0_us = t0;
+		return NODE__SEALED;
+	}
+	return store_sealed_done(&n->store, store_commit_sealed(&n->store));
+}
+
+/* Commit this turn's batch: 0, NODE__SEALED, or the commit's error (the
+ * coordinator's batch has then failed). */
+static int node__commit(node_t *n)
+{
+	if (!store_in_batch(&n->store))
+		return SH_OK;
+	uint64_t t0 = node__now_us();
+	int rc;
+	if (n->cfg.sync == STORE_SYNC_BATCH && !n->stopping &&
+	    store_batch_dirty(&n->store)) {
+		rc = node__commit_sealed(n, t0);
+		if (rc == NODE__SEALED)
+			return rc;
+	} else {
+		rc = store_commit(&n->store);
+	}
+	node__commit_count(n, rc, t0);
+	if (rc != SH_OK && n->coord_open)
+		coord_batch_failed(&n->coord, rc);
 	return rc;
 }
 
@@ -155,35 +231,52 @@ static void node__arm(node_t *n, uint64_t due_ms)
 	               due_ms > now ? due_ms - now : 0, 0);
 }
 
-/* One round: persist, then send; the earliest deadline is returned. */
-static uint64_t node__flush_once(node_t *n)
+/* The per-turn drivers (hints, the reaper, AAE, handoff): their writes
+ * join the open batch, the one about to commit. Their earliest
+ * deadline is returned. */
+static uint64_t node__drivers(node_t *n)
 {
-	if (n->members_dirty && n->coord_open) {
-		if (node__batch(n) == SH_OK)
-			node__members_changed(n);
-	}
-	int committed = node__commit(n) == SH_OK;
-	node__hint_acks(n, committed);
-	node__xfer_committed(n, committed);
-	uint64_t due = node__swim_outputs(n);
-	if (n->coord_open) {
-		coord_ready_t rd;
-		coord_ready(&n->coord, &rd);
-		node__kv_outputs(n, &rd);
-		if (rd.next_deadline_ms < due)
-			due = rd.next_deadline_ms;
-		coord_advance(&n->coord);
-	}
 	node__reap_outputs(n);
-	uint64_t hint_due = node__hint_turn(n);
-	if (hint_due < due)
-		due = hint_due;
+	uint64_t due = node__hint_turn(n);
 	uint64_t aae_due = node__aae_turn(n);
 	if (aae_due < due)
 		due = aae_due;
 	uint64_t xfer_due = node__xfer_turn(n);
 	if (xfer_due < due)
 		due = xfer_due;
+	return due;
+}
+
+/* One round: persist, then send; the earliest deadline is returned. */
+static uint64_t node__flush_once(node_t *n)
+{
+	/* While a sealed batch commits, no batch opens: the drivers run
+	 * again in the turn its end brings, before the next seal, so that
+	 * a steady stream of writes does not starve them. */
+	uint64_t due = n->committing ? UINT64_MAX : node__drivers(n);
+	if (n->members_dirty && n->coord_open) {
+		if (node__batch(n) == SH_OK)
+			node__members_changed(n);
+	}
+	int rc = node__commit(n);
+	if (rc != NODE__SEALED) {
+		node__hint_acks(n, rc == SH_OK);
+		node__xfer_committed(n, rc == SH_OK);
+	}
+	uint64_t swim_due = node__swim_outputs(n);
+	if (swim_due < due)
+		due = swim_due;
+	if (n->coord_open) {
+		coord_ready_t rd;
+		coord_ready(&n->coord, &rd);
+		n->holding = rc == NODE__SEALED;
+		node__kv_outputs(n, &rd);
+		n->holding = 0;
+		/* while committing, the commit's end brings the next turn */
+		if (rd.next_deadline_ms < due && !n->committing)
+			due = rd.next_deadline_ms;
+		coord_advance(&n->coord);
+	}
 	/* Replies may release pipelined requests: they start a new batch. */
 	node__kv_pump_marked(n);
 	return due;
@@ -259,7 +352,9 @@ static void node__house_cb(uv_timer_t *t)
 	if (n->leaving == 2 && now >= n->leave_deadline_ms)
 		node__xfer_left(n, "left the cluster (timeout spreading it)");
 	int busy = n->pending_len > 0 || node__http_writing(n);
-	if (n->stopping == 1 && (!busy || now >= n->stop_deadline_ms)) {
+	/* a commit on the thread pool is always waited for */
+	if (n->stopping == 1 && !n->committing &&
+	    (!busy || now >= n->stop_deadline_ms)) {
 		if (n->pending_len > 0)
 			sh_log(SH_LOG_WARN,
 			       "stopping with %u requests unanswered",

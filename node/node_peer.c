@@ -130,7 +130,8 @@ static void node__peer_written(uv_write_t *req, int status)
  */
 static void node__peer_write(node_peer_t *p)
 {
-	if (p->state != NODE_PEER_CONNECTED || p->queue.len == 0)
+	if (p->state != NODE_PEER_CONNECTED || p->queue.len == 0 ||
+	    p->node->committing)
 		return;
 	size_t off = 0;
 	if (p->inflight == 0) {
@@ -274,6 +275,8 @@ void node__peer_send(node_t *n, const char *addr, int kind, const uint8_t *data,
 
 void node__peer_flush(node_t *n, uint64_t now_ms)
 {
+	if (n->committing)
+		return; /* the queues hold the sealed batch's frames */
 	for (node_peer_t *p = n->peers; p != NULL; p = p->next) {
 		if (p->queue.len == 0)
 			continue;
@@ -390,6 +393,20 @@ static int node__inbound_frame(node_inbound_t *in, const uint8_t *body,
 	return SH_EMALFORMED;
 }
 
+/* 1 if a frame body's kind may write to the store (it then waits while
+ * a sealed batch commits); gossip and malformed frames do not wait. */
+static int node__frame_writes(const uint8_t *body, size_t len)
+{
+	sh_mp_reader_t r;
+	uint32_t count;
+	uint64_t kind;
+	sh_mp_reader_init(&r, body, len);
+	if (sh_mp_get_array(&r, &count) != SH_OK ||
+	    sh_mp_get_u64(&r, &kind) != SH_OK)
+		return 0;
+	return kind == NODE_FRAME_COORD || kind == NODE_FRAME_AAE;
+}
+
 /* Split the received bytes into frames and handle the complete ones. */
 static int node__inbound_parse(node_inbound_t *in)
 {
@@ -406,6 +423,12 @@ static int node__inbound_parse(node_inbound_t *in)
 		}
 		if (in->in.len - off - 4 < flen)
 			break;
+		if (n->committing && node__frame_writes(p + 4, flen)) {
+			if (!in->deferred)
+				uv_read_stop((uv_stream_t *)&in->tcp);
+			in->deferred = 1;
+			break;
+		}
 		rc = node__inbound_frame(in, p + 4, flen);
 		if (rc != SH_OK)
 			break;
@@ -448,6 +471,43 @@ static void node__inbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		sh_log(SH_LOG_WARN, "peer connection from %s: bad frame: %s",
 		       in->name[0] ? in->name : "?", sh_strerror(rc));
 		node__inbound_close(in);
+	}
+}
+
+/* Parse what waited; an error closes the connection, as on a read. */
+static void node__inbound_resume(node_inbound_t *in)
+{
+	in->deferred = 0;
+	int rc = node__inbound_parse(in);
+	if (rc != SH_OK) {
+		in->node->stats.frame_errors++;
+		sh_log(SH_LOG_WARN, "peer connection from %s: bad frame: %s",
+		       in->name[0] ? in->name : "?", sh_strerror(rc));
+		node__inbound_close(in);
+		return;
+	}
+	if (!in->deferred &&
+	    uv_read_start((uv_stream_t *)&in->tcp, node__inbound_alloc,
+	                  node__inbound_read) != 0)
+		node__inbound_close(in);
+}
+
+void node__peer_commit_done(node_t *n, int ok)
+{
+	for (node_peer_t *p = n->peers; p != NULL && !ok; p = p->next) {
+		if (p->queue.len == 0)
+			continue;
+		/* the queue may begin with a hello (a connect meanwhile):
+		 * a new connection starts clean */
+		node__peer_fail(p, "commit failed", UV_ECANCELED);
+		sh_buf_reset(&p->queue);
+		n->stats.frames_dropped++; /* peers time out */
+	}
+	node_inbound_t *next;
+	for (node_inbound_t *in = n->inbound; in != NULL; in = next) {
+		next = in->next;
+		if (in->deferred && !in->closing)
+			node__inbound_resume(in);
 	}
 }
 

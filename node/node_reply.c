@@ -281,6 +281,7 @@ static void node__result(node_t *n, const coord_result_t *r, sh_buf_t *ctxb)
 		else
 			node__reply_plain(n, c, seq, r, ctxb,
 			                  p->untyped_removes);
+		c->held |= n->holding && r->depends;
 		node__mark(n, c);
 	}
 	node__pending_answer(n, p, r->status);

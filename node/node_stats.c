@@ -183,6 +183,8 @@ static void node__json_store(node_t *n, json_w_t *w)
 	node__json_space(n, w, "hints", STORE_HINTS);
 	json_w_kv_u64(w, "commits", n->stats.commits);
 	json_w_kv_u64(w, "commit_errors", n->stats.commit_errors);
+	json_w_kv_u64(w, "commits_sealed", n->stats.commits_sealed);
+	json_w_kv_u64(w, "reads_while_committing", n->stats.reads_sealed);
 	node__json_hist(w, "commit_ms", &n->stats.commit_latency);
 	json_w_obj_end(w);
 }
