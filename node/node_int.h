@@ -83,7 +83,7 @@ typedef struct node_stats {
 	uint64_t status[NODE_OP__COUNT][NODE_ST__N];
 	node_hist_t latency[NODE_OP__COUNT];
 	uint64_t commits, commit_errors;
-	uint64_t commits_sealed; /* committed off the loop (node_loop.c) */
+	uint64_t commits_sealed; /* committed off the loop (node_commit.c) */
 	uint64_t reads_sealed;   /* reads served while one committed */
 	node_hist_t commit_latency;
 	uint64_t frames_in, frames_out, frame_errors, frames_dropped;
@@ -202,6 +202,7 @@ struct node {
 	int commit_rc;         /* store_commit_sealed's */
 	uint64_t commit_seq;   /* coord_batch_seq of the sealed batch */
 	uint64_t commit_t0_us; /* when it was sealed */
+	sh_buf_t held_times;   /* held replies' starts (node_kv.c) */
 
 	int stopping;  /* stop asked: no new requests */
 	int leaving;   /* POST /cluster/leave: 1 handing off, 2 announcing,
@@ -245,8 +246,17 @@ struct node {
 uint64_t node__now_ms(void);
 uint64_t node__now_us(void);
 /* node__batch - open the store batch of this loop turn if none is open;
- * 0 or the store's error. */
+ * 0 or the store's error (SH_EBUSY while a sealed batch commits). */
 int node__batch(node_t *n);
+
+/* ---- node_commit.c ---- */
+
+/* What node__commit did besides 0 (committed) and errors. */
+#define NODE_COMMIT_SEALED 1 /* committing on the thread pool */
+
+/* node__commit - commit the open batch, if any: 0, a code above, or the
+ * commit's error (the coordinator's batch has then failed). */
+int node__commit(node_t *n);
 /* node__stop - begin a clean stop (idempotent). */
 void node__stop(node_t *n, const char *why);
 /* node__members_changed - push the member list to the coordinator. */
@@ -331,6 +341,8 @@ int node__b64_encode(const uint8_t *p, size_t len, sh_buf_t *out);
 node_pending_t *node__pending_find(node_t *n, uint64_t client_id);
 /* node__pending_answer - count and time a reply; free the slot. */
 void node__pending_answer(node_t *n, node_pending_t *p, int status);
+/* node__kv_held_timed - a sealed commit is done: time its held replies. */
+void node__kv_held_timed(node_t *n);
 /* node__kv_replicas - /cluster/replicas. */
 void node__kv_replicas(node_t *n, node_hconn_t *c, const http_req_t *req,
                        const http_match_t *m);

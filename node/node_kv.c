@@ -165,7 +165,15 @@ void node__kv_conn_gone(node_t *n, node_hconn_t *c)
 		}
 }
 
-/* Count and time a reply, and release the slot. */
+/* A held reply's operation and start, timed when its commit is done. */
+typedef struct node__held_time {
+	uint64_t start_us;
+	node_op_t op;
+} node__held_time_t;
+
+/* Count and time a reply, and release the slot. A reply held for a
+ * sealed commit (n->holding) is timed when the commit is done, as the
+ * client sees it. */
 void node__pending_answer(node_t *n, node_pending_t *p, int status)
 {
 	if (p->op < NODE_OP__COUNT) {
@@ -174,10 +182,25 @@ void node__pending_answer(node_t *n, node_pending_t *p, int status)
 		        : status < 500 ? NODE_ST_4XX
 		                       : NODE_ST_5XX;
 		n->stats.status[p->op][k]++;
-		node_hist_add(&n->stats.latency[p->op],
-		              node__now_us() - p->start_us);
+		node__held_time_t h = {.start_us = p->start_us, .op = p->op};
+		if (!n->holding ||
+		    sh_buf_append(&n->held_times, &h, sizeof h) != SH_OK)
+			node_hist_add(&n->stats.latency[p->op],
+			              node__now_us() - p->start_us);
 	}
 	node__pending_done(n, p);
+}
+
+void node__kv_held_timed(node_t *n)
+{
+	uint64_t now = node__now_us();
+	node__held_time_t h;
+	for (size_t off = 0; off + sizeof h <= n->held_times.len;
+	     off += sizeof h) {
+		memcpy(&h, n->held_times.data + off, sizeof h);
+		node_hist_add(&n->stats.latency[h.op], now - h.start_us);
+	}
+	sh_buf_reset(&n->held_times);
 }
 
 /* ---- requests ---- */

@@ -55,100 +55,6 @@ int node__batch(node_t *n)
 	return rc;
 }
 
-/* Count a commit that took since t0_us and log its failure. */
-static void node__commit_count(node_t *n, int rc, uint64_t t0_us)
-{
-	node_hist_add(&n->stats.commit_latency, node__now_us() - t0_us);
-	n->stats.commits++;
-	if (rc != SH_OK) {
-		n->stats.commit_errors++;
-		sh_log(SH_LOG_ERROR, "store_commit: %s (%s)", sh_strerror(rc),
-		       store_errmsg(&n->store));
-	}
-}
-
-/*
- * SEALED COMMITS. With --sync batch a commit waits for the disk (two
- * flushes in LMDB), and while the loop waited in it no read could be
- * answered. So a batch that wrote is sealed (store.h) and committed on
- * the thread pool; until node__commit_after:
- *   - its outputs are held: replies stay in their connections (held),
- *     frames in the peer queues (node__peer_flush waits);
- *   - GET and HEAD requests are served outside a batch, from the
- *     committed state, and their replies leave at once;
- *   - a request that would write waits in its connection's pipeline,
- *     and so does everything behind a held reply; frames that may write
- *     wait in their inbound connection; the cores' timers and per-turn
- *     drivers wait for the next batch.
- * Writes then gather into the next batch while the disk works, and the
- * next commit starts as soon as this one ends. --sync none commits in
- * the loop: its commit costs less than the hand-off.
- */
-#define NODE__SEALED 1
-
-static void node__commit_work(uv_work_t *w)
-{
-	node_t *n = w->data;
-	n->commit_rc = store_commit_sealed(&n->store);
-}
-
-static void node__commit_after(uv_work_t *w, int status)
-{
-	node_t *n = w->data;
-	int rc =
-	    store_sealed_done(&n->store, status == 0 ? n->commit_rc : SH_EIO);
-	n->committing = 0;
-	node__commit_count(n, rc, n->commit_t0_us);
-	if (rc != SH_OK && n->coord_open)
-		coord_batch_lost(&n->coord, n->commit_seq, rc);
-	node__hint_acks(n, rc == SH_OK);
-	node__xfer_committed(n, rc == SH_OK);
-	node__peer_commit_done(n, rc == SH_OK);
-	node__http_commit_done(n, rc == SH_OK);
-}
-
-/* Seal the batch and start its commit: NODE__SEALED, or, if it could
- * not start, the result of committing it here. */
-static int node__commit_sealed(node_t *n, uint64_t t0)
-{
-	uint64_t seq = n->coord_open ? coord_batch_seq(&n->coord) : 0;
-	int rc = store_seal(&n->store);
-	if (rc != SH_OK || !store_sealed(&n->store))
-		return rc;
-	n->commit_work.data = n;
-	if (uv_queue_work(&n->loop, &n->commit_work, node__commit_work,
-	                  node__commit_after) == 0) {
-		n->committing = 1;
-		n->stats.commits_sealed++;
-		n->commit_seq = seq;
-		n->commit_t0_us = t0;
-		return NODE__SEALED;
-	}
-	return store_sealed_done(&n->store, store_commit_sealed(&n->store));
-}
-
-/* Commit this turn's batch: 0, NODE__SEALED, or the commit's error (the
- * coordinator's batch has then failed). */
-static int node__commit(node_t *n)
-{
-	if (!store_in_batch(&n->store))
-		return SH_OK;
-	uint64_t t0 = node__now_us();
-	int rc;
-	if (n->cfg.sync == STORE_SYNC_BATCH && !n->stopping &&
-	    store_batch_dirty(&n->store)) {
-		rc = node__commit_sealed(n, t0);
-		if (rc == NODE__SEALED)
-			return rc;
-	} else {
-		rc = store_commit(&n->store);
-	}
-	node__commit_count(n, rc, t0);
-	if (rc != SH_OK && n->coord_open)
-		coord_batch_failed(&n->coord, rc);
-	return rc;
-}
-
 static coord_member_state_t node__member_state(swim_state_t st)
 {
 	switch (st) {
@@ -259,7 +165,7 @@ static uint64_t node__flush_once(node_t *n)
 			node__members_changed(n);
 	}
 	int rc = node__commit(n);
-	if (rc != NODE__SEALED) {
+	if (rc <= 0) {
 		node__hint_acks(n, rc == SH_OK);
 		node__xfer_committed(n, rc == SH_OK);
 	}
@@ -269,7 +175,7 @@ static uint64_t node__flush_once(node_t *n)
 	if (n->coord_open) {
 		coord_ready_t rd;
 		coord_ready(&n->coord, &rd);
-		n->holding = rc == NODE__SEALED;
+		n->holding = rc > 0;
 		node__kv_outputs(n, &rd);
 		n->holding = 0;
 		/* while committing, the commit's end brings the next turn */
@@ -592,6 +498,7 @@ int node_run(const node_config_t *cfg)
 	node__store_close(n);
 	free(n->pending);
 	sh_buf_free(&n->scratch);
+	sh_buf_free(&n->held_times);
 	sh_log(SH_LOG_INFO, "stopped");
 	free(n);
 	return rc;

@@ -276,7 +276,7 @@ void node__peer_send(node_t *n, const char *addr, int kind, const uint8_t *data,
 void node__peer_flush(node_t *n, uint64_t now_ms)
 {
 	if (n->committing)
-		return; /* the queues hold the sealed batch's frames */
+		return; /* the queues hold frames of an uncommitted batch */
 	for (node_peer_t *p = n->peers; p != NULL; p = p->next) {
 		if (p->queue.len == 0)
 			continue;

@@ -284,7 +284,10 @@ static void node__result(node_t *n, const coord_result_t *r, sh_buf_t *ctxb)
 		c->held |= n->holding && r->depends;
 		node__mark(n, c);
 	}
+	int held = n->holding;
+	n->holding = held && r->depends; /* timed at the release */
 	node__pending_answer(n, p, r->status);
+	n->holding = held;
 }
 
 static void node__msg(node_t *n, const coord_msg_t *m)
