@@ -14,7 +14,41 @@
 
 /* ---- replies ---- */
 
-static void reply_kv(coord_t *c, coord__req_t *q, coord_result_t *r)
+static int read_needs_repair(const coord__req_t *q, const coord__target_t *t);
+
+/* 1 if some target's copy differs from the join (or does not decode) */
+static int read_any_repair(const coord__req_t *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->target_count; i++)
+		if (read_needs_repair(q, &q->targets[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * r's object and context from the join. When every target has answered
+ * (last) and no copy needs a repair, the request needs the join no more:
+ * it moves into r instead of being copied (read_finish then skips the
+ * empty join).
+ */
+static int result_set_merged(coord__req_t *q, coord_result_t *r, int last)
+{
+	int err;
+
+	if (!last || read_any_repair(q))
+		return coord__result_set_obj(r, &q->merged, 1);
+	err = coord__result_set_obj(r, &q->merged, 0);
+	if (err == 0) {
+		coord_obj_free(&r->obj);
+		r->obj = q->merged;
+		memset(&q->merged, 0, sizeof(q->merged));
+	}
+	return err;
+}
+
+static void reply_kv(coord_t *c, coord__req_t *q, coord_result_t *r, int last)
 {
 	const coord_obj_t *m = &q->merged;
 	size_t live;
@@ -34,13 +68,13 @@ static void reply_kv(coord_t *c, coord__req_t *q, coord_result_t *r)
 	live = dvv_live_count(&m->kv);
 	r->status = live == 0 ? 404 : live == 1 ? 200 : 300;
 	coord__stats_siblings(c, m->kv.sibling_count);
-	if (coord__result_set_obj(r, m, 1) != 0) {
+	if (result_set_merged(q, r, last) != 0) {
 		r->status = 503;
 		snprintf(r->error, sizeof(r->error), "out of memory");
 	}
 }
 
-static void reply_dt(coord_t *c, coord__req_t *q, coord_result_t *r)
+static void reply_dt(coord_t *c, coord__req_t *q, coord_result_t *r, int last)
 {
 	const coord_obj_t *m = &q->merged;
 
@@ -57,7 +91,7 @@ static void reply_dt(coord_t *c, coord__req_t *q, coord_result_t *r)
 		return;
 	}
 	r->status = 200;
-	if (coord__result_set_obj(r, m, 1) != 0) {
+	if (result_set_merged(q, r, last) != 0) {
 		r->status = 503;
 		snprintf(r->error, sizeof(r->error), "out of memory");
 	}
@@ -80,8 +114,9 @@ static void reply_replicas(coord__req_t *q, coord_result_t *r)
 	}
 }
 
-/* the read's result (q stays in flight for the repair) */
-static void read_reply(coord_t *c, coord__req_t *q, uint64_t now_ms)
+/* the read's result (q stays in flight for the repair); last: every
+ * target has answered */
+static void read_reply(coord_t *c, coord__req_t *q, uint64_t now_ms, int last)
 {
 	int dep = q->wrote_batch == c->batch_seq;
 	coord_result_t *r = coord__reply_begin(c, &q->origin, q, dep);
@@ -92,9 +127,9 @@ static void read_reply(coord_t *c, coord__req_t *q, uint64_t now_ms)
 	r->n = q->qp.n;
 	r->n_capped = q->qp.n_capped;
 	if (q->origin.op == COORD_OP_KV_GET)
-		reply_kv(c, q, r);
+		reply_kv(c, q, r, last);
 	else if (q->origin.op == COORD_OP_DT_GET)
-		reply_dt(c, q, r);
+		reply_dt(c, q, r, last);
 	else
 		reply_replicas(q, r);
 	coord__reply_end(c, &q->origin, r, now_ms);
@@ -148,7 +183,7 @@ static void repair_target(coord_t *c, coord__req_t *q, coord__target_t *t,
 /* t's copy is damaged, or it answered something other than the join */
 static int read_needs_repair(const coord__req_t *q, const coord__target_t *t)
 {
-	return t->damaged || (t->state == COORD__T_DONE &&
+	return t->damaged || (t->state == COORD__T_DONE && !t->in_merged &&
 	                      !coord_obj_equal(&t->answer, &q->merged));
 }
 
@@ -164,10 +199,7 @@ static void read_finish(coord_t *c, coord__req_t *q)
 		goto out;
 	/* the encoding and the key serve repairs only: most reads find
 	 * every copy equal and need neither */
-	for (i = 0; i < q->target_count; i++)
-		if (read_needs_repair(q, &q->targets[i]))
-			break;
-	if (i == q->target_count)
+	if (!read_any_repair(q))
 		goto out;
 	sh_buf_reset(&c->scratch);
 	if (coord_obj_encode(&q->merged, &c->scratch) != 0 ||
@@ -207,15 +239,49 @@ static void read_check(coord_t *c, coord__req_t *q, uint64_t now_ms)
 	if (!q->replied) {
 		if (q->origin.op == COORD_OP_REPLICAS) {
 			if (pending == 0)
-				read_reply(c, q, now_ms);
+				read_reply(c, q, now_ms, 1);
 		} else if (answered >= q->qp.r && panswered >= q->qp.pr) {
-			read_reply(c, q, now_ms);
+			read_reply(c, q, now_ms, pending == 0);
 		} else if (pending == 0) {
 			read_reply_quorum(c, q, now_ms, answered, panswered);
 		}
 	}
 	if (pending == 0)
 		read_finish(c, q);
+}
+
+/*
+ * Before the join changes: a target whose answer moved into it gets its
+ * own copy back, since repairs compare every answer with the final join.
+ * 0 or SH_ENOMEM.
+ */
+static int read_unshare(coord__req_t *q)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < q->target_count; i++) {
+		coord__target_t *t = &q->targets[i];
+		if (!t->in_merged)
+			continue;
+		err = coord__obj_copy(&t->answer, &q->merged);
+		if (err != 0)
+			return err;
+		t->in_merged = 0;
+	}
+	return SH_OK;
+}
+
+/*
+ * The first object found, moved in (take): the join of it alone is
+ * itself, so it becomes the join and is copied back into the target's
+ * answer only if another answer changes the join (read_unshare).
+ */
+static int read_take_first(const coord__req_t *q, const coord_obj_t *take)
+{
+	return take != NULL && take->kind != COORD_KIND_NONE &&
+	       q->merged.kind == COORD_KIND_NONE &&
+	       q->origin.op != COORD_OP_REPLICAS;
 }
 
 /*
@@ -235,6 +301,17 @@ static void read_answer(coord_t *c, coord__req_t *q, int t,
 	if (tg->state != COORD__T_PENDING)
 		return; /* a duplicate */
 	tg->state = COORD__T_FAILED;
+	if (read_take_first(q, take)) {
+		coord_obj_free(&q->merged);
+		q->merged = *take;
+		memset(take, 0, sizeof(*take));
+		tg->in_merged = 1;
+		tg->state = COORD__T_DONE;
+		if (q->replied)
+			c->stats.late_answers++;
+		read_check(c, q, now_ms);
+		return;
+	}
 	if (take != NULL) {
 		coord_obj_free(&tg->answer);
 		tg->answer = *take;
@@ -244,7 +321,8 @@ static void read_answer(coord_t *c, coord__req_t *q, int t,
 	} else {
 		have = obj != NULL && coord__obj_copy(&tg->answer, obj) == 0;
 	}
-	if (have && coord_obj_merge(&q->merged, obj, &conflict) == 0)
+	if (have && read_unshare(q) == 0 &&
+	    coord_obj_merge(&q->merged, obj, &conflict) == 0)
 		tg->state = COORD__T_DONE;
 	if (conflict)
 		c->stats.type_conflicts++;

@@ -992,6 +992,41 @@ static void test_coord_read_repair_replaces_damaged_copy(void **state)
 	cl_free(cl);
 }
 
+/*
+ * The coordinator's own copy is an older version: its answer, the first
+ * in, becomes the join, and must be set apart again when the newer answers
+ * arrive, so that the own copy is seen to differ and is repaired.
+ */
+static void test_coord_read_repair_own_older_copy(void **state)
+{
+	cluster_t *cl = cl_new(3, NULL);
+	coord_params_t p = params_nrw(3, 3, 2);
+	const res_t *r;
+	uint64_t h1;
+	int present;
+
+	(void)state;
+	cl_members(cl);
+	put(cl, 0, 1, "k", "v1", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	cl->cut[0] = 1; /* n1 misses the second write */
+	put(cl, 1, 2, "k", "v2", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 2, 204);
+	cl->cut[0] = 0;
+	cl_tick(cl, 10000);
+	h1 = local_hash(cl, 1, "k", &present);
+	assert_true(local_hash(cl, 0, "k", &present) != h1);
+	get(cl, 0, 3, "k", &p);
+	cl_pump(cl);
+	r = cl_expect(cl, 3, 300); /* v1 and v2: v2 was written blind */
+	assert_int_equal(dvv_live_count(&r->obj.kv), 2);
+	assert_true(local_hash(cl, 0, "k", &present) == h1);
+	assert_int_equal(coord_stats(&cl->nodes[0])->read_repairs, 1);
+	cl_free(cl);
+}
+
 static void test_coord_type_conflicts_converge(void **state)
 {
 	cluster_t *cl = cl_new(3, NULL);
@@ -1729,6 +1764,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_delete_gives_404_with_context),
 	    cmocka_unit_test(test_coord_read_repair),
 	    cmocka_unit_test(test_coord_read_repair_replaces_damaged_copy),
+	    cmocka_unit_test(test_coord_read_repair_own_older_copy),
 	    cmocka_unit_test(test_coord_type_conflicts_converge),
 	    cmocka_unit_test(test_coord_forwards_writes),
 	    cmocka_unit_test(test_coord_crdts_converge),
