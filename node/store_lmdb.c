@@ -1,11 +1,12 @@
 /*
  * store_lmdb.c - the LMDB backend of store.h: the node's data on disk.
  *
- * One environment per node in the data directory (data.mdb, lock.mdb), one
- * named database per keyspace ("objects", "hints", "meta"). A batch is one
- * write transaction; reads outside a batch use one reusable read-only
- * transaction, renewed per call and reset at the start of the next call, so
- * a reader never pins old pages for long.
+ * One environment per node in the data directory (data.mdb), opened with
+ * MDB_NOLOCK (see lmdb_seal) and held by one process through a flock on
+ * shoal.lock; one named database per keyspace ("objects", "hints",
+ * "meta"). A batch is one write transaction; reads outside a batch use one
+ * reusable read-only transaction, renewed per call and reset at the start
+ * of the next call, so a reader never pins old pages for long.
  *
  * Stored keys. LMDB keys are at most 511 bytes (MDB_MAXKEYSIZE of the
  * Debian build, and the format is fixed to it so a data directory stays
