@@ -1488,6 +1488,65 @@ static void test_coord_failed_commit_answers_503(void **state)
 	cl_free(cl);
 }
 
+/* A reply depends on the open store batch (it waits for its commit) only
+ * if it acknowledges a write or reads a key the batch wrote; reads may
+ * also run outside a batch, as while a sealed batch commits. */
+static void test_coord_reads_depend_only_on_written_keys(void **state)
+{
+	cluster_t *cl = cl_new(1, NULL);
+	coord_params_t p = params_nrw(1, 1, 1);
+	coord_ready_t rd;
+
+	(void)state;
+	cl_members(cl);
+	put(cl, 0, 1, "old", "v", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	put(cl, 0, 2, "new", "w", NULL, &p);
+	get(cl, 0, 3, "old", &p);
+	get(cl, 0, 4, "new", &p);
+	cl_pump(cl);
+	assert_int_equal(cl_expect(cl, 2, 204)->r.depends, 1);
+	assert_int_equal(cl_expect(cl, 3, 200)->r.depends, 0);
+	assert_int_equal(cl_expect(cl, 4, 200)->r.depends, 1);
+	OK(store_commit(&cl->stores[0])); /* no batch open now */
+	get(cl, 0, 5, "new", &p);
+	coord_ready(&cl->nodes[0], &rd);
+	assert_int_equal(rd.result_count, 1);
+	assert_int_equal(rd.results[0].status, 200);
+	assert_int_equal(rd.results[0].depends, 0);
+	coord_advance(&cl->nodes[0]);
+	OK(store_begin(&cl->stores[0]));
+	cl_free(cl);
+}
+
+/* A sealed batch that failed to commit after its ready batch was handed
+ * out: the writes in flight whose local write it held fail, later ones
+ * go on. */
+static void test_coord_lost_batch_fails_its_writes(void **state)
+{
+	cluster_t *cl = cl_new(3, NULL);
+	coord_params_t p = params_nrw(3, 1, 2);
+	uint64_t seq;
+
+	(void)state;
+	cl_members(cl);
+	cl->cut[1] = cl->cut[2] = 1;
+	seq = coord_batch_seq(&cl->nodes[0]);
+	put(cl, 0, 1, "a", "v", NULL, &p);
+	cl_pump(cl);
+	assert_null(cl_result(cl, 1)); /* waits for a second ack */
+	put(cl, 0, 2, "b", "v", NULL, &p);
+	coord_batch_lost(&cl->nodes[0], seq, SH_EIO);
+	cl_pump(cl);
+	assert_non_null(strstr(cl_expect(cl, 1, 503)->r.error, "storage"));
+	assert_null(cl_result(cl, 2));
+	assert_int_equal(coord_stats(&cl->nodes[0])->batches_failed, 1);
+	cl_tick(cl, COORD_TIMEOUT_MS_DEFAULT);
+	cl_expect(cl, 2, 503);
+	cl_free(cl);
+}
+
 /* run a few requests of every kind and keep a copy of every message */
 static void capture_messages(cluster_t *cl, char *key, size_t key_size)
 {
@@ -1777,6 +1836,8 @@ int main(void)
 	    cmocka_unit_test(test_coord_timeout_503),
 	    cmocka_unit_test(test_coord_overloaded_503),
 	    cmocka_unit_test(test_coord_failed_commit_answers_503),
+	    cmocka_unit_test(test_coord_reads_depend_only_on_written_keys),
+	    cmocka_unit_test(test_coord_lost_batch_fails_its_writes),
 	    cmocka_unit_test(test_coord_rejects_garbage),
 	    cmocka_unit_test(test_coord_forward_reply_status_checked),
 	    cmocka_unit_test(test_coord_latency_percentiles),
