@@ -335,9 +335,11 @@ void node__kv_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req,
 		                 "malformed X-Shoal-Context (not base64)");
 		return;
 	}
-	/* while a sealed batch commits, reads go on outside a batch */
+	/* A read opens no batch: inside this turn's batch, if one is open,
+	 * it sees the batch's writes; outside it reads the committed state
+	 * (also while a sealed batch commits) and costs no transaction. */
 	int reads = op == NODE_OP_GET || op == NODE_OP_DT_GET;
-	if (!(reads && n->committing) && node__batch(n) != SH_OK) {
+	if (!reads && node__batch(n) != SH_OK) {
 		node__answer_now(n, c, req->seq, op, 503, "storage");
 		return;
 	}
@@ -361,10 +363,6 @@ void node__kv_replicas(node_t *n, node_hconn_t *c, const http_req_t *req,
 {
 	coord_params_t cp;
 	node__params(&m->params, &cp);
-	if (!n->committing && node__batch(n) != SH_OK) {
-		node__reply_error(c, req->seq, 503, "storage");
-		return;
-	}
 	node_pending_t *p = node__pending_new(n, c, req->seq, NODE_OP__COUNT);
 	if (p == NULL) {
 		node__reply_error(c, req->seq, 503, "out of memory");
