@@ -227,6 +227,33 @@ static void test_http_pipelined_replies_leave_in_request_order(void **state)
 	sh_buf_free(&out);
 }
 
+/* Peeking shows the next request without handing it out; a request
+ * answered by the connection itself (a parse error) is skipped. */
+static void test_http_peek_leaves_the_request_waiting(void **state)
+{
+	(void)state;
+	http_conn_t c;
+	conn_init(&c, NULL);
+	assert_null(http_conn_peek(&c));
+	feed(&c, "PUT /kv/b/one HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"
+	         "GET /kv/b/two HTTP/1.1\r\n\r\n");
+	const http_req_t *p = http_conn_peek(&c);
+	assert_non_null(p);
+	assert_int_equal(p->method, HTTP_METH_PUT);
+	assert_ptr_equal(http_conn_peek(&c), p); /* still waiting */
+	const http_req_t *r0 = http_conn_next(&c);
+	assert_ptr_equal(r0, p);
+	p = http_conn_peek(&c);
+	assert_non_null(p);
+	assert_int_equal(p->method, HTTP_METH_GET);
+	assert_ptr_equal(http_conn_next(&c), p);
+	assert_null(http_conn_peek(&c));
+	assert_null(http_conn_next(&c));
+	feed(&c, "GET /kv/b/three HTTP/1.1\r\nContent-Length: x\r\n\r\n");
+	assert_null(http_conn_peek(&c)); /* a 400 of its own, no request */
+	http_conn_free(&c);
+}
+
 /* What a feeding pattern produced, to compare patterns. */
 struct seen {
 	char text[2048];
@@ -1351,6 +1378,7 @@ int main(void)
 	    cmocka_unit_test(test_http_put_with_body),
 	    cmocka_unit_test(
 	        test_http_pipelined_replies_leave_in_request_order),
+	    cmocka_unit_test(test_http_peek_leaves_the_request_waiting),
 	    cmocka_unit_test(test_http_every_split_point_parses_the_same),
 	    cmocka_unit_test(test_http_byte_at_a_time),
 	    cmocka_unit_test(test_http_keep_alive_rules),
