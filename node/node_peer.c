@@ -455,6 +455,20 @@ static void node__inbound_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
 	buf->len = in->in.cap - in->in.len;
 }
 
+/* Handle the frames received so far; a bad one closes the connection.
+ * 0, or the error (the connection is closing). */
+static int node__inbound_handle(node_inbound_t *in)
+{
+	int rc = node__inbound_parse(in);
+	if (rc != SH_OK) {
+		in->node->stats.frame_errors++;
+		sh_log(SH_LOG_WARN, "peer connection from %s: bad frame: %s",
+		       in->name[0] ? in->name : "?", sh_strerror(rc));
+		node__inbound_close(in);
+	}
+	return rc;
+}
+
 static void node__inbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	node_inbound_t *in = s->data;
@@ -465,27 +479,15 @@ static void node__inbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 	in->in.len += (size_t)nread;
 	in->node->stats.bytes_in += (size_t)nread;
-	int rc = node__inbound_parse(in);
-	if (rc != SH_OK) {
-		in->node->stats.frame_errors++;
-		sh_log(SH_LOG_WARN, "peer connection from %s: bad frame: %s",
-		       in->name[0] ? in->name : "?", sh_strerror(rc));
-		node__inbound_close(in);
-	}
+	node__inbound_handle(in);
 }
 
-/* Parse what waited; an error closes the connection, as on a read. */
+/* Handle the frames that waited for a commit, then read again. */
 static void node__inbound_resume(node_inbound_t *in)
 {
 	in->deferred = 0;
-	int rc = node__inbound_parse(in);
-	if (rc != SH_OK) {
-		in->node->stats.frame_errors++;
-		sh_log(SH_LOG_WARN, "peer connection from %s: bad frame: %s",
-		       in->name[0] ? in->name : "?", sh_strerror(rc));
-		node__inbound_close(in);
+	if (node__inbound_handle(in) != SH_OK)
 		return;
-	}
 	if (!in->deferred &&
 	    uv_read_start((uv_stream_t *)&in->tcp, node__inbound_alloc,
 	                  node__inbound_read) != 0)
