@@ -310,6 +310,47 @@ int crdt_ctx_copy(crdt_ctx_t *dst, const crdt_ctx_t *src)
 	return SH_OK;
 }
 
+/* 1 if c's cloud holds a dot of actor a. */
+static int cloud_has_actor(const crdt_ctx_t *c, const crdt_actor_t *a)
+{
+	crdt_dot_t probe = {.actor = *a, .counter = 0};
+	long i = cloud_find(c, &probe); /* counters start at 1: never found */
+	size_t at = (size_t)(-i - 1);
+
+	return at < c->cloud_len && crdt_actor_cmp(&c->cloud[at].actor, a) == 0;
+}
+
+int crdt_ctx_reserve(crdt_ctx_t *c, const crdt_ctx_t *other,
+                     const crdt_actor_t *a)
+{
+	size_t vv = 0, cloud = 0;
+
+	if (other != NULL && other != c) {
+		vv = other->vv_len;       /* each may be a new actor */
+		cloud = other->cloud_len; /* each may stay in the cloud */
+	}
+	if (a != NULL) {
+		vv++;
+		/*
+		 * a's next dot lands in the cloud only when a cloud already
+		 * holds a dot of a above a's vv counter; without one the
+		 * merged vv holds a's highest counter and the dot extends it.
+		 */
+		if (cloud_has_actor(c, a) ||
+		    (other != NULL && cloud_has_actor(other, a)))
+			cloud++;
+	}
+	if (vv > SIZE_MAX / 2 - c->vv_len ||
+	    cloud > SIZE_MAX / 2 - c->cloud_len)
+		return SH_ENOMEM;
+	int rc = sh_array_reserve((void **)&c->vv, &c->vv_cap, c->vv_len + vv,
+	                          sizeof *c->vv);
+	if (rc == SH_OK && cloud > 0)
+		rc = sh_array_reserve((void **)&c->cloud, &c->cloud_cap,
+		                      c->cloud_len + cloud, sizeof *c->cloud);
+	return rc;
+}
+
 int crdt_ctx_merge(crdt_ctx_t *c, const crdt_ctx_t *other)
 {
 	if (c == other)

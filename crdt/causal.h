@@ -126,6 +126,17 @@ int crdt_ctx_add(crdt_ctx_t *c, const crdt_dot_t *d);
 int crdt_ctx_next(crdt_ctx_t *c, const crdt_actor_t *a, crdt_dot_t *out);
 
 /*
+ * crdt_ctx_reserve - make room in c for everything crdt_ctx_merge(c,
+ * other) and then crdt_ctx_next(c, a) can add, so that those two calls
+ * cannot fail with SH_ENOMEM (crdt_ctx_next can still refuse SH_ERANGE).
+ * other or a may be NULL: no merge, no new dot. Lets a caller change an
+ * object in place with nothing left to fail once it starts. 0 or
+ * SH_ENOMEM; c holds the same dots either way.
+ */
+int crdt_ctx_reserve(crdt_ctx_t *c, const crdt_ctx_t *other,
+                     const crdt_actor_t *a);
+
+/*
  * crdt_ctx_merge - c := c ∪ other, compacted. 0 or SH_ENOMEM; after
  * SH_ENOMEM c holds part of other and still keeps its invariants.
  */

@@ -3,10 +3,10 @@
  * and the canonical msgpack encoding. The rules and the encoding are in
  * dvv.h; the causal core underneath is causal.c.
  *
- * Every function that changes an object first builds whatever needs
- * memory (a new context, copies of sibling bytes, a bigger array) on the
- * side, and only then commits with moves and frees that cannot fail, so
- * an object is never left half changed.
+ * Every function that changes an object first makes whatever needs
+ * memory (room in its context and sibling array, copies of sibling bytes)
+ * and only then commits with merges into the reserved room, moves and
+ * frees that cannot fail, so an object is never left half changed.
  */
 #include "crdt/dvv.h"
 
@@ -136,12 +136,12 @@ static void drop_seen(dvv_t *obj, const crdt_ctx_t *ctx)
 	obj->sibling_count = keep;
 }
 
-/* Frees obj's context and takes *ctx's memory in its place. */
-static void ctx_replace(dvv_t *obj, crdt_ctx_t *ctx)
+/* Merges ctx into obj's context, whose room crdt_ctx_reserve made. */
+static void ctx_merge_reserved(dvv_t *obj, const crdt_ctx_t *ctx)
 {
-	crdt_ctx_free(&obj->ctx);
-	obj->ctx = *ctx;
-	crdt_ctx_init(ctx);
+	int rc = crdt_ctx_merge(&obj->ctx, ctx);
+	sh_assert(rc == SH_OK);
+	(void)rc;
 }
 
 /* ---- life cycle ---- */
@@ -238,15 +238,18 @@ int dvv_update(dvv_t *obj, const crdt_ctx_t *client_ctx,
 {
 	if (!value_ok(v))
 		return SH_EINVAL;
-	crdt_ctx_t ctx;
-	crdt_ctx_init(&ctx);
-	crdt_dot_t dot;
+	/* The fresh dot is next(c ∪ k): the union's highest counter is the
+	 * higher of the two. */
+	uint64_t max = crdt_ctx_max(&obj->ctx, coordinator);
+	if (client_ctx != NULL) {
+		uint64_t kmax = crdt_ctx_max(client_ctx, coordinator);
+		max = kmax > max ? kmax : max;
+	}
+	if (max == UINT64_MAX)
+		return SH_ERANGE;
+	crdt_dot_t dot = {.actor = *coordinator, .counter = max + 1};
 	dvv_sibling_t s;
-	int rc = crdt_ctx_copy(&ctx, &obj->ctx);
-	if (rc == SH_OK && client_ctx != NULL)
-		rc = crdt_ctx_merge(&ctx, client_ctx);
-	if (rc == SH_OK)
-		rc = crdt_ctx_next(&ctx, coordinator, &dot);
+	int rc = crdt_ctx_reserve(&obj->ctx, client_ctx, coordinator);
 	if (rc == SH_OK)
 		rc = sib_reserve(obj, obj->sibling_count + 1);
 	if (rc == SH_OK)
@@ -254,14 +257,16 @@ int dvv_update(dvv_t *obj, const crdt_ctx_t *client_ctx,
 		              (const uint8_t *)v->content_type,
 		              v->content_type_len, v->timestamp_ms,
 		              v->tombstone);
-	if (rc != SH_OK) {
-		crdt_ctx_free(&ctx);
+	if (rc != SH_OK)
 		return rc;
-	}
 	/* Commit: nothing below fails. */
-	if (client_ctx != NULL)
+	if (client_ctx != NULL) {
 		drop_seen(obj, client_ctx);
-	ctx_replace(obj, &ctx);
+		ctx_merge_reserved(obj, client_ctx);
+	}
+	/* dot is next(c ∪ k, coordinator): what crdt_ctx_next would make */
+	rc = crdt_ctx_add(&obj->ctx, &dot);
+	sh_assert(rc == SH_OK);
 	size_t at = sib_lower_bound(obj, &dot);
 	memmove(&obj->siblings[at + 1], &obj->siblings[at],
 	        (obj->sibling_count - at) * sizeof *obj->siblings);
@@ -348,11 +353,7 @@ int dvv_sync(dvv_t *obj, const dvv_t *other)
 		return SH_OK;
 	size_t cap = obj->sibling_count + other->sibling_count;
 	join_t j = {0};
-	crdt_ctx_t ctx;
-	crdt_ctx_init(&ctx);
-	int rc = crdt_ctx_copy(&ctx, &obj->ctx);
-	if (rc == SH_OK)
-		rc = crdt_ctx_merge(&ctx, &other->ctx);
+	int rc = crdt_ctx_reserve(&obj->ctx, &other->ctx, NULL);
 	if (rc == SH_OK && cap > 0) {
 		j.out = calloc(cap, sizeof *j.out);
 		j.cloned = calloc(cap, 1);
@@ -367,7 +368,6 @@ int dvv_sync(dvv_t *obj, const dvv_t *other)
 				sib_free(&j.out[i]);
 		free(j.out);
 		free(j.cloned);
-		crdt_ctx_free(&ctx);
 		return rc;
 	}
 	join_release_dropped(obj, &j);
@@ -376,7 +376,7 @@ int dvv_sync(dvv_t *obj, const dvv_t *other)
 	obj->siblings = j.out;
 	obj->sibling_count = j.n;
 	obj->sibling_cap = j.out != NULL ? cap : 0;
-	ctx_replace(obj, &ctx);
+	ctx_merge_reserved(obj, &other->ctx);
 	return SH_OK;
 }
 
@@ -387,17 +387,11 @@ int dvv_join(const dvv_t *obj, crdt_ctx_t *out)
 
 int dvv_discard(dvv_t *obj, const crdt_ctx_t *ctx)
 {
-	crdt_ctx_t merged;
-	crdt_ctx_init(&merged);
-	int rc = crdt_ctx_copy(&merged, &obj->ctx);
-	if (rc == SH_OK)
-		rc = crdt_ctx_merge(&merged, ctx);
-	if (rc != SH_OK) {
-		crdt_ctx_free(&merged);
+	int rc = crdt_ctx_reserve(&obj->ctx, ctx, NULL);
+	if (rc != SH_OK)
 		return rc;
-	}
 	drop_seen(obj, ctx);
-	ctx_replace(obj, &merged);
+	ctx_merge_reserved(obj, ctx);
 	return SH_OK;
 }
 

@@ -400,6 +400,95 @@ static void test_causal_merge_is_union_and_a_semilattice(void **state)
 	g_case = -1;
 }
 
+/*
+ * After crdt_ctx_reserve(c, o, a), merging o and making a's next dot need
+ * no memory (neither array grows, so neither call can fail), over random
+ * contexts with and without clouds, with o or a absent; the result is the
+ * same as without reserving.
+ */
+static void test_causal_reserve_makes_merge_and_next_fit(void **state)
+{
+	(void)state;
+	sh_rand_t r;
+	rng_for(&r, 7);
+	crdt_ctx_t a, b, plain;
+	crdt_ctx_init(&a);
+	crdt_ctx_init(&b);
+	crdt_ctx_init(&plain);
+	for (g_case = 0; g_case < 3000; g_case++) {
+		model_t ma, mb;
+		model_random(&r, &ma);
+		model_random(&r, &mb);
+		ctx_from_model(&r, &ma, &a);
+		ctx_from_model(&r, &mb, &b);
+		const crdt_ctx_t *o = sh_rand_chance(&r, 0.2) ? NULL : &b;
+		const crdt_actor_t *who = sh_rand_chance(&r, 0.2)
+		                              ? NULL
+		                              : &g_actor[sh_rand_below(&r, NA)];
+		PROP(crdt_ctx_copy(&plain, &a) == SH_OK);
+		PROP(crdt_ctx_reserve(&a, o, who) == SH_OK);
+		size_t vv_cap = a.vv_cap, cloud_cap = a.cloud_cap;
+		crdt_dot_t d1, d2;
+		if (o != NULL) {
+			PROP(crdt_ctx_merge(&a, o) == SH_OK);
+			PROP(crdt_ctx_merge(&plain, o) == SH_OK);
+		}
+		if (who != NULL) {
+			PROP(crdt_ctx_next(&a, who, &d1) == SH_OK);
+			PROP(crdt_ctx_next(&plain, who, &d2) == SH_OK);
+			PROP(crdt_dot_cmp(&d1, &d2) == 0);
+		}
+		PROP(a.vv_cap == vv_cap && a.cloud_cap == cloud_cap);
+		PROP(crdt_ctx_check(&a));
+		PROP(crdt_ctx_equal(&a, &plain));
+	}
+	g_case = -1;
+	crdt_ctx_free(&a);
+	crdt_ctx_free(&b);
+	crdt_ctx_free(&plain);
+}
+
+/*
+ * The same with no slack left: full arrays, more new actors than the
+ * doubling of the vv would make room for, and a next dot that lands in
+ * the cloud (the actor has a cloud dot above its vv counter).
+ */
+static void test_causal_reserve_fills_full_arrays(void **state)
+{
+	(void)state;
+	crdt_ctx_t a, b;
+	crdt_actor_t m[5];
+	crdt_dot_t d;
+	crdt_ctx_init(&a);
+	crdt_ctx_init(&b);
+	for (int i = 0; i < NA; i++) {
+		d = dot_of(i, 1);
+		assert_int_equal(crdt_ctx_add(&a, &d), SH_OK);
+		d = dot_of(i, 3);
+		assert_int_equal(crdt_ctx_add(&a, &d), SH_OK);
+	}
+	assert_int_equal(a.vv_len, a.vv_cap);
+	assert_int_equal(a.cloud_len, a.cloud_cap);
+	for (int i = 0; i < 5; i++) {
+		char name[3] = {'m', (char)('0' + i), 0};
+		assert_int_equal(crdt_actor_init(&m[i], name, 2, 1), SH_OK);
+		d = (crdt_dot_t){.actor = m[i], .counter = 1};
+		assert_int_equal(crdt_ctx_add(&b, &d), SH_OK);
+	}
+	assert_int_equal(crdt_ctx_reserve(&a, &b, &g_actor[0]), SH_OK);
+	size_t vv_cap = a.vv_cap, cloud_cap = a.cloud_cap;
+	assert_int_equal(crdt_ctx_merge(&a, &b), SH_OK);
+	assert_int_equal(crdt_ctx_next(&a, &g_actor[0], &d), SH_OK);
+	assert_true(d.counter == 4);
+	assert_int_equal(a.vv_len, NA + 5);
+	assert_int_equal(a.cloud_len, NA + 1); /* (actor 0, 4) joined (0, 3) */
+	assert_int_equal(a.vv_cap, vv_cap);
+	assert_int_equal(a.cloud_cap, cloud_cap);
+	assert_true(crdt_ctx_check(&a));
+	crdt_ctx_free(&a);
+	crdt_ctx_free(&b);
+}
+
 static void test_causal_leq_and_equal_match_model(void **state)
 {
 	(void)state;
@@ -841,6 +930,8 @@ int main(void)
 	    cmocka_unit_test(test_causal_any_add_order_folds_completely),
 	    cmocka_unit_test(test_causal_random_dot_sets_match_model),
 	    cmocka_unit_test(test_causal_merge_is_union_and_a_semilattice),
+	    cmocka_unit_test(test_causal_reserve_makes_merge_and_next_fit),
+	    cmocka_unit_test(test_causal_reserve_fills_full_arrays),
 	    cmocka_unit_test(test_causal_leq_and_equal_match_model),
 	    cmocka_unit_test(test_causal_leq_spans_cloud_gaps),
 	    cmocka_unit_test(test_causal_leq_near_the_top_counter),
