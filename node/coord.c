@@ -152,8 +152,11 @@ void coord_free(coord_t *c)
 				coord__req_free(c, c->reqs[i]);
 	}
 	free(c->reqs);
-	while (c->spare_count > 0)
-		free(c->spare[--c->spare_count]);
+	while (c->spare_count > 0) {
+		coord__req_t *q = c->spare[--c->spare_count];
+		free(q->bucket);
+		free(q);
+	}
 	free(c->free_slots);
 	free(c->live);
 	free(c->live_pos);
@@ -407,17 +410,26 @@ coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
                              const coord__origin_t *origin)
 {
 	coord__req_t *q;
+	uint8_t *key_mem = NULL;
+	size_t key_cap = 0;
 	uint32_t slot;
 
 	if (c->free_count == 0)
 		return NULL;
 	if (!origin->remote && results_room(c) != 0)
 		return NULL;
-	q = c->spare_count > 0 ? c->spare[--c->spare_count]
-	                       : malloc(sizeof(*q));
-	if (q == NULL)
-		return NULL;
+	if (c->spare_count > 0) {
+		q = c->spare[--c->spare_count];
+		key_mem = q->bucket;
+		key_cap = q->key_cap;
+	} else {
+		q = malloc(sizeof(*q));
+		if (q == NULL)
+			return NULL;
+	}
 	req_zero(q);
+	q->bucket = key_mem; /* the last key's bytes, reused */
+	q->key_cap = key_cap;
 	slot = c->free_slots[--c->free_count];
 	sh_assert(c->reqs[slot] == NULL);
 	q->id = (c->next_gen << c->slot_bits) | slot;
@@ -472,22 +484,29 @@ void coord__req_free(coord_t *c, coord__req_t *q)
 		coord_obj_free(&q->targets[i].answer);
 	coord_obj_free(&q->merged);
 	sh_buf_free(&q->pending);
-	free(q->bucket);
 #if COORD__SPARE_KEEP > 0
 	if (c->spare_count < COORD__SPARE_KEEP) {
-		c->spare[c->spare_count++] = q;
+		c->spare[c->spare_count++] = q; /* with its key's bytes */
 		return;
 	}
 #endif
+	free(q->bucket);
 	free(q);
 }
 
 int coord__req_set_key(coord__req_t *q, const uint8_t *bucket,
                        size_t bucket_len, const uint8_t *key, size_t key_len)
 {
-	q->bucket = malloc(bucket_len + key_len + 1);
-	if (q->bucket == NULL)
-		return SH_ENOMEM;
+	size_t need = bucket_len + key_len + 1;
+	if (need > q->key_cap) {
+		free(q->bucket);
+		q->key_cap = 0;
+		/* rounded up, so that most keys fit a reused request */
+		q->bucket = malloc(need < 128 ? 128 : need);
+		if (q->bucket == NULL)
+			return SH_ENOMEM;
+		q->key_cap = need < 128 ? 128 : need;
+	}
 	memcpy(q->bucket, bucket, bucket_len);
 	if (key_len > 0)
 		memcpy(q->bucket + bucket_len, key, key_len);

@@ -80,6 +80,8 @@ typedef struct coord__req {
 	size_t bucket_len;
 	const uint8_t *key; /* points into bucket's allocation */
 	size_t key_len;
+	size_t key_cap; /* bytes allocated at bucket: a spare request keeps
+	                 * them for the next key */
 
 	size_t target_count;
 	coord__target_t targets[COORD_TARGETS_MAX];
