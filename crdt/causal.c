@@ -104,11 +104,44 @@ void crdt_ctx_init(crdt_ctx_t *c)
 	memset(c, 0, sizeof *c);
 }
 
+void crdt_ctx_init_buf(crdt_ctx_t *c, crdt_vv_entry_t *buf, size_t cap)
+{
+	crdt_ctx_init(c);
+	c->vv = buf;
+	c->vv_cap = cap;
+	c->vv_borrowed = 1;
+}
+
 void crdt_ctx_free(crdt_ctx_t *c)
 {
-	free(c->vv);
+	if (!c->vv_borrowed)
+		free(c->vv);
 	free(c->cloud);
 	crdt_ctx_init(c);
+}
+
+/*
+ * Makes room for want vv entries. A borrowed vv that is too small moves
+ * into memory of c's own (the lender's copy is left as it was).
+ */
+static int vv_reserve(crdt_ctx_t *c, size_t want)
+{
+	if (want <= c->vv_cap)
+		return SH_OK;
+	if (!c->vv_borrowed)
+		return sh_array_reserve((void **)&c->vv, &c->vv_cap, want,
+		                        sizeof *c->vv);
+	crdt_vv_entry_t *own = NULL;
+	size_t cap = 0;
+	int rc = sh_array_reserve((void **)&own, &cap, want, sizeof *own);
+	if (rc != SH_OK)
+		return rc;
+	if (c->vv_len > 0)
+		memcpy(own, c->vv, c->vv_len * sizeof *own);
+	c->vv = own;
+	c->vv_cap = cap;
+	c->vv_borrowed = 0;
+	return SH_OK;
 }
 
 void crdt_ctx_clear(crdt_ctx_t *c)
@@ -199,8 +232,7 @@ int crdt_ctx_is_empty(const crdt_ctx_t *c)
 static int vv_insert(crdt_ctx_t *c, size_t at, const crdt_actor_t *a,
                      uint64_t counter)
 {
-	int rc = sh_array_reserve((void **)&c->vv, &c->vv_cap, c->vv_len + 1,
-	                          sizeof *c->vv);
+	int rc = vv_reserve(c, c->vv_len + 1);
 	if (rc != SH_OK)
 		return rc;
 	memmove(&c->vv[at + 1], &c->vv[at], (c->vv_len - at) * sizeof *c->vv);
@@ -293,8 +325,7 @@ int crdt_ctx_copy(crdt_ctx_t *dst, const crdt_ctx_t *src)
 	if (dst == src)
 		return SH_OK;
 	crdt_ctx_clear(dst);
-	int rc = sh_array_reserve((void **)&dst->vv, &dst->vv_cap, src->vv_len,
-	                          sizeof *dst->vv);
+	int rc = vv_reserve(dst, src->vv_len);
 	if (rc == SH_OK)
 		rc = sh_array_reserve((void **)&dst->cloud, &dst->cloud_cap,
 		                      src->cloud_len, sizeof *dst->cloud);
@@ -313,6 +344,8 @@ int crdt_ctx_copy(crdt_ctx_t *dst, const crdt_ctx_t *src)
 /* 1 if c's cloud holds a dot of actor a. */
 static int cloud_has_actor(const crdt_ctx_t *c, const crdt_actor_t *a)
 {
+	if (c->cloud_len == 0)
+		return 0; /* the usual case: full states make no cloud */
 	crdt_dot_t probe = {.actor = *a, .counter = 0};
 	long i = cloud_find(c, &probe); /* counters start at 1: never found */
 	size_t at = (size_t)(-i - 1);
@@ -326,11 +359,16 @@ int crdt_ctx_reserve(crdt_ctx_t *c, const crdt_ctx_t *other,
 	size_t vv = 0, cloud = 0;
 
 	if (other != NULL && other != c) {
-		vv = other->vv_len;       /* each may be a new actor */
+		/* the merge inserts other's actors that c lacks (a cloud dot
+		 * of an actor neither vv holds stays in the cloud) */
+		for (size_t i = 0; i < other->vv_len; i++)
+			vv += vv_find(c, &other->vv[i].actor) < 0;
 		cloud = other->cloud_len; /* each may stay in the cloud */
 	}
 	if (a != NULL) {
-		vv++;
+		if (vv_find(c, a) < 0 &&
+		    (other == NULL || vv_find(other, a) < 0))
+			vv++;
 		/*
 		 * a's next dot lands in the cloud only when a cloud already
 		 * holds a dot of a above a's vv counter; without one the
@@ -343,8 +381,7 @@ int crdt_ctx_reserve(crdt_ctx_t *c, const crdt_ctx_t *other,
 	if (vv > SIZE_MAX / 2 - c->vv_len ||
 	    cloud > SIZE_MAX / 2 - c->cloud_len)
 		return SH_ENOMEM;
-	int rc = sh_array_reserve((void **)&c->vv, &c->vv_cap, c->vv_len + vv,
-	                          sizeof *c->vv);
+	int rc = vv_reserve(c, c->vv_len + vv);
 	if (rc == SH_OK && cloud > 0)
 		rc = sh_array_reserve((void **)&c->cloud, &c->cloud_cap,
 		                      c->cloud_len + cloud, sizeof *c->cloud);
@@ -451,7 +488,7 @@ static int decode_vv(sh_mp_reader_t *r, crdt_ctx_t *c)
 		return rc;
 	if (n > CRDT_CTX_ACTORS_MAX)
 		return SH_ETOOBIG;
-	rc = sh_array_reserve((void **)&c->vv, &c->vv_cap, n, sizeof *c->vv);
+	rc = vv_reserve(c, n);
 	if (rc != SH_OK)
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {

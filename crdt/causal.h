@@ -55,10 +55,12 @@ typedef struct crdt_vv_entry {
  * A zeroed crdt_ctx_t is a valid empty context.
  */
 typedef struct crdt_ctx {
-	crdt_vv_entry_t *vv; /* owned */
+	crdt_vv_entry_t *vv; /* owned, unless vv_borrowed */
 	size_t vv_len, vv_cap;
 	crdt_dot_t *cloud; /* owned */
 	size_t cloud_len, cloud_cap;
+	/* 1: vv lies in memory someone else owns (crdt_ctx_init_buf) */
+	uint8_t vv_borrowed;
 } crdt_ctx_t;
 
 /* ---- actors and dots ---- */
@@ -95,7 +97,16 @@ int crdt_dot_decode(sh_mp_reader_t *r, crdt_dot_t *out);
 /* crdt_ctx_init - make c empty (owns nothing). */
 void crdt_ctx_init(crdt_ctx_t *c);
 
-/* crdt_ctx_free - release c's memory; c is then empty. */
+/*
+ * crdt_ctx_init_buf - make c empty, its version vector kept in buf (cap
+ * entries of the caller's memory, which c never frees). When the vv
+ * outgrows buf, c moves it into memory of its own. The caller keeps buf
+ * alive, and c where buf can be reached, for as long as c is used (dvv.c
+ * keeps a decoded object's vv in the object's one allocation this way).
+ */
+void crdt_ctx_init_buf(crdt_ctx_t *c, crdt_vv_entry_t *buf, size_t cap);
+
+/* crdt_ctx_free - release c's own memory; c is then empty. */
 void crdt_ctx_free(crdt_ctx_t *c);
 
 /* crdt_ctx_clear - make c empty, keeping its allocations. */

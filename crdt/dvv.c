@@ -58,10 +58,19 @@ static int sib_clone(dvv_sibling_t *dst, const dvv_sibling_t *src)
 	                src->tombstone);
 }
 
-static void sib_free(dvv_sibling_t *s)
+/* 1 if p points into obj's block (dvv_t), which only dvv_free releases. */
+static int in_block(const dvv_t *obj, const void *p)
 {
-	/* value is the start of the sibling's one allocation */
-	free((void *)s->value);
+	uintptr_t b = (uintptr_t)obj->block, x = (uintptr_t)p;
+	return obj->block != NULL && x >= b && x - b < obj->block_len;
+}
+
+static void sib_free(const dvv_t *obj, dvv_sibling_t *s)
+{
+	/* value is the start of the sibling's one allocation, unless the
+	 * sibling was decoded into obj's block */
+	if (obj == NULL || !in_block(obj, s->value))
+		free((void *)s->value);
 	s->value = NULL;
 }
 
@@ -100,7 +109,16 @@ static int sib_reserve(dvv_t *obj, size_t want)
 		cap *= 2;
 	if (cap > SIZE_MAX / sizeof *obj->siblings)
 		return SH_ENOMEM;
-	dvv_sibling_t *p = realloc(obj->siblings, cap * sizeof *p);
+	dvv_sibling_t *p;
+	if (in_block(obj, obj->siblings)) {
+		/* the array in the block cannot grow: move it out */
+		p = malloc(cap * sizeof *p);
+		if (p != NULL)
+			memcpy(p, obj->siblings,
+			       obj->sibling_count * sizeof *p);
+	} else {
+		p = realloc(obj->siblings, cap * sizeof *p);
+	}
 	if (p == NULL)
 		return SH_ENOMEM;
 	obj->siblings = p;
@@ -129,7 +147,7 @@ static void drop_seen(dvv_t *obj, const crdt_ctx_t *ctx)
 	for (size_t i = 0; i < obj->sibling_count; i++) {
 		dvv_sibling_t *s = &obj->siblings[i];
 		if (crdt_ctx_contains(ctx, &s->dot))
-			sib_free(s);
+			sib_free(obj, s);
 		else
 			obj->siblings[keep++] = *s;
 	}
@@ -160,9 +178,11 @@ void dvv_init(dvv_t *obj)
 void dvv_free(dvv_t *obj)
 {
 	for (size_t i = 0; i < obj->sibling_count; i++)
-		sib_free(&obj->siblings[i]);
-	free(obj->siblings);
-	crdt_ctx_free(&obj->ctx);
+		sib_free(obj, &obj->siblings[i]);
+	if (!in_block(obj, obj->siblings))
+		free(obj->siblings);
+	crdt_ctx_free(&obj->ctx); /* a vv in the block is borrowed */
+	free(obj->block);
 	dvv_init(obj);
 }
 
@@ -343,7 +363,7 @@ static void join_release_dropped(dvv_t *obj, const join_t *j)
 		if (p < j->n && j->out[p].value == s->value)
 			p++;
 		else
-			sib_free(s);
+			sib_free(obj, s);
 	}
 }
 
@@ -365,13 +385,14 @@ int dvv_sync(dvv_t *obj, const dvv_t *other)
 	if (rc != SH_OK) {
 		for (size_t i = 0; i < j.n; i++)
 			if (j.cloned[i])
-				sib_free(&j.out[i]);
+				sib_free(NULL, &j.out[i]);
 		free(j.out);
 		free(j.cloned);
 		return rc;
 	}
 	join_release_dropped(obj, &j);
-	free(obj->siblings);
+	if (!in_block(obj, obj->siblings))
+		free(obj->siblings);
 	free(j.cloned);
 	obj->siblings = j.out;
 	obj->sibling_count = j.n;
@@ -567,9 +588,19 @@ static int decode_sib_wire(sh_mp_reader_t *r, sib_wire_t *sw,
 	return sw->tombstone && sw->value_len > 0 ? SH_EMALFORMED : SH_OK;
 }
 
-/* Reads the sibling list into obj, whose context is already decoded. */
-static int decode_siblings(sh_mp_reader_t *r, dvv_t *obj,
-                           const dvv_limits_t *limits)
+/* Siblings and vv entries a decode keeps on the stack before it knows the
+ * object's size (more go to the heap). */
+#define DECODE_SIBS_STACK 4
+#define DECODE_VV_STACK   8
+
+/*
+ * Reads the sibling list's wire forms into sw (DECODE_SIBS_STACK entries
+ * on the caller's stack; *swp is replaced by a malloc'd array when more
+ * are needed, which the caller frees) and checks them against ctx.
+ */
+static int decode_wires(sh_mp_reader_t *r, const crdt_ctx_t *ctx,
+                        const dvv_limits_t *limits, sib_wire_t **swp,
+                        uint32_t *n_out)
 {
 	uint32_t n;
 	int rc = sh_mp_get_array(r, &n);
@@ -577,25 +608,83 @@ static int decode_siblings(sh_mp_reader_t *r, dvv_t *obj,
 		return rc;
 	if (n > limits->siblings_max)
 		return SH_ETOOBIG;
-	if ((rc = sib_reserve(obj, n)) != SH_OK)
-		return rc;
-	for (uint32_t i = 0; i < n; i++) {
-		sib_wire_t sw;
-		if ((rc = decode_sib_wire(r, &sw, limits)) != SH_OK)
-			return rc;
-		if (i > 0 &&
-		    crdt_dot_cmp(&obj->siblings[i - 1].dot, &sw.dot) >= 0)
-			return SH_EMALFORMED; /* unsorted or duplicate */
-		if (!crdt_ctx_contains(&obj->ctx, &sw.dot))
-			return SH_EMALFORMED; /* a sibling the object never saw
-			                       */
-		rc =
-		    sib_make(&obj->siblings[i], &sw.dot, sw.value, sw.value_len,
-		             sw.ct, sw.ct_len, sw.timestamp_ms, sw.tombstone);
-		if (rc != SH_OK)
-			return rc;
-		obj->sibling_count = i + 1;
+	if (n > DECODE_SIBS_STACK) {
+		*swp = malloc((size_t)n * sizeof **swp);
+		if (*swp == NULL)
+			return SH_ENOMEM;
 	}
+	sib_wire_t *sw = *swp;
+	for (uint32_t i = 0; i < n; i++) {
+		if ((rc = decode_sib_wire(r, &sw[i], limits)) != SH_OK)
+			return rc;
+		if (i > 0 && crdt_dot_cmp(&sw[i - 1].dot, &sw[i].dot) >= 0)
+			return SH_EMALFORMED; /* unsorted or duplicate */
+		if (!crdt_ctx_contains(ctx, &sw[i].dot))
+			return SH_EMALFORMED; /* a sibling never seen */
+	}
+	*n_out = n;
+	return SH_OK;
+}
+
+/*
+ * Makes *obj (empty) the object of context *ctx (moved in) and siblings
+ * sw[0..n), in one allocation: ctx's vv when it is still in the caller's
+ * stack_vv, room for n + 1 siblings (an update adds one), then each
+ * sibling's value, content type and NUL. 0 or SH_ENOMEM (nothing moved).
+ */
+static int build_object(dvv_t *obj, crdt_ctx_t *ctx,
+                        const crdt_vv_entry_t *stack_vv, const sib_wire_t *sw,
+                        uint32_t n)
+{
+	int vv_here = ctx->vv == stack_vv && ctx->vv_len > 0;
+	size_t vv_bytes = vv_here ? ctx->vv_len * sizeof *ctx->vv : 0;
+	size_t cap = n > 0 ? (size_t)n + 1 : 0, bytes = 0;
+	for (uint32_t i = 0; i < n; i++)
+		bytes += sw[i].value_len + sw[i].ct_len + 1; /* in the input */
+	size_t len = vv_bytes + cap * sizeof(dvv_sibling_t) + bytes;
+	uint8_t *block = len > 0 ? malloc(len) : NULL;
+	if (len > 0 && block == NULL)
+		return SH_ENOMEM;
+	if (vv_here) {
+		memcpy(block, ctx->vv, vv_bytes);
+		crdt_ctx_init_buf(&obj->ctx, (crdt_vv_entry_t *)block,
+		                  ctx->vv_len);
+		obj->ctx.vv_len = ctx->vv_len;
+		obj->ctx.cloud = ctx->cloud;
+		obj->ctx.cloud_len = ctx->cloud_len;
+		obj->ctx.cloud_cap = ctx->cloud_cap;
+	} else if (ctx->vv == stack_vv) {
+		obj->ctx = *ctx; /* no vv: nothing of the stack is kept */
+		obj->ctx.vv = NULL;
+		obj->ctx.vv_cap = 0;
+		obj->ctx.vv_borrowed = 0;
+	} else {
+		obj->ctx = *ctx; /* the vv outgrew the stack: c owns it */
+	}
+	crdt_ctx_init(ctx);
+	obj->block = block;
+	obj->block_len = len;
+	obj->siblings = cap > 0 ? (dvv_sibling_t *)(block + vv_bytes) : NULL;
+	obj->sibling_cap = cap;
+	uint8_t *p = block + vv_bytes + cap * sizeof(dvv_sibling_t);
+	for (uint32_t i = 0; i < n; i++) {
+		dvv_sibling_t *s = &obj->siblings[i];
+		s->dot = sw[i].dot;
+		s->value = p;
+		s->value_len = sw[i].value_len;
+		if (sw[i].value_len > 0)
+			memcpy(p, sw[i].value, sw[i].value_len);
+		p += sw[i].value_len;
+		s->content_type = (const char *)p;
+		s->content_type_len = sw[i].ct_len;
+		if (sw[i].ct_len > 0)
+			memcpy(p, sw[i].ct, sw[i].ct_len);
+		p += sw[i].ct_len;
+		*p++ = '\0';
+		s->timestamp_ms = sw[i].timestamp_ms;
+		s->tombstone = sw[i].tombstone ? 1 : 0;
+	}
+	obj->sibling_count = n;
 	return SH_OK;
 }
 
@@ -608,16 +697,24 @@ static int decode_object(sh_mp_reader_t *r, dvv_t *tmp,
 		dvv_limits_default(&def);
 		limits = &def;
 	}
+	crdt_vv_entry_t vv[DECODE_VV_STACK];
+	sib_wire_t sw_stack[DECODE_SIBS_STACK], *sw = sw_stack;
+	crdt_ctx_t ctx;
+	uint32_t n = 0;
+	crdt_ctx_init_buf(&ctx, vv, DECODE_VV_STACK);
 	sh_mp_reader_t rr = *r;
 	int rc = decode_header(&rr, DVV_TAG, DVV_VERSION, 4);
 	if (rc == SH_OK)
-		rc = crdt_ctx_decode(&rr, &tmp->ctx);
+		rc = crdt_ctx_decode(&rr, &ctx);
 	if (rc == SH_OK)
-		rc = decode_siblings(&rr, tmp, limits);
-	if (rc != SH_OK) {
-		dvv_free(tmp);
+		rc = decode_wires(&rr, &ctx, limits, &sw, &n);
+	if (rc == SH_OK)
+		rc = build_object(tmp, &ctx, vv, sw, n);
+	if (sw != sw_stack)
+		free(sw);
+	crdt_ctx_free(&ctx); /* empty after build_object */
+	if (rc != SH_OK)
 		return rc;
-	}
 	*r = rr;
 	return SH_OK;
 }

@@ -124,6 +124,14 @@ typedef struct dvv {
 	dvv_sibling_t *siblings; /* owned: sorted by dot */
 	size_t sibling_count;
 	size_t sibling_cap;
+	/*
+	 * Private. A decoded object is one allocation: the context's vv,
+	 * room for one more sibling than it has, and the siblings' bytes.
+	 * What a later change puts beside it is allocated on its own; the
+	 * block goes only with the object (dvv_free).
+	 */
+	uint8_t *block;
+	size_t block_len;
 } dvv_t;
 
 /*

@@ -529,10 +529,26 @@ static void step_sync(history_t *h, int i)
 	h->seen[i] |= h->seen[j];
 }
 
+/*
+ * Replaces obj by its decoded encoding, as a node reads its copy from
+ * disk: the steps after it change a decoded object, whose vv, sibling
+ * array and bytes share one allocation until they outgrow it.
+ */
+static void reload(dvv_t *obj)
+{
+	sh_buf_t b = {0};
+	encode(obj, &b);
+	PROP(dvv_decode(obj, b.data, b.len, NULL) == SH_OK);
+	PROP(dvv_check(obj));
+	sh_buf_free(&b);
+}
+
 static void step(history_t *h)
 {
 	int i = (int)sh_rand_below(h->r, NR);
 	uint64_t op = sh_rand_below(h->r, 10);
+	if (sh_rand_chance(h->r, 0.3))
+		reload(&h->rep[i]);
 	if (op < 3)
 		step_read(h, i);
 	else if (op < 6)
@@ -710,6 +726,98 @@ static void test_dvv_encode_decode_round_trip(void **state)
 	sh_buf_free(&b);
 	dvv_free(&obj);
 	dvv_free(&back);
+}
+
+/* 1 if p lies in obj's decoded block. */
+static int in_block(const dvv_t *obj, const void *p)
+{
+	uintptr_t b = (uintptr_t)obj->block, x = (uintptr_t)p;
+	return obj->block != NULL && x >= b && x - b < obj->block_len;
+}
+
+/*
+ * A decoded object is one allocation (dvv.h); as it changes, its vv and
+ * sibling array move out of it one by one, its dropped siblings' bytes
+ * stay in it, and it gives the same bytes as the same object never
+ * encoded. Run under ASan, a wrong free of a part of the block shows.
+ */
+static void test_dvv_decoded_object_moves_out_of_its_block(void **state)
+{
+	(void)state;
+	dvv_t ref = {0}, d = {0}, other = {0};
+	crdt_ctx_t k = {0};
+	sh_buf_t b = {0};
+	put(&ref, NULL, 0, "a");
+	put(&ref, NULL, 0, "b");
+	assert_int_equal(dvv_join(&ref, &k), SH_OK); /* saw "a" and "b" */
+	encode(&ref, &b);
+	assert_int_equal(dvv_decode(&d, b.data, b.len, NULL), SH_OK);
+	assert_true(in_block(&d, d.ctx.vv) && d.ctx.vv_borrowed);
+	assert_true(in_block(&d, d.siblings));
+	assert_true(in_block(&d, d.siblings[0].value));
+	assert_int_equal(d.sibling_cap, 3); /* room for one more */
+	/* a third sibling by a new actor: the array has room, the vv not */
+	put(&ref, NULL, 1, "c");
+	put(&d, NULL, 1, "c");
+	assert_true(in_block(&d, d.siblings) && !in_block(&d, d.ctx.vv));
+	assert_false(d.ctx.vv_borrowed);
+	assert_false(in_block(&d, d.siblings[2].value));
+	assert_true(same_bytes(&ref, &d));
+	/* a fourth: the array moves out too */
+	put(&ref, NULL, 2, "d");
+	put(&d, NULL, 2, "d");
+	assert_false(in_block(&d, d.siblings));
+	assert_true(in_block(&d, d.siblings[0].value));
+	assert_true(same_bytes(&ref, &d));
+	/* dropping "a" and "b" keeps their bytes in the block */
+	assert_int_equal(dvv_discard(&ref, &k), SH_OK);
+	assert_int_equal(dvv_discard(&d, &k), SH_OK);
+	assert_true(HAS(&d, "c", "d"));
+	assert_true(same_bytes(&ref, &d));
+	/* a join replaces the array; a copy owns no block */
+	put(&other, NULL, 3, "e");
+	assert_int_equal(dvv_sync(&ref, &other), SH_OK);
+	assert_int_equal(dvv_sync(&d, &other), SH_OK);
+	assert_true(same_bytes(&ref, &d));
+	assert_int_equal(dvv_copy(&other, &d), SH_OK);
+	assert_null(other.block);
+	assert_true(same_bytes(&other, &d) && dvv_check(&d));
+	/* decoding again replaces the object, block and all */
+	encode(&ref, &b);
+	assert_int_equal(dvv_decode(&d, b.data, b.len, NULL), SH_OK);
+	assert_true(same_bytes(&ref, &d) && dvv_check(&d));
+	crdt_ctx_free(&k);
+	sh_buf_free(&b);
+	dvv_free(&ref);
+	dvv_free(&d);
+	dvv_free(&other);
+}
+
+/* Objects with more siblings and actors than a decode keeps on its stack. */
+static void test_dvv_decode_large_objects(void **state)
+{
+	(void)state;
+	dvv_t ref = {0}, d = {0};
+	sh_buf_t b = {0};
+	crdt_actor_t a[12];
+	for (int i = 0; i < 12; i++) {
+		char name[4] = {'x', (char)('a' + i), 0};
+		assert_int_equal(crdt_actor_init(&a[i], name, 2, 5), SH_OK);
+		dvv_value_t v = {.value = (const uint8_t *)name,
+		                 .value_len = 2,
+		                 .timestamp_ms = (uint64_t)i};
+		assert_int_equal(dvv_update(&ref, NULL, &a[i], &v, NULL),
+		                 SH_OK);
+		encode(&ref, &b);
+		assert_int_equal(dvv_decode(&d, b.data, b.len, NULL), SH_OK);
+		assert_true(same_bytes(&ref, &d) && dvv_check(&d));
+		assert_int_equal(d.sibling_count, (size_t)i + 1);
+		assert_int_equal(d.ctx.vv_len, (size_t)i + 1);
+	}
+	assert_false(d.ctx.vv_borrowed); /* 12 actors: beyond the stack */
+	sh_buf_free(&b);
+	dvv_free(&ref);
+	dvv_free(&d);
 }
 
 static void test_dvv_decode_mp_reads_embedded_objects(void **state)
@@ -1029,6 +1137,8 @@ int main(void)
 	    cmocka_unit_test(test_dvv_reused_dot_still_converges),
 	    cmocka_unit_test(test_dvv_random_histories_obey_laws_and_model),
 	    cmocka_unit_test(test_dvv_encode_decode_round_trip),
+	    cmocka_unit_test(test_dvv_decoded_object_moves_out_of_its_block),
+	    cmocka_unit_test(test_dvv_decode_large_objects),
 	    cmocka_unit_test(test_dvv_decode_mp_reads_embedded_objects),
 	    cmocka_unit_test(test_dvv_decode_rejects_every_truncation),
 	    cmocka_unit_test(test_dvv_decode_survives_corruption),
