@@ -159,7 +159,7 @@ static sh_buf_t node__http_out;
 static int node__http_out_busy;
 
 /*
- * While a sealed batch commits (node_loop.c), reads go on against the
+ * While a sealed batch commits (node_commit.c), reads go on against the
  * committed state, but a write must wait for the next batch, and so
  * must everything after a held reply: a pipelined read behind its own
  * connection's write must see that write.

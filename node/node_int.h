@@ -116,7 +116,7 @@ typedef struct node_hconn {
 	int closing;
 	int refused;  /* over the connection limit: close after the 503 */
 	int pump_due; /* on node_t.pump_list */
-	/* a sealed batch is committing (node_loop.c): */
+	/* a sealed batch is committing (node_commit.c): */
 	int held;     /* a reply that waits for its commit: no output */
 	int deferred; /* a write waits in the pipeline for the commit */
 	struct node_hconn *pump_next;
@@ -193,7 +193,7 @@ struct node {
 	uint64_t pending_gen;
 	node_hconn_t *pump_list; /* replied to while outputs were delivered */
 
-	/* A sealed batch committing on the thread pool (node_loop.c):
+	/* A sealed batch committing on the thread pool (node_commit.c):
 	 * meanwhile reads go on against the committed state, writes wait,
 	 * and the sealed batch's outputs are held. */
 	int committing;

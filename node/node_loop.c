@@ -1,12 +1,15 @@
 /*
  * node_loop.c - the node's event loop (node.h): start-up, the one timer
- * for the cores' deadlines, group commit before anything leaves, SWIM
- * events into the coordinator's member list, and the clean stop.
+ * for the cores' deadlines, the end of each turn, SWIM events into the
+ * coordinator's member list, and the clean stop.
  *
- * One loop turn: callbacks feed the cores (each coordinator call inside
- * the store batch node__batch opens); then, in uv_prepare before the
- * loop blocks, node__flush commits the batch, hands the SWIM and
- * coordinator outputs to the sockets, and re-arms the timer.
+ * One loop turn: callbacks feed the cores (each coordinator call that
+ * may write inside the store batch node__batch opens); then, in
+ * uv_prepare before the loop blocks, node__flush runs the per-turn
+ * drivers, commits the batch (node_commit.c: in the loop, or sealed and
+ * committed on the thread pool), hands the SWIM and coordinator outputs
+ * to the sockets (holding what depends on a sealed batch), and re-arms
+ * the timer.
  */
 #include <fcntl.h>
 #include <inttypes.h>
