@@ -758,9 +758,19 @@ int dvv_ctx_decode(crdt_ctx_t *ctx, const uint8_t *p, size_t len)
 		return SH_ETRUNC;
 	sh_mp_reader_t r;
 	sh_mp_reader_init(&r, p, len);
+	int rc = decode_header(&r, DVV_CTX_TAG, DVV_CTX_VERSION, 3);
+	if (rc == SH_OK && crdt_ctx_is_empty(ctx)) {
+		/* in place, in the memory ctx has (perhaps a caller's
+		 * buffer, crdt_ctx_init_buf): an error leaves it empty */
+		rc = crdt_ctx_decode(&r, ctx);
+		if (rc == SH_OK && sh_mp_reader_left(&r) != 0)
+			rc = SH_EMALFORMED; /* trailing bytes */
+		if (rc != SH_OK)
+			crdt_ctx_clear(ctx);
+		return rc;
+	}
 	crdt_ctx_t tmp;
 	crdt_ctx_init(&tmp);
-	int rc = decode_header(&r, DVV_CTX_TAG, DVV_CTX_VERSION, 3);
 	if (rc == SH_OK)
 		rc = crdt_ctx_decode(&r, &tmp);
 	if (rc == SH_OK && sh_mp_reader_left(&r) != 0)

@@ -287,7 +287,10 @@ int dvv_ctx_encode(const crdt_ctx_t *ctx, sh_buf_t *out);
 /*
  * dvv_ctx_decode - read a standalone client context from p[0..len)
  * (borrowed) into *ctx (initialised). On success ctx is replaced; on error
- * it is unchanged. Errors as dvv_decode.
+ * it holds the same dots as before. An empty ctx is decoded into in place,
+ * using the memory it has (a buffer of crdt_ctx_init_buf saves an
+ * allocation), and may own memory after an error too: crdt_ctx_free it as
+ * always. Errors as dvv_decode.
  */
 int dvv_ctx_decode(crdt_ctx_t *ctx, const uint8_t *p, size_t len);
 

@@ -161,12 +161,14 @@ static int kind_conflict(const coord__req_t *q, coord_op_t op,
 static int kv_apply(coord_t *c, uint64_t now_ms, coord__req_t *q,
                     const coord__write_in_t *in, char *err, size_t err_size)
 {
+	crdt_vv_entry_t vv[4]; /* a client context names few actors */
 	crdt_ctx_t ctx;
 	dvv_value_t v;
 	int e = 0;
 
-	crdt_ctx_init(&ctx);
+	crdt_ctx_init_buf(&ctx, vv, sizeof(vv) / sizeof(vv[0]));
 	if (in->ctx_len > 0 && dvv_ctx_decode(&ctx, in->ctx, in->ctx_len)) {
+		crdt_ctx_free(&ctx);
 		snprintf(err, err_size, "malformed context");
 		return 400;
 	}

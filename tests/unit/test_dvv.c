@@ -1074,6 +1074,34 @@ static void test_dvv_decode_rejects_bad_sibling_shapes(void **state)
 	dvv_free(&obj);
 }
 
+/*
+ * An empty context decodes in place, in a caller's buffer while it fits
+ * and in memory of its own beyond it; an error leaves it empty.
+ */
+static void test_dvv_client_context_into_a_buffer(void **state)
+{
+	(void)state;
+	crdt_vv_entry_t buf[2];
+	crdt_ctx_t k = {0}, back;
+	sh_buf_t b = {0};
+	for (int i = 0; i < NR; i++) {
+		crdt_dot_t d = {.actor = g_actor[i], .counter = 1};
+		assert_int_equal(crdt_ctx_add(&k, &d), SH_OK);
+		sh_buf_reset(&b);
+		assert_int_equal(dvv_ctx_encode(&k, &b), SH_OK);
+		crdt_ctx_init_buf(&back, buf, 2);
+		assert_int_equal(dvv_ctx_decode(&back, b.data, b.len - 1),
+		                 SH_ETRUNC);
+		assert_true(crdt_ctx_is_empty(&back));
+		assert_int_equal(dvv_ctx_decode(&back, b.data, b.len), SH_OK);
+		assert_true(crdt_ctx_equal(&k, &back));
+		assert_int_equal(back.vv == buf, i < 2);
+		crdt_ctx_free(&back);
+	}
+	sh_buf_free(&b);
+	crdt_ctx_free(&k);
+}
+
 static void test_dvv_client_context_round_trip(void **state)
 {
 	(void)state;
@@ -1145,6 +1173,7 @@ int main(void)
 	    cmocka_unit_test(test_dvv_decode_rejects_bad_objects),
 	    cmocka_unit_test(test_dvv_decode_rejects_bad_sibling_shapes),
 	    cmocka_unit_test(test_dvv_client_context_round_trip),
+	    cmocka_unit_test(test_dvv_client_context_into_a_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
