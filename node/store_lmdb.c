@@ -5,8 +5,8 @@
  * MDB_NOLOCK (see lmdb_seal) and held by one process through a flock on
  * shoal.lock; one named database per keyspace ("objects", "hints",
  * "meta"). A batch is one write transaction; reads outside a batch use one
- * reusable read-only transaction, renewed per call and reset at the start
- * of the next call, so a reader never pins old pages for long.
+ * read-only transaction, renewed when they start after a batch and reset
+ * when a batch begins (read_txn).
  *
  * Stored keys. LMDB keys are at most 511 bytes (MDB_MAXKEYSIZE of the
  * Debian build, and the format is fixed to it so a data directory stays
@@ -139,8 +139,9 @@ static int same_key(const uint8_t *a, size_t a_len, const store_key_t *k)
 
 /* ---- transactions and the map ---- */
 
-/* End the read snapshot of the previous call, if any (not while sealed:
- * a renewed snapshot could see the meta page the commit is writing). */
+/* End the read snapshot, if any, before a batch (or the map, or a sync)
+ * changes what is committed; not while sealed (a renewed snapshot could
+ * see the meta page the commit is writing). */
 static void read_release(lmdb_store_t *l)
 {
 	if (l->rtxn_live && !l->sealed) {
@@ -149,16 +150,21 @@ static void read_release(lmdb_store_t *l)
 	}
 }
 
-/* The transaction reads use: the batch's, or a fresh read snapshot. */
+/*
+ * The transaction reads use: the batch's, or the read snapshot. The
+ * snapshot is kept from call to call: only this process writes (the
+ * flock), and only through a batch, whose begin releases it, so it stays
+ * the newest committed state until then (while sealed: the state before
+ * the sealed batch). Renewing it per call cost more than a read.
+ */
 static int read_txn(store_t *s, MDB_txn **txn)
 {
 	lmdb_store_t *l = s->impl;
-	read_release(l);
 	if (l->wtxn != NULL) {
 		*txn = l->wtxn;
 		return SH_OK;
 	}
-	if (l->rtxn_live) { /* sealed: the snapshot taken at the seal */
+	if (l->rtxn_live) {
 		*txn = l->rtxn;
 		return SH_OK;
 	}
