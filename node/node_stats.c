@@ -342,6 +342,10 @@ static void node__prom_rest(node_t *n, sh_buf_t *out)
 	                   cs->hints_stored);
 	node__prom_counter(out, "shoal_inflight", "gauge", cs->inflight);
 	node__prom_counter(out, "shoal_commits_total", "counter", s->commits);
+	node__prom_counter(out, "shoal_commits_sealed_total", "counter",
+	                   s->commits_sealed);
+	node__prom_counter(out, "shoal_reads_while_committing_total", "counter",
+	                   s->reads_sealed);
 	node__prom_counter(out, "shoal_http_connections", "gauge",
 	                   n->conns_len);
 	node__prom_counter(out, "shoal_members_live", "gauge",

@@ -139,6 +139,10 @@ def test(build):
     st = n.stats()["store"]
     check(st["commits_sealed"] > 0 and st["commit_errors"] == 0,
           "sealed commits without errors: %r" % st)
+    met = [ln for ln in n.get("/metrics").body.decode().splitlines()
+           if ln.startswith("shoal_commits_sealed_total ")]
+    check(met and int(met[0].split()[-1]) > 0,
+          "/metrics shoal_commits_sealed_total: %r" % met)
     check(len(acked) > 0, "writes acknowledged")
     read_back(n, acked)
     n.kill9()
