@@ -84,7 +84,7 @@ typedef struct node_stats {
 	node_hist_t latency[NODE_OP__COUNT];
 	uint64_t commits, commit_errors;
 	uint64_t commits_sealed; /* committed off the loop (node_commit.c) */
-	uint64_t reads_sealed;   /* reads served while one committed */
+	uint64_t reads_while_committing; /* reads served meanwhile */
 	node_hist_t commit_latency;
 	uint64_t frames_in, frames_out, frame_errors, frames_dropped;
 	uint64_t bytes_in, bytes_out;
@@ -339,8 +339,9 @@ void node__kv_pump_marked(node_t *n);
 int node__b64_encode(const uint8_t *p, size_t len, sh_buf_t *out);
 /* node__pending_find - the request of a client id, or NULL. */
 node_pending_t *node__pending_find(node_t *n, uint64_t client_id);
-/* node__pending_answer - count and time a reply; free the slot. */
-void node__pending_answer(node_t *n, node_pending_t *p, int status);
+/* node__pending_answer - count and time a reply (held: when the sealed
+ * commit it waits for is done); free the slot. */
+void node__pending_answer(node_t *n, node_pending_t *p, int status, int held);
 /* node__kv_held_timed - a sealed commit is done: time its held replies. */
 void node__kv_held_timed(node_t *n);
 /* node__kv_replicas - /cluster/replicas. */

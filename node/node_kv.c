@@ -172,9 +172,9 @@ typedef struct node__held_time {
 } node__held_time_t;
 
 /* Count and time a reply, and release the slot. A reply held for a
- * sealed commit (n->holding) is timed when the commit is done, as the
- * client sees it. */
-void node__pending_answer(node_t *n, node_pending_t *p, int status)
+ * sealed commit (held) is timed when the commit is done, as the client
+ * sees it. */
+void node__pending_answer(node_t *n, node_pending_t *p, int status, int held)
 {
 	if (p->op < NODE_OP__COUNT) {
 		int k = status < 300   ? NODE_ST_2XX
@@ -183,7 +183,7 @@ void node__pending_answer(node_t *n, node_pending_t *p, int status)
 		                       : NODE_ST_5XX;
 		n->stats.status[p->op][k]++;
 		node__held_time_t h = {.start_us = p->start_us, .op = p->op};
-		if (!n->holding ||
+		if (!held ||
 		    sh_buf_append(&n->held_times, &h, sizeof h) != SH_OK)
 			node_hist_add(&n->stats.latency[p->op],
 			              node__now_us() - p->start_us);
@@ -343,7 +343,7 @@ void node__kv_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req,
 		node__answer_now(n, c, req->seq, op, 503, "storage");
 		return;
 	}
-	n->stats.reads_sealed += reads && n->committing;
+	n->stats.reads_while_committing += reads && n->committing;
 	node_pending_t *p = node__pending_new(n, c, req->seq, op);
 	if (p == NULL) {
 		node__answer_now(n, c, req->seq, op, 503, "out of memory");
@@ -352,7 +352,7 @@ void node__kv_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req,
 	int rc = node__kv_call(n, p, req, m, &cp, err, sizeof err);
 	if (rc != SH_OK) {
 		int status = err[0] ? 400 : 503;
-		node__pending_answer(n, p, status);
+		node__pending_answer(n, p, status, 0);
 		node__reply_error(c, req->seq, status,
 		                  err[0] ? err : sh_strerror(rc));
 	}

@@ -168,7 +168,7 @@ static uint64_t node__flush_once(node_t *n)
 			node__members_changed(n);
 	}
 	int rc = node__commit(n);
-	if (rc <= 0) {
+	if (rc != NODE_COMMIT_SEALED) {
 		node__hint_acks(n, rc == SH_OK);
 		node__xfer_committed(n, rc == SH_OK);
 	}
@@ -178,7 +178,7 @@ static uint64_t node__flush_once(node_t *n)
 	if (n->coord_open) {
 		coord_ready_t rd;
 		coord_ready(&n->coord, &rd);
-		n->holding = rc > 0;
+		n->holding = rc == NODE_COMMIT_SEALED;
 		node__kv_outputs(n, &rd);
 		n->holding = 0;
 		/* while committing, the commit's end brings the next turn */

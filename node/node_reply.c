@@ -271,6 +271,7 @@ static void node__result(node_t *n, const coord_result_t *r, sh_buf_t *ctxb)
 	node_hconn_t *c = p->conn;
 	uint64_t seq = p->seq;
 	int ok_read = r->status == 200 || r->status == 300;
+	int held = n->holding && r->depends;
 	if (c != NULL && !c->closing) {
 		if (r->op == COORD_OP_KV_GET && ok_read)
 			node__reply_kv_get(n, c, seq, r, ctxb);
@@ -281,13 +282,10 @@ static void node__result(node_t *n, const coord_result_t *r, sh_buf_t *ctxb)
 		else
 			node__reply_plain(n, c, seq, r, ctxb,
 			                  p->untyped_removes);
-		c->held |= n->holding && r->depends;
+		c->held |= held;
 		node__mark(n, c);
 	}
-	int held = n->holding;
-	n->holding = held && r->depends; /* timed at the release */
-	node__pending_answer(n, p, r->status);
-	n->holding = held;
+	node__pending_answer(n, p, r->status, held);
 }
 
 static void node__msg(node_t *n, const coord_msg_t *m)

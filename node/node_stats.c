@@ -184,7 +184,8 @@ static void node__json_store(node_t *n, json_w_t *w)
 	json_w_kv_u64(w, "commits", n->stats.commits);
 	json_w_kv_u64(w, "commit_errors", n->stats.commit_errors);
 	json_w_kv_u64(w, "commits_sealed", n->stats.commits_sealed);
-	json_w_kv_u64(w, "reads_while_committing", n->stats.reads_sealed);
+	json_w_kv_u64(w, "reads_while_committing",
+	              n->stats.reads_while_committing);
 	node__json_hist(w, "commit_ms", &n->stats.commit_latency);
 	json_w_obj_end(w);
 }
@@ -345,7 +346,7 @@ static void node__prom_rest(node_t *n, sh_buf_t *out)
 	node__prom_counter(out, "shoal_commits_sealed_total", "counter",
 	                   s->commits_sealed);
 	node__prom_counter(out, "shoal_reads_while_committing_total", "counter",
-	                   s->reads_sealed);
+	                   s->reads_while_committing);
 	node__prom_counter(out, "shoal_http_connections", "gauge",
 	                   n->conns_len);
 	node__prom_counter(out, "shoal_members_live", "gauge",

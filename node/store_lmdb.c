@@ -60,7 +60,6 @@ typedef struct lmdb_store {
 	 * commit_sealed on any thread, and that commit's LMDB code; reads
 	 * meanwhile keep the rtxn snapshot taken at the seal */
 	MDB_txn *stxn;
-	int sealed;
 	int sealed_rc;
 	int lock_fd; /* flock()ed: one process per data directory */
 	uint64_t map_bytes;
@@ -142,9 +141,10 @@ static int same_key(const uint8_t *a, size_t a_len, const store_key_t *k)
 /* End the read snapshot, if any, before a batch (or the map, or a sync)
  * changes what is committed; not while sealed (a renewed snapshot could
  * see the meta page the commit is writing). */
-static void read_release(lmdb_store_t *l)
+static void read_release(store_t *s)
 {
-	if (l->rtxn_live && !l->sealed) {
+	lmdb_store_t *l = s->impl;
+	if (l->rtxn_live && !s->sealed) {
 		mdb_txn_reset(l->rtxn);
 		l->rtxn_live = 0;
 	}
@@ -280,7 +280,7 @@ static int lmdb_begin(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	sh_assert(l->wtxn == NULL);
-	read_release(l);
+	read_release(s);
 	int rc = map_headroom(s);
 	if (rc != SH_OK)
 		return rc;
@@ -426,7 +426,7 @@ static int lmdb_commit(store_t *s)
 static int lmdb_seal(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
-	sh_assert(l->wtxn != NULL && !l->sealed);
+	sh_assert(l->wtxn != NULL && l->stxn == NULL);
 	MDB_txn *w = l->wtxn;
 	l->wtxn = NULL; /* read_txn: a snapshot, not the batch */
 	MDB_txn *r;
@@ -436,7 +436,6 @@ static int lmdb_seal(store_t *s)
 		return rc;
 	}
 	l->stxn = w;
-	l->sealed = 1;
 	return SH_OK;
 }
 
@@ -452,8 +451,7 @@ static int lmdb_commit_sealed(store_t *s)
 static int lmdb_sealed_done(store_t *s, int rc)
 {
 	lmdb_store_t *l = s->impl;
-	l->sealed = 0;
-	read_release(l);
+	read_release(s);       /* store.c cleared s->sealed */
 	if (l->stxn != NULL) { /* never committed */
 		mdb_txn_abort(l->stxn);
 		l->stxn = NULL;
@@ -559,7 +557,7 @@ static int lmdb_stats(store_t *s, store_space_t space, store_stats_t *out)
 static int lmdb_flush(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
-	read_release(l);
+	read_release(s);
 	int rc = mdb_env_sync(l->env, 1);
 	return rc == 0 ? SH_OK : lmdb_fail(s, rc, "mdb_env_sync");
 }
