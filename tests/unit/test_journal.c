@@ -389,6 +389,15 @@ static void test_journal_gap(void **state)
 	assert_int_equal(fx_replay(fx, 9, &last), SH_OK);
 	assert_int_equal(last, 14);
 	check_specs(fx, 1, NRECS, 9);
+	/* a record 1 over record 10 (the same length): 11.. behind it are
+	 * valid but do not follow it, so the journal ends there */
+	store_journal_reset(&fx->j, 0);
+	spec_add(&fx->j, &SPECS[0]);
+	spec_add(&fx->j, &SPECS[1]);
+	assert_int_equal(store_journal_write(&fx->j), SH_OK);
+	assert_int_equal(fx_replay(fx, 0, &last), SH_OK);
+	assert_int_equal(last, 1);
+	check_specs(fx, 1, 1, 0);
 }
 
 /* A new journal is zeros of the size asked for and replays nothing; an
@@ -662,6 +671,93 @@ static void test_journal_garbage(void **state)
 	print_message("garbage: %zu of 2000 random records parsed\n", parsed);
 }
 
+/* record i (seq i + 1) holds val[i .. i + len) */
+typedef struct large {
+	const uint8_t *val;
+	size_t n, bytes, bad;
+} large_t;
+
+static int large_check(void *arg, uint64_t seq, const journal_mut_t *m)
+{
+	large_t *lg = arg;
+	size_t i = (size_t)seq - 1;
+	if (m->op != JOURNAL_PUT || seq != lg->n + 1 ||
+	    memcmp(m->val, lg->val + i, m->val_len) != 0)
+		lg->bad++;
+	lg->n++;
+	lg->bytes += m->val_len;
+	return 0;
+}
+
+/* A failed write (here: a read-only descriptor) is SH_EIO and changes
+ * nothing: tail, next_seq and the record stay for the owner. */
+static void test_journal_write_error(void **state)
+{
+	fx_t *fx = *state;
+	const uint8_t key[] = "k";
+	uint64_t last = 0;
+	fx_open(fx, 64 * KIB);
+	store_journal_t *j = &fx->j;
+	assert_int_equal(store_journal_del(j, STORE_OBJECTS, key, 1), SH_OK);
+	assert_int_equal(store_journal_write(j), SH_OK);
+	uint64_t tail = store_journal_used(j);
+	int ro = open(fx->path, O_RDONLY);
+	assert_true(ro >= 0);
+	int rw = dup(j->fd);
+	assert_true(rw >= 0);
+	assert_true(dup2(ro, j->fd) == j->fd);
+	assert_int_equal(store_journal_put(j, STORE_META, key, 1, key, 1),
+	                 SH_OK);
+	assert_int_equal(store_journal_write(j), SH_EIO);
+	assert_int_equal(store_journal_used(j), tail);
+	assert_int_equal(j->next_seq, 2);
+	assert_int_equal(store_journal_count(j), 1);
+	/* the descriptor back: the same record goes out as seq 2 */
+	assert_true(dup2(rw, j->fd) == j->fd);
+	close(rw);
+	close(ro);
+	assert_int_equal(store_journal_write(j), SH_OK);
+	assert_int_equal(fx_replay(fx, 0, &last), SH_OK);
+	assert_int_equal(last, 2);
+	assert_int_equal(fx->n, 2);
+	assert_int_equal(fx->got[1].op, JOURNAL_PUT);
+}
+
+/* Many records and one larger than the replay's read-ahead: records that
+ * cross its window's edges are read whole. */
+static void test_journal_large(void **state)
+{
+	fx_t *fx = *state;
+	const size_t big = 2 * 1024 * KIB + 3, small = 5000;
+	uint8_t *val = malloc(big);
+	assert_non_null(val);
+	uint64_t seed = 42, last = 0;
+	for (size_t i = 0; i < big; i++)
+		val[i] = (uint8_t)rnd(&seed);
+	fx_open(fx, 8 * 1024 * KIB);
+	store_journal_t *j = &fx->j;
+	const uint8_t key[] = "key";
+	size_t nrec = 0, vbytes = 0;
+	for (int i = 0; i < 400; i++) {
+		size_t vl = i == 250 ? big : small + (size_t)i;
+		assert_int_equal(store_journal_put(j, STORE_OBJECTS, key, 3,
+		                                   val + i, vl - (size_t)i),
+		                 SH_OK);
+		assert_int_equal(store_journal_write(j), SH_OK);
+		nrec++;
+		vbytes += vl - (size_t)i;
+	}
+	fx_reopen(fx, 8 * 1024 * KIB);
+	large_t lg = {val, 0, 0, 0};
+	assert_int_equal(
+	    store_journal_replay(&fx->j, 0, large_check, &lg, &last), SH_OK);
+	assert_int_equal(last, nrec);
+	assert_int_equal(lg.n, nrec);
+	assert_int_equal(lg.bytes, vbytes);
+	assert_int_equal(lg.bad, 0);
+	free(val);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +778,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_journal_full, fx_setup,
 	                                    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_journal_garbage, fx_setup,
+	                                    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_write_error, fx_setup,
+	                                    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_large, fx_setup,
 	                                    fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
