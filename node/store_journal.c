@@ -450,7 +450,6 @@ int store_journal_replay(store_journal_t *j, uint64_t after_seq,
 	while ((rc = jr_record(&r, off, &seq, &rec, &len)) == 1) {
 		if (off == 0 && seq > after_seq && seq - after_seq > 1) {
 			rc = SH_EIO; /* records after_seq + 1... are missing */
-			errno = EINVAL;
 			break;
 		}
 		if (off > 0 && seq != prev + 1)

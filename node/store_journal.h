@@ -112,12 +112,12 @@ void store_journal_close(store_journal_t *j);
  * skipped. Replay ends, with SH_OK, at the first record that is invalid
  * (checksum, a length past the end of the file, a malformed mutation) or
  * does not follow the one before it; so a journal whose first record is
- * stale or invalid replays nothing. No mutation of a record is handed to
- * fn before the whole record is checked.
- * *last_seq gets the seq of the last record replayed, after_seq if none;
- * on an error, that of the last record fn saw all of.
- * Does not change tail, next_seq or the record being built.
- * Errors: SH_EIO if the first record is valid but its seq is above
+ * invalid, or whose records all have a seq up to after_seq (the round
+ * before the last checkpoint), replays nothing. No mutation of a record is
+ * handed to fn before the whole record is checked. *last_seq gets the seq of
+ * the last record replayed, after_seq if none; on an error, that of the last
+ * record fn saw all of. Does not change tail, next_seq or the record being
+ * built. Errors: SH_EIO if the first record is valid but its seq is above
  * after_seq + 1 (the journal does not follow the store), or reading
  * failed (errno says why); SH_ENOMEM; a negative code returned by fn,
  * which stops the replay.
