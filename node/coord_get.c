@@ -380,8 +380,9 @@ static void read_ask(coord_t *c, coord__req_t *q, uint64_t now_ms)
 	err =
 	    coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len, &k);
 	/* the answer depends on the open batch only if that batch wrote
-	 * the key (outside a batch, while a sealed one commits, it never
-	 * does): otherwise it may leave before the commit */
+	 * the key (or, while a sealed one commits, on the sealed batch if
+	 * reads see it: store_sealed_reads): otherwise it may leave before
+	 * the commit */
 	q->wrote_batch = err == 0 && store_maybe_written(c->store, &k)
 	                     ? c->batch_seq
 	                     : UINT64_MAX;

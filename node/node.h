@@ -80,11 +80,12 @@ typedef struct node_config {
 	uint32_t http_idle_ms; /* close a keep-alive connection idle so long */
 	uint32_t shutdown_ms;  /* bound on finishing in-flight requests */
 	uint32_t frame_bytes_max;
-	double swim_time_scale;       /* SWIM durations x this (tests: 0.1) */
-	uint64_t handoff_bytes_per_s; /* hint replay rate; 0: no limit */
-	uint64_t aae_interval_ms;     /* between AAE exchanges; 0: off */
-	uint32_t leave_timeout_ms;    /* bound on handing off at a leave */
-	uint64_t tombstone_grace_s;   /* tombstones reaped after this */
+	double swim_time_scale;        /* SWIM durations x this (tests: 0.1) */
+	uint64_t handoff_bytes_per_s;  /* hint replay rate; 0: no limit */
+	uint64_t aae_interval_ms;      /* between AAE exchanges; 0: off */
+	uint32_t leave_timeout_ms;     /* bound on handing off at a leave */
+	uint64_t tombstone_grace_s;    /* tombstones reaped after this */
+	uint64_t checkpoint_mutations; /* --sync batch: LMDB commit after */
 	char config_file[NODE_PATH_MAX];
 } node_config_t;
 

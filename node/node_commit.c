@@ -98,3 +98,9 @@ int node__commit(node_t *n)
 		coord_batch_failed(&n->coord, rc);
 	return rc;
 }
+
+int node__reads_wait(const node_t *n)
+{
+	return n->committing &&
+	       store_sealed_reads(&n->store) == STORE_SEAL_READS_WAIT;
+}

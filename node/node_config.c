@@ -37,6 +37,7 @@ void node_config_default(node_config_t *cfg)
 	cfg->handoff_bytes_per_s = NODE_HANDOFF_BYTES_PER_S_DEFAULT;
 	cfg->aae_interval_ms = NODE_AAE_INTERVAL_MS_DEFAULT;
 	cfg->tombstone_grace_s = NODE_TOMBSTONE_GRACE_S_DEFAULT;
+	cfg->checkpoint_mutations = STORE_LMDB_CHECKPOINT_MUTATIONS_DEFAULT;
 }
 
 const char *node_config_usage(void)
@@ -72,6 +73,8 @@ const char *node_config_usage(void)
 	       "often, 0 off (2000)\n"
 	       "  --tombstone-grace-s S  keep tombstones at least S seconds "
 	       "(3600)\n"
+	       "  --checkpoint-mutations N  --sync batch: commit LMDB after "
+	       "N journaled mutations (8192)\n"
 	       "  --leave-timeout-ms MS  bound on handing off at POST "
 	       "/cluster/leave (600000)\n"
 	       "  --config FILE          'key = value' lines, same names; "
@@ -303,6 +306,9 @@ static int node__set(node_config_t *cfg, const char *key, const char *val,
 	if (strcmp(key, "leave-timeout-ms") == 0)
 		return node__set_u32(&cfg->leave_timeout_ms, key, val, 100,
 		                     86400000, err, esize);
+	if (strcmp(key, "checkpoint-mutations") == 0)
+		return node__set_u64(&cfg->checkpoint_mutations, key, val, 1,
+		                     (uint64_t)1 << 24, err, esize);
 	if (strcmp(key, "aae-interval-ms") == 0)
 		return node__set_u64(&cfg->aae_interval_ms, key, val, 0,
 		                     (uint64_t)86400000, err, esize);
@@ -383,6 +389,7 @@ static const char *const node__keys[] = {
     "aae-interval-ms",
     "handoff-bytes-per-s",
     "tombstone-grace-s",
+    "checkpoint-mutations",
     "leave-timeout-ms",
     "config",
 };

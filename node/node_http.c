@@ -159,16 +159,16 @@ static sh_buf_t node__http_out;
 static int node__http_out_busy;
 
 /*
- * While a sealed batch commits (node_commit.c), reads go on against the
- * committed state, but a write must wait for the next batch, and so
- * must everything after a held reply: a pipelined read behind its own
- * connection's write must see that write.
+ * While a sealed batch commits (node_commit.c), reads go on, but a write
+ * must wait for the next batch, and so must everything after a held
+ * reply: a pipelined read behind its own connection's write must see
+ * that write. While a checkpoint commits, everything waits.
  */
 static int node__http_must_wait(node_hconn_t *c)
 {
 	if (!c->node->committing)
 		return 0;
-	if (c->held)
+	if (c->held || node__reads_wait(c->node))
 		return 1;
 	const http_req_t *req = http_conn_peek(&c->hc);
 	return req != NULL && req->method != HTTP_METH_GET &&

@@ -257,6 +257,10 @@ int node__batch(node_t *n);
 /* node__commit - commit the open batch, if any: 0, a code above, or the
  * commit's error (the coordinator's batch has then failed). */
 int node__commit(node_t *n);
+
+/* node__reads_wait - 1 while the sealed batch is one reads must wait for
+ * (a checkpoint, store_sealed_reads): requests and frames then wait. */
+int node__reads_wait(const node_t *n);
 /* node__stop - begin a clean stop (idempotent). */
 void node__stop(node_t *n, const char *why);
 /* node__members_changed - push the member list to the coordinator. */

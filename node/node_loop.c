@@ -311,6 +311,7 @@ static int node__open_store(node_t *n)
 	store_lmdb_cfg_t sc = {0};
 	sc.dir = n->cfg.data_dir;
 	sc.sync = n->cfg.sync;
+	sc.checkpoint_mutations = n->cfg.checkpoint_mutations;
 	int rc = store_lmdb_open(&n->store_disk, &sc);
 	if (rc != SH_OK) {
 		sh_log(SH_LOG_ERROR, "--data %s: %s (%s)", n->cfg.data_dir,

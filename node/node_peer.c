@@ -423,7 +423,8 @@ static int node__inbound_parse(node_inbound_t *in)
 		}
 		if (in->in.len - off - 4 < flen)
 			break;
-		if (n->committing && node__frame_writes(p + 4, flen)) {
+		if (n->committing &&
+		    (node__frame_writes(p + 4, flen) || node__reads_wait(n))) {
 			if (!in->deferred)
 				uv_read_stop((uv_stream_t *)&in->tcp);
 			in->deferred = 1;

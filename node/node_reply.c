@@ -271,7 +271,9 @@ static void node__result(node_t *n, const coord_result_t *r, sh_buf_t *ctxb)
 	node_hconn_t *c = p->conn;
 	uint64_t seq = p->seq;
 	int ok_read = r->status == 200 || r->status == 300;
-	int held = n->holding && r->depends;
+	/* while committing, a result depends on the sealed batch: reads
+	 * see it with a journal (store_sealed_reads) */
+	int held = (n->holding || n->committing) && r->depends;
 	if (c != NULL && !c->closing) {
 		if (r->op == COORD_OP_KV_GET && ok_read)
 			node__reply_kv_get(n, c, seq, r, ctxb);

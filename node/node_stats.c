@@ -186,6 +186,7 @@ static void node__json_store(node_t *n, json_w_t *w)
 	json_w_kv_u64(w, "commits_sealed", n->stats.commits_sealed);
 	json_w_kv_u64(w, "reads_while_committing",
 	              n->stats.reads_while_committing);
+	json_w_kv_u64(w, "checkpoints", store_lmdb_checkpoints(&n->store_disk));
 	node__json_hist(w, "commit_ms", &n->stats.commit_latency);
 	json_w_obj_end(w);
 }
@@ -347,6 +348,8 @@ static void node__prom_rest(node_t *n, sh_buf_t *out)
 	                   s->commits_sealed);
 	node__prom_counter(out, "shoal_reads_while_committing_total", "counter",
 	                   s->reads_while_committing);
+	node__prom_counter(out, "shoal_checkpoints_total", "counter",
+	                   store_lmdb_checkpoints(&n->store_disk));
 	node__prom_counter(out, "shoal_http_connections", "gauge",
 	                   n->conns_len);
 	node__prom_counter(out, "shoal_members_live", "gauge",

@@ -72,7 +72,9 @@ static void note_written(store_t *s, const store_key_t *k)
 int store_maybe_written(const store_t *s, const store_key_t *k)
 {
 	check_open(s);
-	if (!s->in_batch || !s->dirty)
+	int sees = s->in_batch ||
+	           (s->sealed && s->seal_reads == STORE_SEAL_READS_BATCH);
+	if (!sees || !s->dirty)
 		return 0;
 	if (s->written_all)
 		return 1;
@@ -299,6 +301,7 @@ int store_seal(store_t *s)
 	if (s->ops->seal == NULL || s->batch_err != SH_OK)
 		return store_commit(s); /* a doomed batch is not sealed */
 	s->in_batch = 0;
+	s->seal_reads = STORE_SEAL_READS_BEFORE;
 	int rc = s->ops->seal(s);
 	if (rc != SH_OK) {
 		s->epoch_state = 0;
@@ -321,6 +324,7 @@ int store_sealed_done(store_t *s, int rc)
 	if (!s->sealed)
 		return rc;
 	s->sealed = 0;
+	s->seal_reads = STORE_SEAL_READS_BEFORE;
 	rc = s->ops->sealed_done(s, rc);
 	s->epoch_state = rc == SH_OK && s->epoch_state ? 1 : 0;
 	return rc;
@@ -329,6 +333,16 @@ int store_sealed_done(store_t *s, int rc)
 int store_sealed(const store_t *s)
 {
 	return s->sealed;
+}
+
+int store_sealed_reads(const store_t *s)
+{
+	return s->sealed ? s->seal_reads : STORE_SEAL_READS_BEFORE;
+}
+
+void store__set_seal_reads(store_t *s, int mode)
+{
+	s->seal_reads = mode;
 }
 
 int store_flush(store_t *s)

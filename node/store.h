@@ -20,7 +20,8 @@
  *            so one primary's hints are one contiguous range, in
  *            (partition, bucket, key) order. Values: opaque.
  *   meta     name (1..255 bytes). Values: opaque; "epoch" is reserved for
- *            store_epoch (8 bytes, big-endian).
+ *            store_epoch (8 bytes, big-endian), "journal" for the LMDB
+ *            backend's checkpoint (store_lmdb_journal.c).
  * Keys are built with store_key_object/store_key_hint/store_key_meta, which
  * validate them once; every other call takes the built store_key_t.
  *
@@ -66,6 +67,9 @@
 	(1 + STORE_PRIMARY_BYTES_MAX + STORE_OBJ_KEY_BYTES_MAX)
 /* Largest value store_put accepts (an object with many 1 MiB siblings). */
 #define STORE_VALUE_BYTES_MAX ((size_t)256 << 20)
+
+/* Journaled mutations between two checkpoints (store_lmdb_cfg_t). */
+#define STORE_LMDB_CHECKPOINT_MUTATIONS_DEFAULT 8192
 
 /* Default initial LMDB map size (it grows by doubling, see store_lmdb_cfg). */
 #define STORE_LMDB_MAP_BYTES_DEFAULT ((uint64_t)1 << 30)
@@ -180,9 +184,10 @@ typedef struct store {
 	 * (store_maybe_written); written_all after a partition drop */
 	int written_all;
 	uint64_t written[STORE_WRITTEN_BITS / 64];
-	int sealed;    /* between store_seal and store_sealed_done */
-	int batch_err; /* the error that doomed the open batch, or 0 */
-	int in_scan;   /* inside a scan callback (re-entry is a bug) */
+	int sealed;     /* between store_seal and store_sealed_done */
+	int seal_reads; /* what reads see while sealed: STORE_SEAL_READS_* */
+	int batch_err;  /* the error that doomed the open batch, or 0 */
+	int in_scan;    /* inside a scan callback (re-entry is a bug) */
 	char errmsg[STORE_ERRMSG_BYTES]; /* last backend failure, "" if none */
 	/* object keys deleted since the last store_forget_deleted: */
 	int del_all; /* anything (set at open: before it, unknown) */
@@ -210,6 +215,9 @@ typedef struct store_lmdb_cfg {
 	uint64_t map_bytes_max; /* growth limit; 0 = no limit but the
 	                         * address space and the disk */
 	store_sync_t sync;
+	/* STORE_SYNC_BATCH: a checkpoint after this many journaled
+	 * mutations; 0 = STORE_LMDB_CHECKPOINT_MUTATIONS_DEFAULT */
+	uint64_t checkpoint_mutations;
 } store_lmdb_cfg_t;
 
 /* ---- key layouts (pure, no store needed) ---- */
@@ -299,6 +307,13 @@ int store_mem_check(const store_t *s);
  * not an LMDB environment). On error store_errmsg(s) still says why, and
  * nothing needs closing. Release an open store with store_close.
  *
+ * With cfg->sync STORE_SYNC_BATCH a committed batch is a record of the
+ * journal file DATA/journal (one write and one flush), and LMDB itself is
+ * committed at checkpoints (store_lmdb_journal.c says when and why); the
+ * open replays the journal after the last checkpoint, in either sync
+ * mode. A sealed batch is then read by reads (STORE_SEAL_READS_BATCH),
+ * except a checkpoint (STORE_SEAL_READS_WAIT).
+ *
  * The map grows: when a batch starts and a quarter or less of the map is
  * left, and when a write finds the map full (that write dooms its batch
  * with SH_EFULL, the map doubles, and a retried batch can then succeed).
@@ -313,6 +328,19 @@ int store_mem_check(const store_t *s);
  * SH_EEXIST; probability about 2^-64).
  */
 int store_lmdb_open(store_t *s, const store_lmdb_cfg_t *cfg);
+
+/*
+ * store_lmdb_crash - close s as a killed process would leave its
+ * directory: with --sync batch the batches since the last checkpoint are
+ * left in the journal only (not committed to LMDB), for the next open to
+ * replay. For tests.
+ */
+void store_lmdb_crash(store_t *s);
+
+/* store_lmdb_checkpoints - checkpoints of the journal (--sync batch)
+ * since the open, the one that replayed it included; 0 for a store that
+ * is not a journaled LMDB store. */
+uint64_t store_lmdb_checkpoints(const store_t *s);
 
 /*
  * store_close - abort the open batch, if any, and release everything *s
@@ -411,7 +439,8 @@ int store_batch_dirty(const store_t *s);
  * store_maybe_written - 1 if the open batch may have written (put,
  * deleted, dropped) the object key k, 0 if it surely did not (then a read
  * of k sees committed data only). False positives are rare and safe.
- * 0 outside a batch.
+ * While sealed with STORE_SEAL_READS_BATCH: the same of the sealed batch.
+ * 0 otherwise.
  */
 int store_maybe_written(const store_t *s, const store_key_t *k);
 
@@ -438,6 +467,25 @@ int store_maybe_written(const store_t *s, const store_key_t *k);
 int store_seal(store_t *s);
 int store_commit_sealed(store_t *s);
 int store_sealed_done(store_t *s, int rc);
+
+/*
+ * store_sealed_reads - what reads see while a batch is sealed, as the
+ * backend chose at the seal:
+ *   STORE_SEAL_READS_BEFORE  the state committed before the seal (the
+ *                            sealed batch's writes are not visible);
+ *   STORE_SEAL_READS_BATCH   the sealed batch's writes too: a reply about
+ *                            a key store_maybe_written names must wait
+ *                            for store_sealed_done (LMDB with a journal);
+ *   STORE_SEAL_READS_WAIT    nothing reliable: reads must wait for
+ *                            store_sealed_done (an LMDB checkpoint).
+ * STORE_SEAL_READS_BEFORE when not sealed.
+ */
+enum {
+	STORE_SEAL_READS_BEFORE = 0,
+	STORE_SEAL_READS_BATCH = 1,
+	STORE_SEAL_READS_WAIT = 2,
+};
+int store_sealed_reads(const store_t *s);
 
 /* store_sealed - 1 between store_seal and store_sealed_done, else 0. */
 int store_sealed(const store_t *s);

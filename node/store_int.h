@@ -73,6 +73,10 @@ struct store_ops {
 void store__set_errmsg(store_t *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* store__set_seal_reads - in a backend's seal: what reads see until
+ * sealed_done (STORE_SEAL_READS_*; store_seal presets BEFORE). */
+void store__set_seal_reads(store_t *s, int mode);
+
 /* store__init - reset the generic fields of s and attach ops and impl. */
 void store__init(store_t *s, const struct store_ops *ops, void *impl);
 
@@ -81,6 +85,20 @@ static inline void store__put_be16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
+}
+
+static inline void store__put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t store__get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 static inline uint16_t store__get_be16(const uint8_t *p)

@@ -2,11 +2,11 @@
  * store_lmdb.c - the LMDB backend of store.h: the node's data on disk.
  *
  * One environment per node in the data directory (data.mdb), opened with
- * MDB_NOLOCK (see lmdb_seal) and held by one process through a flock on
- * shoal.lock; one named database per keyspace ("objects", "hints",
- * "meta"). A batch is one write transaction; reads outside a batch use one
- * read-only transaction, renewed when they start after a batch and reset
- * when a batch begins (read_txn).
+ * MDB_NOLOCK (see the sealing section) and held by one process through a flock
+ * on shoal.lock; one named database per keyspace ("objects", "hints", "meta").
+ * A batch is one write transaction; reads outside a batch use one read-only
+ * transaction, renewed when they start after a batch and reset when a batch
+ * begins (read_txn).
  *
  * Stored keys. LMDB keys are at most 511 bytes (MDB_MAXKEYSIZE of the
  * Debian build, and the format is fixed to it so a data directory stays
@@ -36,11 +36,7 @@
 
 #include "common/sh_assert.h"
 #include "common/sh_err.h"
-#include "node/store_int.h"
-
-#define LK_DIRECT_MAX 510 /* store keys up to this long are stored as is */
-#define LK_LONG_LEN   511 /* the stored length of every longer key */
-#define LK_HEAD       503 /* bytes of a long key kept before its hash */
+#include "node/store_lmdb_int.h"
 
 /* Map sizes are kept multiples of this (any OS page size divides it). */
 #define MAP_ALIGN     ((uint64_t)1 << 16)
@@ -50,29 +46,12 @@
 
 static const char *const db_names[STORE_SPACES] = {"objects", "hints", "meta"};
 
-typedef struct lmdb_store {
-	MDB_env *env;
-	MDB_dbi dbi[STORE_SPACES];
-	MDB_txn *wtxn; /* the open batch; NULL outside one or once doomed */
-	MDB_txn *rtxn; /* the reusable read-only transaction, or NULL */
-	int rtxn_live; /* rtxn holds a snapshot (renewed, not reset) */
-	/* a sealed batch (store.h): its transaction, committed by
-	 * commit_sealed on any thread, and that commit's LMDB code; reads
-	 * meanwhile keep the rtxn snapshot taken at the seal */
-	MDB_txn *stxn;
-	int sealed_rc;
-	int lock_fd; /* flock()ed: one process per data directory */
-	uint64_t map_bytes;
-	uint64_t map_bytes_max;    /* 0: no limit */
-	uint8_t skey[LK_LONG_LEN]; /* scratch: a long key's stored form */
-} lmdb_store_t;
-
 static const struct store_ops lmdb_ops;
 
 /* ---- errors ---- */
 
 /* Map an LMDB or errno code to SH_E... and record the message. */
-static int lmdb_fail(store_t *s, int rc, const char *what)
+int lmdb__fail(store_t *s, int rc, const char *what)
 {
 	store__set_errmsg(s, "%s: %s", what, mdb_strerror(rc));
 	switch (rc) {
@@ -164,6 +143,11 @@ static int read_txn(store_t *s, MDB_txn **txn)
 		*txn = l->wtxn;
 		return SH_OK;
 	}
+	if (l->broken) { /* the journaled writes are lost to this run */
+		store__set_errmsg(s, "the journal could not be replayed: "
+		                     "restart the node");
+		return SH_EIO;
+	}
 	if (l->rtxn_live) {
 		*txn = l->rtxn;
 		return SH_OK;
@@ -179,7 +163,7 @@ static int read_txn(store_t *s, MDB_txn **txn)
 		}
 	}
 	if (rc != 0)
-		return lmdb_fail(s, rc, "read transaction");
+		return lmdb__fail(s, rc, "read transaction");
 	l->rtxn_live = 1;
 	*txn = l->rtxn;
 	return SH_OK;
@@ -197,7 +181,7 @@ static int map_resize(store_t *s, uint64_t want)
 	}
 	int rc = mdb_env_set_mapsize(l->env, (size_t)want);
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_env_set_mapsize");
+		return lmdb__fail(s, rc, "mdb_env_set_mapsize");
 	MDB_envinfo info;
 	mdb_env_info(l->env, &info);
 	l->map_bytes = info.me_mapsize;
@@ -237,7 +221,7 @@ static int map_headroom(store_t *s)
 static int write_failed(store_t *s, int rc, const char *what)
 {
 	lmdb_store_t *l = s->impl;
-	int err = lmdb_fail(s, rc, what);
+	int err = lmdb__fail(s, rc, what);
 	if (l->wtxn != NULL) {
 		mdb_txn_abort(l->wtxn);
 		l->wtxn = NULL;
@@ -253,8 +237,8 @@ static int write_failed(store_t *s, int rc, const char *what)
 
 /* ---- the backend ---- */
 
-static int lmdb_get(store_t *s, const store_key_t *k, const uint8_t **val,
-                    size_t *val_len)
+int lmdb__get(store_t *s, const store_key_t *k, const uint8_t **val,
+              size_t *val_len)
 {
 	lmdb_store_t *l = s->impl;
 	MDB_txn *txn;
@@ -267,7 +251,7 @@ static int lmdb_get(store_t *s, const store_key_t *k, const uint8_t **val,
 	if (rc == MDB_NOTFOUND)
 		return SH_ENOTFOUND;
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_get");
+		return lmdb__fail(s, rc, "mdb_get");
 	const uint8_t *raw;
 	size_t raw_len;
 	rc = entry_decode(&key, &data, &raw, &raw_len, val, val_len);
@@ -276,7 +260,7 @@ static int lmdb_get(store_t *s, const store_key_t *k, const uint8_t **val,
 	return same_key(raw, raw_len, k) ? SH_OK : SH_ENOTFOUND;
 }
 
-static int lmdb_begin(store_t *s)
+int lmdb__begin(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	sh_assert(l->wtxn == NULL);
@@ -291,7 +275,7 @@ static int lmdb_begin(store_t *s)
 	}
 	if (rc != 0) {
 		l->wtxn = NULL;
-		return lmdb_fail(s, rc, "mdb_txn_begin");
+		return lmdb__fail(s, rc, "mdb_txn_begin");
 	}
 	return SH_OK;
 }
@@ -318,8 +302,8 @@ static int long_key_slot(store_t *s, const store_key_t *k, MDB_val *key)
 	return SH_EEXIST;
 }
 
-static int lmdb_put(store_t *s, const store_key_t *k, const uint8_t *val,
-                    size_t val_len)
+int lmdb__put(store_t *s, const store_key_t *k, const uint8_t *val,
+              size_t val_len)
 {
 	static const uint8_t empty[1];
 	lmdb_store_t *l = s->impl;
@@ -350,7 +334,7 @@ static int lmdb_put(store_t *s, const store_key_t *k, const uint8_t *val,
 	return rc == 0 ? SH_OK : write_failed(s, rc, "mdb_put");
 }
 
-static int lmdb_del(store_t *s, const store_key_t *k)
+int lmdb__del(store_t *s, const store_key_t *k)
 {
 	lmdb_store_t *l = s->impl;
 	sh_assert(l->wtxn != NULL);
@@ -376,9 +360,8 @@ static int has_prefix(const MDB_val *k, const uint8_t *prefix,
 	       (prefix_len == 0 || memcmp(k->mv_data, prefix, prefix_len) == 0);
 }
 
-static int lmdb_del_prefix(store_t *s, store_space_t space,
-                           const uint8_t *prefix, size_t prefix_len,
-                           size_t limit, size_t *deleted)
+int lmdb__del_prefix(store_t *s, store_space_t space, const uint8_t *prefix,
+                     size_t prefix_len, size_t limit, size_t *deleted)
 {
 	lmdb_store_t *l = s->impl;
 	sh_assert(l->wtxn != NULL && prefix_len > 0);
@@ -423,7 +406,7 @@ static int lmdb_commit(store_t *s)
  * rtxn, on the last committed snapshot, taken here before the commit
  * starts and released once it is done.
  */
-static int lmdb_seal(store_t *s)
+int lmdb__seal(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	sh_assert(l->wtxn != NULL && l->stxn == NULL);
@@ -439,7 +422,7 @@ static int lmdb_seal(store_t *s)
 	return SH_OK;
 }
 
-static int lmdb_commit_sealed(store_t *s)
+int lmdb__commit_sealed(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	sh_assert(l->stxn != NULL);
@@ -448,7 +431,7 @@ static int lmdb_commit_sealed(store_t *s)
 	return l->sealed_rc == 0 ? SH_OK : SH_EIO;
 }
 
-static int lmdb_sealed_done(store_t *s, int rc)
+int lmdb__sealed_done(store_t *s, int rc)
 {
 	lmdb_store_t *l = s->impl;
 	read_release(s);       /* store.c cleared s->sealed */
@@ -462,7 +445,7 @@ static int lmdb_sealed_done(store_t *s, int rc)
 	return write_failed(s, l->sealed_rc, "mdb_txn_commit");
 }
 
-static void lmdb_abort(store_t *s)
+void lmdb__abort(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	if (l->wtxn != NULL) {
@@ -493,9 +476,9 @@ static int scan_seek(lmdb_store_t *l, MDB_cursor *cur, const uint8_t *prefix,
 	return rc;
 }
 
-static int lmdb_scan(store_t *s, store_space_t space, const uint8_t *prefix,
-                     size_t prefix_len, const uint8_t *after, size_t after_len,
-                     size_t limit, store__raw_fn fn, void *arg, int *more)
+int lmdb__scan(store_t *s, store_space_t space, const uint8_t *prefix,
+               size_t prefix_len, const uint8_t *after, size_t after_len,
+               size_t limit, store__raw_fn fn, void *arg, int *more)
 {
 	lmdb_store_t *l = s->impl;
 	sh_assert(prefix_len <= LK_HEAD);
@@ -506,7 +489,7 @@ static int lmdb_scan(store_t *s, store_space_t space, const uint8_t *prefix,
 		return rc;
 	rc = mdb_cursor_open(txn, l->dbi[space], &cur);
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_cursor_open");
+		return lmdb__fail(s, rc, "mdb_cursor_open");
 	MDB_val key, data;
 	rc = scan_seek(l, cur, prefix, prefix_len, after, after_len, &key,
 	               &data);
@@ -532,11 +515,11 @@ static int lmdb_scan(store_t *s, store_space_t space, const uint8_t *prefix,
 	}
 	mdb_cursor_close(cur);
 	if (ret == SH_OK && rc != 0 && rc != MDB_NOTFOUND)
-		ret = lmdb_fail(s, rc, "mdb_cursor_get");
+		ret = lmdb__fail(s, rc, "mdb_cursor_get");
 	return ret;
 }
 
-static int lmdb_stats(store_t *s, store_space_t space, store_stats_t *out)
+int lmdb__stats(store_t *s, store_space_t space, store_stats_t *out)
 {
 	lmdb_store_t *l = s->impl;
 	MDB_txn *txn;
@@ -546,7 +529,7 @@ static int lmdb_stats(store_t *s, store_space_t space, store_stats_t *out)
 	MDB_stat st;
 	rc = mdb_stat(txn, l->dbi[space], &st);
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_stat");
+		return lmdb__fail(s, rc, "mdb_stat");
 	out->entries = st.ms_entries;
 	out->bytes = ((uint64_t)st.ms_branch_pages + st.ms_leaf_pages +
 	              st.ms_overflow_pages) *
@@ -554,18 +537,18 @@ static int lmdb_stats(store_t *s, store_space_t space, store_stats_t *out)
 	return SH_OK;
 }
 
-static int lmdb_flush(store_t *s)
+int lmdb__flush(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	read_release(s);
 	int rc = mdb_env_sync(l->env, 1);
-	return rc == 0 ? SH_OK : lmdb_fail(s, rc, "mdb_env_sync");
+	return rc == 0 ? SH_OK : lmdb__fail(s, rc, "mdb_env_sync");
 }
 
-static void lmdb_close(store_t *s)
+void lmdb__close(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
-	lmdb_abort(s);
+	lmdb__abort(s);
 	if (l->stxn != NULL)
 		mdb_txn_abort(l->stxn);
 	if (l->rtxn != NULL)
@@ -578,20 +561,20 @@ static void lmdb_close(store_t *s)
 
 static const struct store_ops lmdb_ops = {
     .name = "lmdb",
-    .get = lmdb_get,
-    .begin = lmdb_begin,
-    .put = lmdb_put,
-    .del = lmdb_del,
-    .del_prefix = lmdb_del_prefix,
+    .get = lmdb__get,
+    .begin = lmdb__begin,
+    .put = lmdb__put,
+    .del = lmdb__del,
+    .del_prefix = lmdb__del_prefix,
     .commit = lmdb_commit,
-    .seal = lmdb_seal,
-    .commit_sealed = lmdb_commit_sealed,
-    .sealed_done = lmdb_sealed_done,
-    .abort = lmdb_abort,
-    .scan = lmdb_scan,
-    .stats = lmdb_stats,
-    .flush = lmdb_flush,
-    .close = lmdb_close,
+    .seal = lmdb__seal,
+    .commit_sealed = lmdb__commit_sealed,
+    .sealed_done = lmdb__sealed_done,
+    .abort = lmdb__abort,
+    .scan = lmdb__scan,
+    .stats = lmdb__stats,
+    .flush = lmdb__flush,
+    .close = lmdb__close,
 };
 
 /* ---- opening ---- */
@@ -666,15 +649,15 @@ static int env_create(store_t *s, lmdb_store_t *l, const store_lmdb_cfg_t *cfg)
 	int rc = mdb_env_create(&l->env);
 	if (rc != 0) {
 		l->env = NULL;
-		return lmdb_fail(s, rc, "mdb_env_create");
+		return lmdb__fail(s, rc, "mdb_env_create");
 	}
 	rc = mdb_env_set_maxdbs(l->env, STORE_SPACES);
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_env_set_maxdbs");
+		return lmdb__fail(s, rc, "mdb_env_set_maxdbs");
 	rc = mdb_env_set_mapsize(l->env, (size_t)map_bytes_initial(cfg));
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_env_set_mapsize");
-	/* NOLOCK: a sealed batch commits on another thread (see lmdb_seal);
+		return lmdb__fail(s, rc, "mdb_env_set_mapsize");
+	/* NOLOCK: a sealed batch commits on another thread (see lmdb__seal);
 	 * the flock in dir_lock keeps a second process out instead of
 	 * LMDB's lock file */
 	unsigned flags = MDB_NORDAHEAD | MDB_NOLOCK;
@@ -689,7 +672,7 @@ static int env_create(store_t *s, lmdb_store_t *l, const store_lmdb_cfg_t *cfg)
 		flags |= MDB_NOSYNC | MDB_WRITEMAP;
 	rc = mdb_env_open(l->env, cfg->dir, flags, 0600);
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_env_open");
+		return lmdb__fail(s, rc, "mdb_env_open");
 	return SH_OK;
 }
 
@@ -707,16 +690,16 @@ static int env_open(store_t *s, lmdb_store_t *l, const store_lmdb_cfg_t *cfg)
 	MDB_txn *txn;
 	rc = mdb_txn_begin(l->env, NULL, 0, &txn);
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_txn_begin");
+		return lmdb__fail(s, rc, "mdb_txn_begin");
 	for (int i = 0; i < STORE_SPACES && rc == 0; i++)
 		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &l->dbi[i]);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
-		return lmdb_fail(s, rc, "mdb_dbi_open");
+		return lmdb__fail(s, rc, "mdb_dbi_open");
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
-		return lmdb_fail(s, rc, "mdb_txn_commit");
+		return lmdb__fail(s, rc, "mdb_txn_commit");
 	MDB_envinfo info;
 	mdb_env_info(l->env, &info);
 	l->map_bytes = info.me_mapsize;
@@ -750,6 +733,18 @@ int store_lmdb_open(store_t *s, const store_lmdb_cfg_t *cfg)
 		free(l);
 		return rc;
 	}
-	store__init(s, &lmdb_ops, l);
-	return SH_OK;
+	l->journaled = cfg->sync == STORE_SYNC_BATCH;
+	l->ckpt_muts = cfg->checkpoint_mutations
+	                   ? cfg->checkpoint_mutations
+	                   : STORE_LMDB_CHECKPOINT_MUTATIONS_DEFAULT;
+	store__init(s, l->journaled ? &lmdb__journal_ops : &lmdb_ops, l);
+	rc = lmdb__journal_open(s, cfg->dir);
+	if (rc != SH_OK) {
+		char msg[STORE_ERRMSG_BYTES];
+		memcpy(msg, s->errmsg, sizeof(msg));
+		s->ops->close(s);
+		memset(s, 0, sizeof(*s));
+		memcpy(s->errmsg, msg, sizeof(msg));
+	}
+	return rc;
 }

@@ -202,9 +202,12 @@ static int tap_commit(store_t *s)
 
 static int tap_seal(store_t *s)
 {
-	int rc = store_seal(tap_of(s)->inner);
-	if (rc != SH_OK || !store_sealed(tap_of(s)->inner))
+	store_t *inner = tap_of(s)->inner;
+	int rc = store_seal(inner);
+	if (rc != SH_OK || !store_sealed(inner))
 		tap_batch_end(s, rc == SH_OK); /* failed, or committed */
+	else
+		store__set_seal_reads(s, store_sealed_reads(inner));
 	return tap_err(s, rc);
 }
 

@@ -8,6 +8,9 @@ disk has them.
   flight (store.reads_while_committing), every write is acknowledged and
   every read answers; afterwards each key reads back its last acknowledged
   value, also after a kill -9 and restart.
+- With --checkpoint-mutations low, checkpoints (LMDB commits of the
+  journal, during which every request waits) happen under that load,
+  and the same holds across them and across the replay after kill -9.
 - A second process on the same data directory is refused."""
 
 import http.client
@@ -85,6 +88,15 @@ class Load:
                 self.errors.append("PUT %s: %d" % (key, r.status))
                 return
             self.acked[key] = val
+            # read your write: also while a checkpoint commits, when
+            # the last committed state lacks it
+            c.request("GET", "/kv/load/%s" % key)
+            r = c.getresponse()
+            body = r.read()
+            if r.status != 200 or body != val.encode():
+                self.errors.append("GET %s after its PUT: %d %r" %
+                                   (key, r.status, body))
+                return
             i += 1
 
     def reader(self, rd):
@@ -125,15 +137,18 @@ def second_process_refused(n):
 
 
 def test(build):
-    c = Cluster(build, 1).start()
+    c = Cluster(build, 1, extra=["--checkpoint-mutations", "100"]).start()
     n = c.nodes[0]
     write_then_read(n, 50)
-    load = Load(n)
+    # enough keys that none is written twice (blind writes of one key
+    # would make siblings)
+    load = Load(n, keys=2000)
     try:
         wait_until(lambda: len(load.acked) >= 300 and
-                   n.stats()["store"]["reads_while_committing"] > 0,
-                   30, "300 keys written, a read served while a commit "
-                   "was in flight")
+                   n.stats()["store"]["reads_while_committing"] > 0 and
+                   n.stats()["store"]["checkpoints"] >= 3,
+                   60, "300 keys written, a read served while a commit "
+                   "was in flight, three checkpoints")
     finally:
         acked = load.finish()
     st = n.stats()["store"]

@@ -702,7 +702,9 @@ static void test_store_meta_put_get(void **state)
 	commit_one(&fx->s, &m, "members");
 	fx_restart(fx);
 	expect(&fx->s, &m, "members");
-	assert_int_equal(entries(&fx->s, STORE_META), 1);
+	/* LMDB with --sync batch keeps its checkpoint under "journal" */
+	assert_int_equal(entries(&fx->s, STORE_META),
+	                 fx->backend == BK_LMDB ? 2 : 1);
 	assert_int_equal(entries(&fx->s, STORE_OBJECTS), 0);
 }
 
@@ -1187,9 +1189,15 @@ static void test_store_sealed_commit_on_another_thread(void **state)
 		expect(s, &b, "born");
 		rc = store_commit_sealed(s);
 	} else {
-		/* reads see the state committed before the seal while
-		 * another thread commits */
+		/* while another thread commits, reads see the state
+		 * committed before the seal, or with a journal (--sync
+		 * batch) the sealed batch too */
 		assert_int_equal(store_sealed(s), 1);
+		int sees = store_sealed_reads(s) == STORE_SEAL_READS_BATCH;
+		assert_int_equal(store_sealed_reads(s),
+		                 fx->lmdb_cfg.sync == STORE_SYNC_BATCH
+		                     ? STORE_SEAL_READS_BATCH
+		                     : STORE_SEAL_READS_BEFORE);
 		sealer_t w = {.s = s};
 		pthread_t th;
 		assert_int_equal(
@@ -1197,13 +1205,12 @@ static void test_store_sealed_commit_on_another_thread(void **state)
 		for (int i = 0;
 		     i < 100000 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE);
 		     i++) {
-			expect(s, &a, "old");
-			expect(s, &b, NULL);
-			assert_int_equal(scan_count(s), 1);
+			expect(s, &a, sees ? "new" : "old");
+			expect(s, &b, sees ? "born" : NULL);
+			assert_int_equal(scan_count(s), sees ? 2 : 1);
 		}
 		assert_int_equal(pthread_join(th, NULL), 0);
 		rc = w.rc;
-		expect(s, &b, NULL); /* until the seal is done */
 	}
 	OK(rc);
 	OK(store_sealed_done(s, rc));
@@ -1216,6 +1223,19 @@ static void test_store_sealed_commit_on_another_thread(void **state)
 	expect(s, &b, "born");
 	commit_one(s, &a, "next"); /* batches open again */
 	expect(s, &a, "next");
+}
+
+/* LMDB without a journal (--sync none) seals too: reads then see the
+ * state before the seal. */
+static void test_store_lmdb_sealed_without_journal(void **state)
+{
+	fx_t *fx = *state;
+	if (fx->backend != BK_LMDB)
+		skip();
+	fx_close(fx);
+	fx->lmdb_cfg.sync = STORE_SYNC_NONE;
+	fx_open(fx);
+	test_store_sealed_commit_on_another_thread(state);
 }
 
 /* A seal that is dropped (never committed, or its commit failed)
@@ -1300,6 +1320,7 @@ static void test_store_lmdb_open_reports_errors(void **state)
 	    BOTH(test_store_mem_fault_injection),                              \
 	    BOTH(test_store_sealed_commit_on_another_thread),                  \
 	    BOTH(test_store_sealed_batch_dropped),                             \
+	    BOTH(test_store_lmdb_sealed_without_journal),                      \
 	    BOTH(test_store_lmdb_one_process_per_directory)
 
 int main(void)

@@ -1,0 +1,290 @@
+/*
+ * test_store_lmdb_journal.c - the LMDB store with --sync batch: batches
+ * made durable by the journal, LMDB committed at checkpoints
+ * (node/store_lmdb_journal.c), through the store.h interface.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/sh_err.h"
+#include "node/store.h"
+
+#define OK(x) assert_int_equal((x), SH_OK)
+
+typedef struct fx {
+	char dir[64];
+	char journal[96];
+	store_t s;
+	int open;
+} fx_t;
+
+static void fx_open(fx_t *fx, store_sync_t sync)
+{
+	store_lmdb_cfg_t cfg = {.dir = fx->dir, .sync = sync};
+	int rc = store_lmdb_open(&fx->s, &cfg);
+	if (rc != SH_OK)
+		fprintf(stderr, "open: %s\n", store_errmsg(&fx->s));
+	OK(rc);
+	fx->open = 1;
+}
+
+/* As a killed process leaves it, then open again. */
+static void fx_crash_open(fx_t *fx, store_sync_t sync)
+{
+	store_lmdb_crash(&fx->s);
+	fx->open = 0;
+	fx_open(fx, sync);
+}
+
+static int fx_setup(void **state)
+{
+	fx_t *fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	strcpy(fx->dir, "/tmp/shoal-test-journal-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->journal, sizeof(fx->journal), "%s/journal", fx->dir);
+	fx_open(fx, STORE_SYNC_BATCH);
+	*state = fx;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	fx_t *fx = *state;
+	if (fx->open)
+		store_close(&fx->s);
+	DIR *d = opendir(fx->dir);
+	struct dirent *e;
+	char path[64 + 2 + 256];
+	for (int i = 0; d != NULL && i < 16 && (e = readdir(d)) != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx->dir, e->d_name);
+		if (e->d_name[0] != '.')
+			unlink(path);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static void okey(store_key_t *k, const char *key)
+{
+	OK(store_key_object(k, 7, "b", 1, key, strlen(key)));
+}
+
+static void put_str(store_t *s, const char *key, const char *val)
+{
+	store_key_t k;
+	okey(&k, key);
+	OK(store_put(s, &k, val, strlen(val)));
+}
+
+/* The value of key, or absent when want is NULL. */
+static void expect(store_t *s, const char *key, const char *want)
+{
+	store_key_t k;
+	okey(&k, key);
+	const uint8_t *v;
+	size_t n;
+	int rc = store_get(s, &k, &v, &n);
+	if (want == NULL) {
+		assert_int_equal(rc, SH_ENOTFOUND);
+		return;
+	}
+	OK(rc);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(v, want, n);
+}
+
+static void commit_put(store_t *s, const char *key, const char *val)
+{
+	OK(store_begin(s));
+	put_str(s, key, val);
+	OK(store_commit(s));
+}
+
+/* One sealed batch, committed as the node does. Returns what reads saw
+ * while it was sealed (STORE_SEAL_READS_*). */
+static int seal_put(store_t *s, const char *key, const char *val)
+{
+	OK(store_begin(s));
+	put_str(s, key, val);
+	OK(store_seal(s));
+	assert_int_equal(store_sealed(s), 1);
+	int reads = store_sealed_reads(s);
+	OK(store_sealed_done(s, store_commit_sealed(s)));
+	return reads;
+}
+
+static uint64_t objects(store_t *s)
+{
+	store_stats_t st;
+	OK(store_stats(s, STORE_OBJECTS, &st));
+	return st.entries;
+}
+
+static void test_journal_replays_after_crash(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	commit_put(s, "a", "1");
+	assert_int_equal(seal_put(s, "b", "2"), STORE_SEAL_READS_BATCH);
+	store_key_t a;
+	okey(&a, "a");
+	OK(store_begin(s));
+	OK(store_del(s, &a));
+	OK(store_commit(s));
+	fx_crash_open(fx, STORE_SYNC_BATCH);
+	expect(s, "a", NULL);
+	expect(s, "b", "2");
+	/* opening made the replay a checkpoint: it survives another crash
+	 * with nothing written since */
+	fx_crash_open(fx, STORE_SYNC_BATCH);
+	expect(s, "b", "2");
+	commit_put(s, "c", "3");
+	/* --sync none replays what a --sync batch run left, then removes
+	 * the journal: the data is in LMDB alone */
+	fx_crash_open(fx, STORE_SYNC_NONE);
+	expect(s, "c", "3");
+	assert_int_equal(access(fx->journal, F_OK), -1);
+	fx_crash_open(fx, STORE_SYNC_NONE);
+	expect(s, "b", "2");
+	expect(s, "c", "3");
+	assert_int_equal(objects(s), 2);
+}
+
+static void test_journal_sealed_batch_is_read(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	store_key_t a, z;
+	okey(&a, "a");
+	okey(&z, "z");
+	commit_put(s, "a", "old");
+	OK(store_begin(s));
+	put_str(s, "a", "new");
+	OK(store_seal(s));
+	/* reads see the sealed batch, and say which keys it wrote, so that
+	 * replies about them wait for the journal */
+	assert_int_equal(store_sealed_reads(s), STORE_SEAL_READS_BATCH);
+	expect(s, "a", "new");
+	assert_int_equal(store_maybe_written(s, &a), 1);
+	assert_int_equal(store_maybe_written(s, &z), 0);
+	OK(store_sealed_done(s, store_commit_sealed(s)));
+	assert_int_equal(store_sealed_reads(s), STORE_SEAL_READS_BEFORE);
+	assert_int_equal(store_maybe_written(s, &a), 0);
+	expect(s, "a", "new");
+}
+
+/* A dropped batch takes none of the acknowledged ones with it. */
+static void test_journal_dropped_batch_keeps_the_others(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	commit_put(s, "a", "1");
+	assert_int_equal(seal_put(s, "b", "2"), STORE_SEAL_READS_BATCH);
+	OK(store_begin(s));
+	put_str(s, "a", "lost");
+	put_str(s, "x", "lost");
+	store_abort(s);
+	expect(s, "a", "1");
+	expect(s, "b", "2");
+	expect(s, "x", NULL);
+	/* a sealed record whose write never happened */
+	OK(store_begin(s));
+	put_str(s, "y", "lost");
+	OK(store_seal(s));
+	assert_int_equal(store_sealed_done(s, SH_EIO), SH_EIO);
+	expect(s, "y", NULL);
+	commit_put(s, "c", "3");
+	fx_crash_open(fx, STORE_SYNC_BATCH);
+	expect(s, "a", "1");
+	expect(s, "b", "2");
+	expect(s, "c", "3");
+	expect(s, "x", NULL);
+	expect(s, "y", NULL);
+}
+
+/* Enough mutations make a batch a checkpoint, during which reads wait;
+ * afterwards the journal starts again and everything survives. */
+static void test_journal_checkpoint(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	enum { BATCH = 512, BATCHES = 24 };
+	char key[32], val[32];
+	int checkpoints = 0;
+	for (int b = 0; b < BATCHES; b++) {
+		OK(store_begin(s));
+		for (int i = 0; i < BATCH; i++) {
+			snprintf(key, sizeof(key), "k%d", b * BATCH + i);
+			snprintf(val, sizeof(val), "v%d", b);
+			put_str(s, key, val);
+		}
+		OK(store_seal(s));
+		int reads = store_sealed_reads(s);
+		checkpoints += reads == STORE_SEAL_READS_WAIT;
+		OK(store_sealed_done(s, store_commit_sealed(s)));
+		if (reads == STORE_SEAL_READS_WAIT)
+			expect(s, "k0", "v0");
+	}
+	assert_int_equal(checkpoints, 1); /* 8192 mutations each */
+	fx_crash_open(fx, STORE_SYNC_BATCH);
+	assert_int_equal(objects(s), BATCH * BATCHES);
+	snprintf(key, sizeof(key), "k%d", BATCH * BATCHES - 1);
+	snprintf(val, sizeof(val), "v%d", BATCHES - 1);
+	expect(s, key, val);
+}
+
+/* A record that does not fit what is left of the journal becomes a
+ * checkpoint instead. */
+static void test_journal_big_batch_is_a_checkpoint(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	size_t big = (size_t)70 << 20; /* more than the whole journal */
+	char *v = malloc(big);
+	assert_non_null(v);
+	memset(v, 'x', big);
+	store_key_t k;
+	okey(&k, "big");
+	OK(store_begin(s));
+	OK(store_put(s, &k, v, big));
+	OK(store_seal(s));
+	assert_int_equal(store_sealed_reads(s), STORE_SEAL_READS_WAIT);
+	OK(store_sealed_done(s, store_commit_sealed(s)));
+	free(v);
+	commit_put(s, "after", "1");
+	fx_crash_open(fx, STORE_SYNC_BATCH);
+	const uint8_t *got;
+	size_t n;
+	OK(store_get(s, &k, &got, &n));
+	assert_int_equal(n, big);
+	expect(s, "after", "1");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_journal_replays_after_crash),
+	    T(test_journal_sealed_batch_is_read),
+	    T(test_journal_dropped_batch_keeps_the_others),
+	    T(test_journal_checkpoint),
+	    T(test_journal_big_batch_is_a_checkpoint),
+	};
+#undef T
+	return cmocka_run_group_tests_name("store_lmdb_journal", tests, NULL,
+	                                   NULL);
+}
