@@ -1,8 +1,12 @@
 /*
- * sh_mp.c - msgpack writing through msgpack-c, and a strict reader.
+ * sh_mp.c - msgpack writing (straight into an sh_buf_t, in the forms
+ * msgpack-c's packer chooses; msgpack-c's packer over the same buffer for
+ * what the helpers do not cover), and a strict reader.
  * Format reference: the msgpack specification (spec.md of msgpack/msgpack).
  */
 #include "common/sh_mp.h"
+
+#include <string.h>
 
 #include "common/sh_err.h"
 
@@ -28,57 +32,241 @@ void sh_mp_writer_init(sh_mp_writer_t *w, sh_buf_t *out)
 	msgpack_packer_init(&w->pk, w, writer_sink);
 }
 
+/*
+ * The sh_mp_put_* functions below write straight into the buffer instead
+ * of through msgpack-c's per-item callback (a call and a bounds check per
+ * header and per body), which cost about a thousand instructions per
+ * request. They choose the same forms as msgpack-c's packer (smallest
+ * first; str8 for strings of 32 to 255 bytes), so the bytes are the same
+ * whichever way an item is written; test_common checks both against each
+ * other at every boundary. A writer without a buffer (out NULL, its pk
+ * pointed at another sink, as dvv_hash does) still packs through pk.
+ */
+
+/* Room for n more bytes at the end of w->out, or NULL with w->err set
+ * (also when an earlier write failed: nothing more is written). The
+ * common case, room already there, is two compares. */
+static inline uint8_t *put_room(sh_mp_writer_t *w, size_t n)
+{
+	sh_buf_t *b = w->out;
+	if (w->err == 0 && n <= b->cap - b->len)
+		return b->data + b->len;
+	if (w->err != 0)
+		return NULL;
+	int rc = sh_buf_reserve(b, n);
+	if (rc != SH_OK) {
+		w->err = rc;
+		return NULL;
+	}
+	return b->data + b->len;
+}
+
+static inline void put_be16(uint8_t *d, uint64_t v)
+{
+	d[0] = (uint8_t)(v >> 8);
+	d[1] = (uint8_t)v;
+}
+
+static inline void put_be32(uint8_t *d, uint64_t v)
+{
+	put_be16(d, v >> 16);
+	put_be16(d + 2, v);
+}
+
+/* A non-negative integer at d in its smallest form (msgpack-c's choice);
+ * returns the bytes written (at most 9). */
+static inline size_t put_uint(uint8_t *d, uint64_t v)
+{
+	if (v < 0x80) {
+		d[0] = (uint8_t)v;
+		return 1;
+	}
+	if (v < 0x100) {
+		d[0] = 0xcc;
+		d[1] = (uint8_t)v;
+		return 2;
+	}
+	if (v < 0x10000) {
+		d[0] = 0xcd;
+		put_be16(d + 1, v);
+		return 3;
+	}
+	if (v < 0x100000000ULL) {
+		d[0] = 0xce;
+		put_be32(d + 1, v);
+		return 5;
+	}
+	d[0] = 0xcf;
+	put_be32(d + 1, v >> 32);
+	put_be32(d + 5, v);
+	return 9;
+}
+
+/* A negative integer at d in its smallest form; returns the bytes. */
+static size_t put_neg(uint8_t *d, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	if (v >= -32) {
+		d[0] = (uint8_t)u;
+		return 1;
+	}
+	if (v >= INT8_MIN) {
+		d[0] = 0xd0;
+		d[1] = (uint8_t)u;
+		return 2;
+	}
+	if (v >= INT16_MIN) {
+		d[0] = 0xd1;
+		put_be16(d + 1, u);
+		return 3;
+	}
+	if (v >= INT32_MIN) {
+		d[0] = 0xd2;
+		put_be32(d + 1, u);
+		return 5;
+	}
+	d[0] = 0xd3;
+	put_be32(d + 1, u >> 32);
+	put_be32(d + 5, u);
+	return 9;
+}
+
+/*
+ * A length or count header at d: the fix form (fix | n) below fix_max (0:
+ * no fix form), tag8 below 256 (0: none), then tag16 and tag32 (tag8 + 1
+ * and + 2 for str and bin, the map and array tags likewise in order).
+ * Lengths past 32 bits are cut to 32 as msgpack-c cuts them; nothing
+ * shoal writes is that long. Returns the bytes written (at most 5).
+ */
+static inline size_t put_head(uint8_t *d, uint8_t fix, size_t fix_max,
+                              uint8_t tag8, uint8_t tag16, size_t n)
+{
+	if (n < fix_max) {
+		d[0] = (uint8_t)(fix | n);
+		return 1;
+	}
+	if (tag8 != 0 && n < 0x100) {
+		d[0] = tag8;
+		d[1] = (uint8_t)n;
+		return 2;
+	}
+	if (n < 0x10000) {
+		d[0] = tag16;
+		put_be16(d + 1, n);
+		return 3;
+	}
+	d[0] = (uint8_t)(tag16 + 1);
+	put_be32(d + 1, (uint32_t)n);
+	return 5;
+}
+
 int sh_mp_put_array(sh_mp_writer_t *w, uint32_t n)
 {
-	msgpack_pack_array(&w->pk, n);
+	if (w->out == NULL) {
+		msgpack_pack_array(&w->pk, n);
+		return w->err;
+	}
+	uint8_t *d = put_room(w, 5);
+	if (d != NULL)
+		w->out->len += put_head(d, 0x90, 16, 0, 0xdc, n);
 	return w->err;
 }
 
 int sh_mp_put_map(sh_mp_writer_t *w, uint32_t n)
 {
-	msgpack_pack_map(&w->pk, n);
+	if (w->out == NULL) {
+		msgpack_pack_map(&w->pk, n);
+		return w->err;
+	}
+	uint8_t *d = put_room(w, 5);
+	if (d != NULL)
+		w->out->len += put_head(d, 0x80, 16, 0, 0xde, n);
 	return w->err;
 }
 
 int sh_mp_put_u64(sh_mp_writer_t *w, uint64_t v)
 {
-	msgpack_pack_uint64(&w->pk, v);
+	if (w->out == NULL) {
+		msgpack_pack_uint64(&w->pk, v);
+		return w->err;
+	}
+	uint8_t *d = put_room(w, 9);
+	if (d != NULL)
+		w->out->len += put_uint(d, v);
 	return w->err;
 }
 
 int sh_mp_put_i64(sh_mp_writer_t *w, int64_t v)
 {
-	msgpack_pack_int64(&w->pk, v);
+	if (w->out == NULL) {
+		msgpack_pack_int64(&w->pk, v);
+		return w->err;
+	}
+	uint8_t *d = put_room(w, 9);
+	if (d != NULL)
+		w->out->len +=
+		    v >= 0 ? put_uint(d, (uint64_t)v) : put_neg(d, v);
+	return w->err;
+}
+
+static int put_byte(sh_mp_writer_t *w, uint8_t v)
+{
+	if (w->out == NULL) {
+		w->pk.callback(w->pk.data, (const char *)&v, 1);
+		return w->err;
+	}
+	uint8_t *d = put_room(w, 1);
+	if (d != NULL)
+		w->out->data[w->out->len++] = v;
 	return w->err;
 }
 
 int sh_mp_put_bool(sh_mp_writer_t *w, int v)
 {
-	if (v)
-		msgpack_pack_true(&w->pk);
-	else
-		msgpack_pack_false(&w->pk);
-	return w->err;
+	return put_byte(w, v ? 0xc3 : 0xc2);
 }
 
 int sh_mp_put_nil(sh_mp_writer_t *w)
 {
-	msgpack_pack_nil(&w->pk);
+	return put_byte(w, 0xc0);
+}
+
+/* A header (as put_head) then len bytes at p, in one reservation. */
+static inline int put_sized(sh_mp_writer_t *w, uint8_t fix, size_t fix_max,
+                            uint8_t tag8, const void *p, size_t len)
+{
+	if (len > SIZE_MAX - 5) {
+		w->err = w->err != 0 ? w->err : SH_ENOMEM;
+		return w->err;
+	}
+	uint8_t *d = put_room(w, 5 + len);
+	if (d == NULL)
+		return w->err;
+	size_t k = put_head(d, fix, fix_max, tag8, (uint8_t)(tag8 + 1), len);
+	if (len > 0)
+		memcpy(d + k, p, len);
+	w->out->len += k + len;
 	return w->err;
 }
 
 int sh_mp_put_bin(sh_mp_writer_t *w, const void *p, size_t len)
 {
-	msgpack_pack_bin(&w->pk, len);
-	msgpack_pack_bin_body(&w->pk, p, len);
-	return w->err;
+	if (w->out == NULL) {
+		msgpack_pack_bin(&w->pk, len);
+		msgpack_pack_bin_body(&w->pk, p, len);
+		return w->err;
+	}
+	return put_sized(w, 0, 0, 0xc4, p, len);
 }
 
 int sh_mp_put_str(sh_mp_writer_t *w, const void *p, size_t len)
 {
-	msgpack_pack_str(&w->pk, len);
-	msgpack_pack_str_body(&w->pk, p, len);
-	return w->err;
+	if (w->out == NULL) {
+		msgpack_pack_str(&w->pk, len);
+		msgpack_pack_str_body(&w->pk, p, len);
+		return w->err;
+	}
+	return put_sized(w, 0xa0, 32, 0xd9, p, len);
 }
 
 /* ---- reading ---- */

@@ -2,7 +2,12 @@
  * sh_mp.h - msgpack helpers: a writer over msgpack-c's packer, and a
  * bounds-checked, allocation-free reader.
  *
- * Writing uses msgpack-c (msgpack_packer) with an sh_buf_t as its sink.
+ * Writing: the sh_mp_put_* helpers append straight to an sh_buf_t, in the
+ * same forms as msgpack-c's packer (the smallest that holds the value), so
+ * they mix freely with msgpack_pack_* calls on w->pk, which appends to the
+ * same buffer through a callback. A writer made with out NULL whose pk
+ * the caller re-initialised with its own callback sends every item,
+ * the helpers' included, to that callback.
  *
  * Reading does not use msgpack-c's unpacker, because that allocates a zone
  * sized by the counts an input claims; shoal decodes input from the network

@@ -120,6 +120,82 @@ static void test_common_mp_round_trips_every_kind(void **state)
 	sh_buf_free(&b);
 }
 
+/* Boundaries of every msgpack form, and one past each. */
+static const uint64_t mp_edges[] = {
+    0,   1,     31,    32,         127,        128,       255,
+    256, 65535, 65536, UINT32_MAX, 1ULL << 32, INT64_MAX, UINT64_MAX,
+    15,  16,    1000,  300,        70000,      1ULL << 40};
+
+/* The helpers' bytes equal msgpack-c's packer's for the same items, so
+ * stored objects and frames are the same whichever writes them. */
+static void test_common_mp_put_matches_msgpack_c(void **state)
+{
+	(void)state;
+	sh_buf_t a, b;
+	sh_buf_init(&a);
+	sh_buf_init(&b);
+	sh_mp_writer_t wa, wb;
+	sh_mp_writer_init(&wa, &a);
+	sh_mp_writer_init(&wb, &b);
+	size_t big = 70000;
+	uint8_t *bytes = malloc(big);
+	assert_non_null(bytes);
+	for (size_t i = 0; i < big; i++)
+		bytes[i] = (uint8_t)(i * 7);
+	for (size_t i = 0; i < sizeof mp_edges / sizeof mp_edges[0]; i++) {
+		uint64_t v = mp_edges[i];
+		int64_t sv[4] = {(int64_t)v, -(int64_t)(v & INT64_MAX),
+		                 -(int64_t)(v & INT64_MAX) - 1, INT64_MIN};
+		sh_mp_put_u64(&wa, v);
+		msgpack_pack_uint64(&wb.pk, v);
+		for (int k = 0; k < 4; k++) {
+			sh_mp_put_i64(&wa, sv[k]);
+			msgpack_pack_int64(&wb.pk, sv[k]);
+		}
+		uint32_t n32 = (uint32_t)v;
+		sh_mp_put_array(&wa, n32);
+		msgpack_pack_array(&wb.pk, n32);
+		sh_mp_put_map(&wa, n32);
+		msgpack_pack_map(&wb.pk, n32);
+		size_t len = v < big ? (size_t)v : big;
+		sh_mp_put_bin(&wa, bytes, len);
+		msgpack_pack_bin(&wb.pk, len);
+		msgpack_pack_bin_body(&wb.pk, bytes, len);
+		sh_mp_put_str(&wa, bytes, len);
+		msgpack_pack_str(&wb.pk, len);
+		msgpack_pack_str_body(&wb.pk, bytes, len);
+	}
+	for (int i = -200; i <= 200; i++) {
+		sh_mp_put_i64(&wa, i * 200);
+		msgpack_pack_int64(&wb.pk, (int64_t)i * 200);
+		sh_mp_put_i64(&wa, i);
+		msgpack_pack_int64(&wb.pk, i);
+	}
+	sh_mp_put_bool(&wa, 1);
+	msgpack_pack_true(&wb.pk);
+	sh_mp_put_bool(&wa, 0);
+	msgpack_pack_false(&wb.pk);
+	sh_mp_put_nil(&wa);
+	msgpack_pack_nil(&wb.pk);
+	sh_mp_put_bin(&wa, NULL, 0);
+	msgpack_pack_bin(&wb.pk, 0);
+	assert_int_equal(wa.err, SH_OK);
+	assert_int_equal(wb.err, SH_OK);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	/* and the helpers mix with msgpack-c on one writer, in order */
+	sh_buf_reset(&a);
+	sh_mp_put_array(&wa, 2);
+	msgpack_pack_uint64(&wa.pk, 300);
+	sh_mp_put_str(&wa, "ab", 2);
+	static const uint8_t mixed[] = {0x92, 0xcd, 0x01, 0x2c, 0xa2, 'a', 'b'};
+	assert_int_equal(a.len, sizeof mixed);
+	assert_memory_equal(a.data, mixed, sizeof mixed);
+	free(bytes);
+	sh_buf_free(&a);
+	sh_buf_free(&b);
+}
+
 static void test_common_mp_rejects_lying_counts(void **state)
 {
 	(void)state;
@@ -216,6 +292,7 @@ int main(void)
 	    cmocka_unit_test(test_common_buf_grows_and_keeps_bytes),
 	    cmocka_unit_test(test_common_array_reserve_doubles_and_keeps),
 	    cmocka_unit_test(test_common_mp_round_trips_every_kind),
+	    cmocka_unit_test(test_common_mp_put_matches_msgpack_c),
 	    cmocka_unit_test(test_common_mp_rejects_lying_counts),
 	    cmocka_unit_test(test_common_mp_rejects_wrong_types_and_depth),
 	    cmocka_unit_test(test_common_mp_truncation_never_reads_past_end),
