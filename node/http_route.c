@@ -137,7 +137,7 @@ static int http__param(const char *name, size_t nl, const char *val, size_t vl,
 	     i++) {
 		const struct http__param *e = &http__params[i];
 		if (e->name_len == nl && nl > 0 && e->name[0] == name[0] &&
-		    memcmp(e->name, name, nl) == 0) {
+		    (nl == 1 || memcmp(e->name + 1, name + 1, nl - 1) == 0)) {
 			d = e; /* names are unique */
 			break;
 		}
@@ -170,19 +170,26 @@ static int http__param(const char *name, size_t nl, const char *val, size_t vl,
 	return 0;
 }
 
-/* Decodes one piece "name=value" (n bytes at s) and applies it. */
-static int http__piece(const char *s, size_t n, http_params_t *p, char *err,
-                       size_t esz)
+/*
+ * Applies one piece "name=value" (n bytes at s; eq: the offset of its
+ * first '=', or n when it has none). A piece with nothing to decode (no
+ * '%', no '+': what clients send, "n=1") is read where it lies; others
+ * are decoded into buffers first. Either way a name or value over
+ * HTTP__PARAM_BYTES is refused as before.
+ */
+static int http__piece(const char *s, size_t n, size_t eq, int encoded,
+                       http_params_t *p, char *err, size_t esz)
 {
 	char name[HTTP__PARAM_BYTES], val[HTTP__PARAM_BYTES];
-	const char *eq = memchr(s, '=', n);
-	size_t nl = eq != NULL ? (size_t)(eq - s) : n;
-	size_t vl = eq != NULL ? n - nl - 1 : 0;
+	size_t nl = eq;
+	size_t vl = eq < n ? n - nl - 1 : 0;
+	if (!encoded && nl <= sizeof name && vl <= sizeof val)
+		return http__param(s, nl, s + nl + 1, vl, p, err, esz);
 	long dn = -1, dv = -1;
 	if (nl <= sizeof name)
 		dn = http__pct_decode(s, nl, 1, name);
 	if (vl <= sizeof val)
-		dv = eq != NULL ? http__pct_decode(eq + 1, vl, 1, val) : 0;
+		dv = eq < n ? http__pct_decode(s + eq + 1, vl, 1, val) : 0;
 	if (dn < 0) {
 		char shown[48];
 		http__printable(s, nl, shown, sizeof shown);
@@ -205,14 +212,22 @@ int http_params_parse(const char *q, size_t len, http_params_t *p, char *err,
 	memset(p, 0, sizeof *p);
 	err[0] = '\0';
 	size_t i = 0;
-	/* Each round consumes one piece and its '&'. */
+	/* Each round consumes one piece and its '&', in one pass over its
+	 * bytes (pieces are a few bytes: a loop beats memchr calls). */
 	while (i < len) {
-		const char *amp = memchr(q + i, '&', len - i);
-		size_t end = amp != NULL ? (size_t)(amp - q) : len;
-		if (end > i &&
-		    http__piece(q + i, end - i, p, err, err_size) != 0)
+		size_t start = i, eq = SIZE_MAX;
+		int encoded = 0;
+		for (; i < len && q[i] != '&'; i++) {
+			if (q[i] == '=' && eq == SIZE_MAX)
+				eq = i - start;
+			else if (q[i] == '%' || q[i] == '+')
+				encoded = 1;
+		}
+		size_t n = i - start;
+		if (n > 0 && http__piece(q + start, n, eq < n ? eq : n, encoded,
+		                         p, err, err_size) != 0)
 			return SH_EINVAL;
-		i = end + 1;
+		i++;
 	}
 	return SH_OK;
 }

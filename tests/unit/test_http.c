@@ -1270,6 +1270,19 @@ static void test_http_query_params_good(void **state)
 	assert_int_equal(http_params_parse("", 0, &p, err, sizeof err), SH_OK);
 	assert_int_equal(p.present, 0);
 
+	/* a piece with nothing to decode is read in place; one with '%'
+	 * escapes is decoded first: both give the same parameters */
+	http_params_t plain, enc;
+	q = "n=3&timeout_ms=250&sloppy=false";
+	assert_int_equal(
+	    http_params_parse(q, strlen(q), &plain, err, sizeof err), SH_OK);
+	q = "%6E=%33&timeout%5Fms=2%350&sloppy=f%61lse";
+	assert_int_equal(http_params_parse(q, strlen(q), &enc, err, sizeof err),
+	                 SH_OK);
+	assert_memory_equal(&plain, &enc, sizeof plain);
+	assert_int_equal(plain.n, 3);
+	assert_int_equal(plain.timeout_ms, 250);
+
 	/* merged with the server's defaults */
 	http_params_t dflt = {.present = 0,
 	                      .n = 3,
