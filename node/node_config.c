@@ -160,7 +160,7 @@ static int node__set_u64(uint64_t *dst, const char *key, const char *val,
 static int node__set_u32(uint32_t *dst, const char *key, const char *val,
                          uint64_t min, uint64_t max, char *err, size_t esize)
 {
-	uint64_t v;
+	uint64_t v = 0; /* gcc -O3 does not see node__set_u64 set it */
 	int rc = node__set_u64(&v, key, val, min, max, err, esize);
 	if (rc == SH_OK)
 		*dst = (uint32_t)v;

@@ -187,7 +187,8 @@ static void jr_checkpoint_done(lmdb_store_t *l)
 	l->checkpoints++;
 }
 
-/* A checkpoint on this thread (a batch committed at once, closing). */
+/* A checkpoint on this thread (a batch committed at once, opening,
+ * closing). Whatever it returns, the long transaction is gone. */
 static int jr_checkpoint_now(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
@@ -271,8 +272,12 @@ static int jr_commit(store_t *s)
 	l->batch_wrote = 0;
 	if (count == 0)
 		return SH_OK;
-	if (jr_checkpoint_due(l))
-		return jr_checkpoint_now(s);
+	if (jr_checkpoint_due(l)) {
+		int rc = jr_checkpoint_now(s);
+		if (rc != SH_OK) /* the transaction went with it */
+			jr_restore(s);
+		return rc;
+	}
 	int rc = store_journal_write(&l->journal);
 	if (rc != SH_OK) {
 		l->broken = 1;
