@@ -283,7 +283,7 @@ size_t sh_mp_reader_left(const sh_mp_reader_t *r)
 }
 
 /* Big-endian unsigned of `width` bytes at q (bounds checked by the caller). */
-static uint64_t load_be(const uint8_t *q, int width)
+static inline uint64_t load_be(const uint8_t *q, int width)
 {
 	uint64_t v = 0;
 	for (int i = 0; i < width; i++)
@@ -337,6 +337,14 @@ static int get_container(sh_mp_reader_t *r, uint32_t *n, uint8_t fix_base,
 
 int sh_mp_get_array(sh_mp_reader_t *r, uint32_t *n)
 {
+	/* a fixarray whose items can fit: the common case, decided here
+	 * (anything else, errors included, takes the general path) */
+	if (r->p < r->end && (r->p[0] & 0xf0) == 0x90 &&
+	    (size_t)(r->p[0] & 0x0f) < sh_mp_reader_left(r)) {
+		*n = r->p[0] & 0x0f;
+		r->p++;
+		return SH_OK;
+	}
 	return get_container(r, n, 0x90, 0xdc, 0xdd, 1);
 }
 
@@ -401,6 +409,17 @@ static int get_int(sh_mp_reader_t *r, uint64_t *uv, int64_t *sv, int *neg)
 
 int sh_mp_get_u64(sh_mp_reader_t *r, uint64_t *v)
 {
+	/* positive fixint (tags, versions, small counters) and uint64
+	 * (epochs, timestamps): most integers shoal decodes */
+	if (r->p < r->end && r->p[0] <= 0x7f) {
+		*v = *r->p++;
+		return SH_OK;
+	}
+	if (sh_mp_reader_left(r) >= 9 && r->p[0] == 0xcf) {
+		*v = load_be(r->p + 1, 8);
+		r->p += 9;
+		return SH_OK;
+	}
 	const uint8_t *start = r->p;
 	int64_t sv;
 	int neg;
@@ -472,7 +491,15 @@ static int get_body(sh_mp_reader_t *r, uint64_t len, size_t hdr,
 
 int sh_mp_get_bin(sh_mp_reader_t *r, const uint8_t **p, size_t *len)
 {
-	if (sh_mp_reader_left(r) < 1)
+	size_t left = sh_mp_reader_left(r);
+	/* bin8 whose bytes are there: the common case */
+	if (left >= 2 && r->p[0] == 0xc4 && r->p[1] <= left - 2) {
+		*p = r->p + 2;
+		*len = r->p[1];
+		r->p += 2 + (size_t)r->p[1];
+		return SH_OK;
+	}
+	if (left < 1)
 		return SH_ETRUNC;
 	uint8_t t = r->p[0];
 	if (t < 0xc4 || t > 0xc6)

@@ -196,6 +196,72 @@ static void test_common_mp_put_matches_msgpack_c(void **state)
 	sh_buf_free(&b);
 }
 
+/* The readers' fast paths (fixint, uint64, fixarray, bin8) and their
+ * general paths agree: every form reads back, and every truncation of
+ * one fails with SH_ETRUNC and leaves the reader where it was. */
+static void test_common_mp_get_fast_and_general_forms(void **state)
+{
+	(void)state;
+	static uint8_t bytes[300];
+	sh_buf_t b;
+	sh_buf_init(&b);
+	sh_mp_writer_t w;
+	sh_mp_writer_init(&w, &b);
+	size_t n_edges = sizeof mp_edges / sizeof mp_edges[0];
+	static const size_t lens[] = {0, 1, 15, 16, 200, 255, 256, 300};
+	for (size_t i = 0; i < n_edges; i++) {
+		b.len = 0;
+		sh_mp_put_u64(&w, mp_edges[i]);
+		sh_mp_reader_t r;
+		uint64_t u = 0;
+		sh_mp_reader_init(&r, b.data, b.len);
+		assert_int_equal(sh_mp_get_u64(&r, &u), SH_OK);
+		assert_true(u == mp_edges[i]);
+		assert_int_equal(sh_mp_reader_left(&r), 0);
+		for (size_t cut = 0; cut < b.len; cut++) {
+			sh_mp_reader_init(&r, b.data, cut);
+			assert_int_equal(sh_mp_get_u64(&r, &u), SH_ETRUNC);
+			assert_ptr_equal(r.p, b.data);
+		}
+	}
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		const uint8_t *p;
+		size_t len;
+		uint32_t n;
+		b.len = 0;
+		sh_mp_put_bin(&w, bytes, lens[i]);
+		sh_mp_reader_t r;
+		sh_mp_reader_init(&r, b.data, b.len);
+		assert_int_equal(sh_mp_get_bin(&r, &p, &len), SH_OK);
+		assert_int_equal(len, lens[i]);
+		assert_ptr_equal(p, b.data + b.len - len);
+		for (size_t cut = 0; cut < b.len; cut++) {
+			sh_mp_reader_init(&r, b.data, cut);
+			assert_int_equal(sh_mp_get_bin(&r, &p, &len),
+			                 SH_ETRUNC);
+			assert_ptr_equal(r.p, b.data);
+		}
+		/* an array of lens[i] nils: its count must fit the bytes */
+		b.len = 0;
+		sh_mp_put_array(&w, (uint32_t)lens[i]);
+		for (size_t k = 0; k < lens[i]; k++)
+			sh_mp_put_nil(&w);
+		sh_mp_reader_init(&r, b.data, b.len);
+		assert_int_equal(sh_mp_get_array(&r, &n), SH_OK);
+		assert_int_equal(n, lens[i]);
+		assert_int_equal(sh_mp_reader_left(&r), lens[i]);
+		for (size_t cut = 0; cut < b.len; cut++) {
+			sh_mp_reader_init(&r, b.data, cut);
+			assert_int_equal(sh_mp_get_array(&r, &n), SH_ETRUNC);
+			assert_ptr_equal(r.p, b.data);
+		}
+		/* a bin is no array, an array no bin */
+		sh_mp_reader_init(&r, b.data, b.len);
+		assert_int_equal(sh_mp_get_bin(&r, &p, &len), SH_EMALFORMED);
+	}
+	sh_buf_free(&b);
+}
+
 static void test_common_mp_rejects_lying_counts(void **state)
 {
 	(void)state;
@@ -293,6 +359,7 @@ int main(void)
 	    cmocka_unit_test(test_common_array_reserve_doubles_and_keeps),
 	    cmocka_unit_test(test_common_mp_round_trips_every_kind),
 	    cmocka_unit_test(test_common_mp_put_matches_msgpack_c),
+	    cmocka_unit_test(test_common_mp_get_fast_and_general_forms),
 	    cmocka_unit_test(test_common_mp_rejects_lying_counts),
 	    cmocka_unit_test(test_common_mp_rejects_wrong_types_and_depth),
 	    cmocka_unit_test(test_common_mp_truncation_never_reads_past_end),
