@@ -160,7 +160,7 @@ static inline size_t put_head(uint8_t *d, uint8_t fix, size_t fix_max,
 	return 5;
 }
 
-int sh_mp_put_array(sh_mp_writer_t *w, uint32_t n)
+int sh_mp__put_array_slow(sh_mp_writer_t *w, uint32_t n)
 {
 	if (w->out == NULL) {
 		msgpack_pack_array(&w->pk, n);
@@ -184,7 +184,7 @@ int sh_mp_put_map(sh_mp_writer_t *w, uint32_t n)
 	return w->err;
 }
 
-int sh_mp_put_u64(sh_mp_writer_t *w, uint64_t v)
+int sh_mp__put_u64_slow(sh_mp_writer_t *w, uint64_t v)
 {
 	if (w->out == NULL) {
 		msgpack_pack_uint64(&w->pk, v);
@@ -346,16 +346,8 @@ static int get_container(sh_mp_reader_t *r, uint32_t *n, uint8_t fix_base,
 	return SH_OK;
 }
 
-int sh_mp_get_array(sh_mp_reader_t *r, uint32_t *n)
+int sh_mp__get_array_slow(sh_mp_reader_t *r, uint32_t *n)
 {
-	/* a fixarray whose items can fit: the common case, decided here
-	 * (anything else, errors included, takes the general path) */
-	if (r->p < r->end && (r->p[0] & 0xf0) == 0x90 &&
-	    (size_t)(r->p[0] & 0x0f) < sh_mp_reader_left(r)) {
-		*n = r->p[0] & 0x0f;
-		r->p++;
-		return SH_OK;
-	}
 	return get_container(r, n, 0x90, 0xdc, 0xdd, 1);
 }
 
@@ -418,14 +410,10 @@ static int get_int(sh_mp_reader_t *r, uint64_t *uv, int64_t *sv, int *neg)
 	return SH_EMALFORMED;
 }
 
-int sh_mp_get_u64(sh_mp_reader_t *r, uint64_t *v)
+int sh_mp__get_u64_slow(sh_mp_reader_t *r, uint64_t *v)
 {
-	/* positive fixint (tags, versions, small counters) and uint64
-	 * (epochs, timestamps): most integers shoal decodes */
-	if (r->p < r->end && r->p[0] <= 0x7f) {
-		*v = *r->p++;
-		return SH_OK;
-	}
+	/* uint64 (epochs, timestamps): after the fixints of sh_mp_get_u64,
+	 * most integers shoal decodes */
 	if (sh_mp_reader_left(r) >= 9 && r->p[0] == 0xcf) {
 		*v = load_be64(r->p + 1);
 		r->p += 9;

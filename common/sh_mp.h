@@ -43,9 +43,9 @@ typedef struct sh_mp_writer {
 void sh_mp_writer_init(sh_mp_writer_t *w, sh_buf_t *out);
 
 /* Convenience packers; each returns w->err after the write. */
-int sh_mp_put_array(sh_mp_writer_t *w, uint32_t n);
+static inline int sh_mp_put_array(sh_mp_writer_t *w, uint32_t n);
 int sh_mp_put_map(sh_mp_writer_t *w, uint32_t n);
-int sh_mp_put_u64(sh_mp_writer_t *w, uint64_t v);
+static inline int sh_mp_put_u64(sh_mp_writer_t *w, uint64_t v);
 int sh_mp_put_i64(sh_mp_writer_t *w, int64_t v);
 int sh_mp_put_bool(sh_mp_writer_t *w, int v);
 int sh_mp_put_nil(sh_mp_writer_t *w);
@@ -70,11 +70,11 @@ size_t sh_mp_reader_left(const sh_mp_reader_t *r);
  * Fails with SH_ETRUNC when *n elements (map: 2 * *n) cannot fit in the
  * bytes left, so a caller may allocate *n items safely.
  */
-int sh_mp_get_array(sh_mp_reader_t *r, uint32_t *n);
+static inline int sh_mp_get_array(sh_mp_reader_t *r, uint32_t *n);
 int sh_mp_get_map(sh_mp_reader_t *r, uint32_t *n);
 
 /* sh_mp_get_u64 - a non-negative integer of any msgpack width. */
-int sh_mp_get_u64(sh_mp_reader_t *r, uint64_t *v);
+static inline int sh_mp_get_u64(sh_mp_reader_t *r, uint64_t *v);
 
 /* sh_mp_get_i64 - any integer that fits in int64_t (else SH_ERANGE). */
 int sh_mp_get_i64(sh_mp_reader_t *r, int64_t *v);
@@ -100,5 +100,63 @@ int sh_mp_peek_nil(const sh_mp_reader_t *r);
  * depth_max levels deep (deeper input fails with SH_EDEPTH).
  */
 int sh_mp_skip(sh_mp_reader_t *r, int depth_max);
+
+/* ---- inline fast paths ----
+ *
+ * Inline because an object's encoding or decoding passes dozens of
+ * arrays and small integers (as sh_buf_append is inline for the same
+ * reason): the common form is decided here, in a few instructions and
+ * no call; every other form, and every error, goes to the sh_mp__*_slow
+ * function in sh_mp.c, which handles all forms the same way.
+ */
+int sh_mp__put_array_slow(sh_mp_writer_t *w, uint32_t n);
+int sh_mp__put_u64_slow(sh_mp_writer_t *w, uint64_t v);
+int sh_mp__get_array_slow(sh_mp_reader_t *r, uint32_t *n);
+int sh_mp__get_u64_slow(sh_mp_reader_t *r, uint64_t *v);
+
+/* 1 when w appends to its own buffer, which has room for one byte. */
+static inline int sh_mp__room1(const sh_mp_writer_t *w)
+{
+	return w->out != NULL && w->err == 0 && w->out->len < w->out->cap;
+}
+
+static inline int sh_mp_put_array(sh_mp_writer_t *w, uint32_t n)
+{
+	if (n < 16 && sh_mp__room1(w)) { /* fixarray */
+		w->out->data[w->out->len++] = (uint8_t)(0x90 | n);
+		return 0;
+	}
+	return sh_mp__put_array_slow(w, n);
+}
+
+static inline int sh_mp_put_u64(sh_mp_writer_t *w, uint64_t v)
+{
+	if (v < 0x80 && sh_mp__room1(w)) { /* positive fixint */
+		w->out->data[w->out->len++] = (uint8_t)v;
+		return 0;
+	}
+	return sh_mp__put_u64_slow(w, v);
+}
+
+static inline int sh_mp_get_array(sh_mp_reader_t *r, uint32_t *n)
+{
+	/* a fixarray whose items can fit (each takes a byte at least) */
+	if (r->p < r->end && (r->p[0] & 0xf0) == 0x90 &&
+	    (size_t)(r->p[0] & 0x0f) < (size_t)(r->end - r->p)) {
+		*n = r->p[0] & 0x0f;
+		r->p++;
+		return 0;
+	}
+	return sh_mp__get_array_slow(r, n);
+}
+
+static inline int sh_mp_get_u64(sh_mp_reader_t *r, uint64_t *v)
+{
+	if (r->p < r->end && r->p[0] <= 0x7f) { /* positive fixint */
+		*v = *r->p++;
+		return 0;
+	}
+	return sh_mp__get_u64_slow(r, v);
+}
 
 #endif /* SH_MP_H */
