@@ -48,8 +48,8 @@
 #include "common/sh_err.h"
 #include "node/store_lmdb_int.h"
 
-#define JR_FILE_BYTES    ((uint64_t)64 << 20)
-#define JR_CKPT_BYTES    ((uint64_t)16 << 20)
+#define JR_FILE_BYTES    ((uint64_t)32 << 20)
+#define JR_CKPT_BYTES    ((uint64_t)8 << 20)
 #define JR_META_KEY      "journal"
 #define JR_REBUILD_TRIES 8 /* map growths a rebuild may need */
 

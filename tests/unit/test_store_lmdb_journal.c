@@ -253,7 +253,7 @@ static void test_journal_big_batch_is_a_checkpoint(void **state)
 {
 	fx_t *fx = *state;
 	store_t *s = &fx->s;
-	size_t big = (size_t)70 << 20; /* more than the whole journal */
+	size_t big = (size_t)40 << 20; /* more than the whole journal */
 	char *v = malloc(big);
 	assert_non_null(v);
 	memset(v, 'x', big);
