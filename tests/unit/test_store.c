@@ -1001,14 +1001,20 @@ static void test_store_lmdb_map_grows(void **state)
 	free(big);
 }
 
+/* Reopen the LMDB store with --sync none (no journal). */
+static void fx_reopen_sync_none(fx_t *fx)
+{
+	fx_close(fx);
+	fx->lmdb_cfg.sync = STORE_SYNC_NONE;
+	fx_open(fx);
+}
+
 static void test_store_lmdb_sync_none_keeps_commits(void **state)
 {
 	fx_t *fx = *state;
 	if (fx->backend != BK_LMDB)
 		skip();
-	fx_close(fx);
-	fx->lmdb_cfg.sync = STORE_SYNC_NONE;
-	fx_open(fx);
+	fx_reopen_sync_none(fx);
 	store_key_t k;
 	okey(&k, 1, "b", "k");
 	commit_one(&fx->s, &k, "v");
@@ -1232,9 +1238,7 @@ static void test_store_lmdb_sealed_without_journal(void **state)
 	fx_t *fx = *state;
 	if (fx->backend != BK_LMDB)
 		skip();
-	fx_close(fx);
-	fx->lmdb_cfg.sync = STORE_SYNC_NONE;
-	fx_open(fx);
+	fx_reopen_sync_none(fx);
 	test_store_sealed_commit_on_another_thread(state);
 }
 
