@@ -353,6 +353,38 @@ static void http__split_target(const char *t, size_t n, size_t *path_off,
 	*q_len = (hash != NULL ? (size_t)(hash - t) : n) - *q_off;
 }
 
+/*
+ * A path without '%' (what clients send) decodes to its own bytes: one
+ * copy of it (from i) with each '/' turned into a NUL holds every
+ * segment, NUL-terminated, as http__decode_path's loop would leave them,
+ * without decoding each segment byte by byte. Room is reserved.
+ */
+static void http__split_plain(struct http__slot *s, size_t off, size_t len,
+                              size_t i, size_t seg_off[], size_t seg_len[])
+{
+	http_req_t *r = &s->req;
+	size_t base = s->head.len, n = len - i, k = 0;
+	uint8_t *out = s->head.data + base;
+	memcpy(out, s->head.data + off + i, n);
+	out[n] = 0;
+	/* One segment per round; each consumes its '/' or the end. */
+	for (;;) {
+		uint8_t *slash = memchr(out + k, '/', n - k);
+		size_t j = slash != NULL ? (size_t)(slash - out) : n;
+		if (r->seg_count == HTTP_SEGS_MAX) {
+			r->segs_over = 1;
+			break;
+		}
+		seg_off[r->seg_count] = base + k;
+		seg_len[r->seg_count++] = j - k;
+		out[j] = 0;
+		if (slash == NULL)
+			break;
+		k = j + 1;
+	}
+	s->head.len = base + n + 1;
+}
+
 /* Decodes the path segments into the slot's head (offsets in segs). */
 static int http__decode_path(http_conn_t *c, struct http__slot *s, size_t off,
                              size_t len, size_t seg_off[], size_t seg_len[])
@@ -361,6 +393,10 @@ static int http__decode_path(http_conn_t *c, struct http__slot *s, size_t off,
 	if (sh_buf_reserve(&s->head, len + HTTP_SEGS_MAX + 1) != SH_OK)
 		return http__cb_nomem(c);
 	size_t i = (len > 0 && s->head.data[off] == '/') ? 1 : 0;
+	if (memchr(s->head.data + off, '%', len) == NULL) {
+		http__split_plain(s, off, len, i, seg_off, seg_len);
+		return 0;
+	}
 	/* One segment per round; each consumes at least its '/'. */
 	while (i <= len && !r->path_bad) {
 		const uint8_t *slash =

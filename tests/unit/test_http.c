@@ -1236,6 +1236,59 @@ static void test_http_route_name_length_limits(void **state)
 	check_route(&bigb, 2);
 }
 
+/* The segments of p (a path) as parsed: "seg|seg|..." or "over"/"bad". */
+static void path_segs(const char *path, char *out, size_t size)
+{
+	http_conn_t c;
+	char line[256];
+	conn_init(&c, NULL);
+	snprintf(line, sizeof line, "GET %s HTTP/1.1\r\n\r\n", path);
+	feed(&c, line);
+	const http_req_t *r = http_conn_next(&c);
+	assert_non_null(r);
+	size_t k = 0;
+	out[0] = '\0';
+	if (r->segs_over || r->path_bad)
+		snprintf(out, size, "%s", r->segs_over ? "over" : "bad");
+	for (uint32_t i = 0; i < r->seg_count && !r->segs_over; i++) {
+		/* each segment is also NUL-terminated where it lies */
+		assert_int_equal(r->segs[i].ptr[r->segs[i].len], '\0');
+		k += (size_t)snprintf(out + k, size - k, "%s%.*s",
+		                      i > 0 ? "|" : "", (int)r->segs[i].len,
+		                      r->segs[i].ptr);
+	}
+	http_conn_free(&c);
+}
+
+/* A path without '%' is split in place of being decoded: the same
+ * segments as the same path with escapes, empty ones and limits too. */
+static void test_http_path_plain_and_escaped_split_alike(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *plain, *escaped, *want;
+	} cases[] = {
+	    {"/kv/bench/cg-k1234", "/kv/b%65nch/cg-k1234", "kv|bench|cg-k1234"},
+	    {"/kv//k/", "/kv//%6B/", "kv||k|"},
+	    {"/", "/%", NULL},
+	    {"/a/b/c/d/e/f", "/a/b/c/d/e/%66", "a|b|c|d|e|f"},
+	    {"/a/b/c/d/e/f/g", "/a/b/c/d/e/f/%67", "over"},
+	    {"/a+b/c", "/a+b/%63", "a+b|c"},
+	};
+	char a[256], b[256];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		path_segs(cases[i].plain, a, sizeof a);
+		path_segs(cases[i].escaped, b, sizeof b);
+		if (cases[i].want == NULL) { /* "/" has one empty segment */
+			assert_string_equal(a, "");
+			assert_string_equal(b, "bad");
+			continue;
+		}
+		assert_string_equal(a, cases[i].want);
+		assert_string_equal(b, cases[i].want);
+	}
+}
+
 static void test_http_query_params_good(void **state)
 {
 	(void)state;
@@ -1412,6 +1465,7 @@ int main(void)
 	    cmocka_unit_test(test_http_multipart_boundary_not_in_parts),
 	    cmocka_unit_test(test_http_routing_table),
 	    cmocka_unit_test(test_http_route_name_length_limits),
+	    cmocka_unit_test(test_http_path_plain_and_escaped_split_alike),
 	    cmocka_unit_test(test_http_query_params_good),
 	    cmocka_unit_test(test_http_query_params_bad_and_unknown),
 	    cmocka_unit_test(test_http_params_validator_messages),
