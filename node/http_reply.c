@@ -43,18 +43,44 @@ int http__header_value_ok(const char *v, size_t len)
 	return 1;
 }
 
+/* 1 if c is a token character: visible ASCII but the separators. By
+ * switch, not strchr: every sibling of a multipart reply checks its
+ * header names byte by byte. */
+static int http__tchar(uint8_t c)
+{
+	if (c <= 0x20 || c >= 0x7f)
+		return 0;
+	switch (c) {
+	case '"':
+	case '(':
+	case ')':
+	case ',':
+	case '/':
+	case ':':
+	case ';':
+	case '<':
+	case '=':
+	case '>':
+	case '?':
+	case '@':
+	case '[':
+	case '\\':
+	case ']':
+	case '{':
+	case '}': return 0;
+	default: return 1;
+	}
+}
+
 /* One "Name: value\r\n" line at s (n bytes, CRLF included). */
 static int http__header_line_ok(const char *s, size_t n)
 {
 	const char *colon = memchr(s, ':', n);
 	if (colon == NULL || colon == s)
 		return 0;
-	for (const char *p = s; p < colon; p++) {
-		uint8_t c = (uint8_t)*p;
-		/* token characters: visible ASCII but separators */
-		if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
+	for (const char *p = s; p < colon; p++)
+		if (!http__tchar((uint8_t)*p))
 			return 0;
-	}
 	return http__header_value_ok(colon + 1,
 	                             n - 2 - (size_t)(colon + 1 - s));
 }
@@ -277,17 +303,27 @@ static uint64_t http__scan(const uint8_t *h, size_t n, const char *b, size_t bl,
 	uint64_t hits = 0;
 	if (h == NULL || n < bl)
 		return 0;
-	for (size_t i = 0; i + bl <= n; i++) {
-		if (h[i] != (uint8_t)b[0] || memcmp(h + i, b, bl) != 0)
-			continue;
-		hits++;
-		if (i + bl < n) {
-			const char *k = h[i + bl] != 0
-			                    ? strchr(http__bchars, h[i + bl])
-			                    : NULL;
-			if (k != NULL)
-				next[k - http__bchars]++;
+	size_t last = n - bl; /* the last place a match can start */
+	size_t i = 0;
+	/* Each round jumps to the next byte equal to the boundary's first
+	 * (memchr: a sibling's value is scanned at every read of it). */
+	while (i <= last) {
+		const uint8_t *q = memchr(h + i, (uint8_t)b[0], last - i + 1);
+		if (q == NULL)
+			break;
+		i = (size_t)(q - h);
+		if (memcmp(h + i, b, bl) == 0) {
+			hits++;
+			if (i + bl < n) {
+				const char *k =
+				    h[i + bl] != 0
+				        ? strchr(http__bchars, h[i + bl])
+				        : NULL;
+				if (k != NULL)
+					next[k - http__bchars]++;
+			}
 		}
+		i++;
 	}
 	return hits;
 }
@@ -400,6 +436,12 @@ int http_multipart_write(sh_buf_t *body, const http_part_t *parts, size_t count,
 		body->len = old;
 		return rc;
 	}
-	snprintf(content_type, size, "multipart/mixed; boundary=%s", b);
+	/* no snprintf per reply: size >= HTTP_MULTIPART_TYPE_BYTES holds
+	 * the prefix, the longest boundary and the NUL */
+	static const char pre[] = "multipart/mixed; boundary=";
+	size_t bl = strlen(b);
+	sh_assert(sizeof pre + bl <= size);
+	memcpy(content_type, pre, sizeof pre - 1);
+	memcpy(content_type + sizeof pre - 1, b, bl + 1);
 	return SH_OK;
 }

@@ -947,6 +947,20 @@ static void test_http_reply_write_format_and_checks(void **state)
 	assert_int_equal(http_reply_write(&out, &r), SH_EINVAL);
 	r.headers = "Bad Name: 1\r\n";
 	assert_int_equal(http_reply_write(&out, &r), SH_EINVAL);
+	/* every separator is refused in a header name, every other
+	 * visible character taken (':' ends the name) */
+	static const char seps[] = "\"(),/;<=>?@[\\]{}\x7f\x01";
+	char line[32];
+	for (size_t i = 0; i < sizeof seps - 1; i++) {
+		snprintf(line, sizeof line, "X%cY: 1\r\n", seps[i]);
+		r.headers = line;
+		assert_int_equal(http_reply_write(&out, &r), SH_EINVAL);
+	}
+	sh_buf_t ok;
+	sh_buf_init(&ok);
+	r.headers = "Az09!#$%&'*+-.^_`|~: 1\r\n";
+	assert_int_equal(http_reply_write(&ok, &r), SH_OK);
+	sh_buf_free(&ok);
 	http_reply_init(&r, 204);
 	r.body = "x";
 	r.body_len = 1;
