@@ -38,21 +38,38 @@
 static const char node__b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/*
+ * The two characters of each 12-bit value, so that a group of three
+ * bytes takes two lookups instead of four (every reply with a context
+ * encodes it). Filled at the first encode: the shell calls this from
+ * the loop's thread only.
+ */
+static char node__b64_pairs[4096][2];
+
+static void node__b64_pairs_fill(void)
+{
+	for (size_t i = 0; i < 4096; i++) {
+		node__b64_pairs[i][0] = node__b64[i >> 6];
+		node__b64_pairs[i][1] = node__b64[i & 63];
+	}
+}
+
 int node__b64_encode(const uint8_t *p, size_t len, sh_buf_t *out)
 {
 	sh_buf_reset(out);
 	if (sh_buf_reserve(out, (len + 2) / 3 * 4 + 1) != SH_OK)
 		return SH_ENOMEM;
+	if (node__b64_pairs[0][0] == 0)
+		node__b64_pairs_fill();
 	char *o = (char *)out->data;
 	size_t j = 0, i = 0;
 	/* whole groups of three bytes first: no padding checks per group */
 	for (; i + 3 <= len; i += 3) {
 		uint32_t v =
 		    (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		o[j++] = node__b64[(v >> 18) & 63];
-		o[j++] = node__b64[(v >> 12) & 63];
-		o[j++] = node__b64[(v >> 6) & 63];
-		o[j++] = node__b64[v & 63];
+		memcpy(o + j, node__b64_pairs[v >> 12], 2);
+		memcpy(o + j + 2, node__b64_pairs[v & 4095], 2);
+		j += 4;
 	}
 	if (i < len) {
 		uint32_t v = (uint32_t)p[i] << 16;

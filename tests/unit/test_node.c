@@ -15,8 +15,10 @@
 #include <cmocka.h>
 
 #include "common/sh_err.h"
+#include "common/sh_rand.h"
 #include "node/node.h"
 #include "node/node_dt.h"
+#include "node/node_int.h"
 
 static int parse(node_config_t *cfg, char *err, const char *const *args)
 {
@@ -234,6 +236,74 @@ static void test_node_dt_values(void **state)
 	             "\"s2\":{\"map\":{\"in\":{\"register\":\"v\"}}}}}");
 }
 
+/* Base64 by the book, one character at a time, to check against. */
+static void b64_ref(const uint8_t *p, size_t len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+	                        "uvwxyz0123456789+/";
+	size_t j = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		out[j++] = a[v >> 18 & 63];
+		out[j++] = a[v >> 12 & 63];
+		out[j++] = i + 1 < len ? a[v >> 6 & 63] : '=';
+		out[j++] = i + 2 < len ? a[v & 63] : '=';
+	}
+	out[j] = '\0';
+}
+
+/* The context's base64: RFC 4648's vectors, every 12-bit half of a
+ * group, and random bytes of every length up to 80, against the
+ * reference. */
+static void test_node_b64_encode(void **state)
+{
+	(void)state;
+	static const char *const vec[][2] = {
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
+	};
+	sh_buf_t out;
+	sh_buf_init(&out);
+	for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+		assert_int_equal(node__b64_encode((const uint8_t *)vec[i][0],
+		                                  strlen(vec[i][0]), &out),
+		                 SH_OK);
+		assert_string_equal((const char *)out.data, vec[i][1]);
+		assert_int_equal(out.len, strlen(vec[i][1]));
+	}
+	uint8_t bytes[80];
+	char want[120];
+	for (uint32_t v = 0; v < 4096; v++) {
+		uint32_t g = v << 12 | (4095 - v);
+		bytes[0] = (uint8_t)(g >> 16);
+		bytes[1] = (uint8_t)(g >> 8);
+		bytes[2] = (uint8_t)g;
+		b64_ref(bytes, 3, want);
+		assert_int_equal(node__b64_encode(bytes, 3, &out), SH_OK);
+		assert_string_equal((const char *)out.data, want);
+	}
+	sh_rand_t rng;
+	sh_rand_seed(&rng, 6);
+	for (int round = 0; round < 200; round++) {
+		size_t len = (size_t)round % (sizeof bytes + 1);
+		for (size_t k = 0; k < len; k++)
+			bytes[k] = (uint8_t)sh_rand_u64(&rng);
+		b64_ref(bytes, len, want);
+		assert_int_equal(node__b64_encode(bytes, len, &out), SH_OK);
+		assert_string_equal((const char *)out.data, want);
+	}
+	sh_buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +314,7 @@ int main(void)
 	    cmocka_unit_test(test_node_dt_parse_cart),
 	    cmocka_unit_test(test_node_dt_parse_errors),
 	    cmocka_unit_test(test_node_dt_values),
+	    cmocka_unit_test(test_node_b64_encode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
