@@ -762,7 +762,9 @@ const char *coord_reject_name(coord_reject_t r);
 
 /* ---- objects and records (also for hinted handoff and anti-entropy) ---- */
 
-/* coord_obj_free - release what obj owns; it becomes empty (kind NONE). */
+/* coord_obj_free - release what obj owns; it becomes empty (kind NONE,
+ * all zeros). An object of kind NONE must be all zeros already (as a
+ * memset or an earlier coord_obj_free leaves it): it is left alone. */
 void coord_obj_free(coord_obj_t *obj);
 
 /*

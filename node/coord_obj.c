@@ -22,6 +22,12 @@
 
 void coord_obj_free(coord_obj_t *obj)
 {
+	/* An object of kind NONE owns nothing and is all zeros already:
+	 * only a memset or this function makes one. Most frees on a
+	 * request's path are of such objects (results and answers reset
+	 * before use): no 192-byte clear for them. */
+	if (obj->kind == COORD_KIND_NONE)
+		return;
 	if (obj->kind == COORD_KIND_KV)
 		dvv_free(&obj->kv);
 	else if (obj->kind == COORD_KIND_DT)
