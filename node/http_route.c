@@ -104,6 +104,8 @@ static int http__bool(const char *v, size_t n, int *out)
 	return -1;
 }
 
+/* n, r and w first, in that order: http__param_find names them by
+ * index. */
 static const struct http__param {
 	const char *name;
 	size_t name_len;
@@ -126,22 +128,34 @@ static const struct http__param {
     {"sloppy", 6, HTTP_PARAM_SLOPPY, 0, 1, 0},
 };
 
+/* The parameter named name (nl bytes), or NULL. n, r and w, which
+ * clients send on every request, by their letter. */
+static const struct http__param *http__param_find(const char *name, size_t nl)
+{
+	if (nl == 1) {
+		switch (name[0]) {
+		case 'n': return &http__params[0];
+		case 'r': return &http__params[1];
+		case 'w': return &http__params[2];
+		default: return NULL;
+		}
+	}
+	for (size_t i = 3; i < sizeof http__params / sizeof http__params[0];
+	     i++) {
+		const struct http__param *e = &http__params[i];
+		if (e->name_len == nl && memcmp(e->name, name, nl) == 0)
+			return e; /* names are unique */
+	}
+	return NULL;
+}
+
 /* One decoded name=value pair into p; 0 or -1 with err written. The
  * name is made printable only for a message: the good case needs none. */
 static int http__param(const char *name, size_t nl, const char *val, size_t vl,
                        http_params_t *p, char *err, size_t esz)
 {
 	char shown[48];
-	const struct http__param *d = NULL;
-	for (size_t i = 0; i < sizeof http__params / sizeof http__params[0];
-	     i++) {
-		const struct http__param *e = &http__params[i];
-		if (e->name_len == nl && nl > 0 && e->name[0] == name[0] &&
-		    (nl == 1 || memcmp(e->name + 1, name + 1, nl - 1) == 0)) {
-			d = e; /* names are unique */
-			break;
-		}
-	}
+	const struct http__param *d = http__param_find(name, nl);
 	if (d == NULL) {
 		http__printable(name, nl, shown, sizeof shown);
 		snprintf(err, esz, "unknown query parameter '%s'", shown);
@@ -232,18 +246,22 @@ int http_params_parse(const char *q, size_t len, http_params_t *p, char *err,
 	return SH_OK;
 }
 
+/* Field f of p from d unless the query gave it (bit). */
+#define HTTP__MERGE(p, d, bit, f)                                              \
+	do {                                                                   \
+		if (!((p)->present & (bit)))                                   \
+			(p)->f = (d)->f;                                       \
+	} while (0)
+
 void http_params_merge(http_params_t *p, const http_params_t *defaults)
 {
-	uint32_t *self[] = {&p->n,  &p->r,  &p->w,
-	                    &p->pr, &p->pw, &p->timeout_ms};
-	const uint32_t *dflt[] = {&defaults->n,  &defaults->r,
-	                          &defaults->w,  &defaults->pr,
-	                          &defaults->pw, &defaults->timeout_ms};
-	for (size_t i = 0; i < 6; i++)
-		if (!(p->present & http__params[i].bit))
-			*self[i] = *dflt[i];
-	if (!(p->present & HTTP_PARAM_SLOPPY))
-		p->sloppy = defaults->sloppy;
+	HTTP__MERGE(p, defaults, HTTP_PARAM_N, n);
+	HTTP__MERGE(p, defaults, HTTP_PARAM_R, r);
+	HTTP__MERGE(p, defaults, HTTP_PARAM_W, w);
+	HTTP__MERGE(p, defaults, HTTP_PARAM_PR, pr);
+	HTTP__MERGE(p, defaults, HTTP_PARAM_PW, pw);
+	HTTP__MERGE(p, defaults, HTTP_PARAM_TIMEOUT_MS, timeout_ms);
+	HTTP__MERGE(p, defaults, HTTP_PARAM_SLOPPY, sloppy);
 	p->present |= defaults->present;
 }
 
