@@ -4,9 +4,11 @@
  * One environment per node in the data directory (data.mdb), opened with
  * MDB_NOLOCK (see the sealing section) and held by one process through a flock
  * on shoal.lock; one named database per keyspace ("objects", "hints", "meta").
- * A batch is one write transaction; reads outside a batch use one read-only
- * transaction, renewed when they start after a batch and reset when a batch
- * begins (read_txn).
+ * With --sync none a batch is one write transaction; reads outside a batch
+ * use one read-only transaction, renewed when they start after a batch and
+ * reset when a batch begins (read_txn). With --sync batch the write
+ * transaction spans batches, each made durable by a journal record, until
+ * a checkpoint (store_lmdb_journal.c); reads go through it.
  *
  * Stored keys. LMDB keys are at most 511 bytes (MDB_MAXKEYSIZE of the
  * Debian build, and the format is fixed to it so a data directory stays

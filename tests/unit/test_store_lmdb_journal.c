@@ -4,6 +4,7 @@
  * (node/store_lmdb_journal.c), through the store.h interface.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include "common/sh_err.h"
 #include "node/store.h"
+#include "node/store_lmdb_int.h" /* white box: the journal's descriptor */
 
 #define OK(x) assert_int_equal((x), SH_OK)
 
@@ -274,6 +276,35 @@ static void test_journal_big_batch_is_a_checkpoint(void **state)
 	expect(s, "after", "1");
 }
 
+/* A journal write that fails stops new batches (its state on the disk is
+ * unknown); reads go on; the next open replays what the disk holds. */
+static void test_journal_write_failure_stops_batches(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	commit_put(s, "a", "1");
+	lmdb_store_t *l = s->impl;
+	int ro = open(fx->journal, O_RDONLY | O_CLOEXEC);
+	assert_true(ro >= 0);
+	int rw = l->journal.fd;
+	l->journal.fd = ro; /* its pwrite fails */
+	OK(store_begin(s));
+	put_str(s, "b", "2");
+	OK(store_seal(s));
+	assert_int_equal(store_sealed_done(s, store_commit_sealed(s)), SH_EIO);
+	assert_int_equal(store_begin(s), SH_EIO);
+	assert_non_null(strstr(store_errmsg(s), "restart"));
+	expect(s, "a", "1");
+	expect(s, "b", "2"); /* like a write that failed its quorum */
+	l->journal.fd = rw;
+	close(ro);
+	fx_crash_open(fx, STORE_SYNC_BATCH);
+	expect(s, "a", "1");
+	expect(s, "b", NULL);
+	commit_put(s, "c", "3");
+	expect(s, "c", "3");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -283,6 +314,7 @@ int main(void)
 	    T(test_journal_dropped_batch_keeps_the_others),
 	    T(test_journal_checkpoint),
 	    T(test_journal_big_batch_is_a_checkpoint),
+	    T(test_journal_write_failure_stops_batches),
 	};
 #undef T
 	return cmocka_run_group_tests_name("store_lmdb_journal", tests, NULL,
