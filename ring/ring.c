@@ -5,6 +5,7 @@
  * in ring_assign.c.
  */
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -351,7 +352,10 @@ int ring_preflist(const ring_t *r, uint64_t key_hash, unsigned n,
 	const uint16_t *row;
 	unsigned k;
 
-	memset(out, 0, sizeof(*out));
+	/* the counts only: entries are written up to count, and the 32 of
+	 * them (768 bytes) would cost more to clear than the rest of the
+	 * call (every request computes its preflist) */
+	memset(out, 0, offsetof(ring_preflist_t, entries));
 	out->n_asked = n;
 	out->partition = ring_partition(r, key_hash);
 	if (n == 0)

@@ -251,7 +251,8 @@ uint32_t ring_slots(const ring_t *r, uint32_t m);
  * for each primary that is down, in order, a fallback: the next member
  * further down the same ranking that is up and not already listed. A down
  * primary with no healthy member left to take its place stays listed
- * without one (out->unreplaced counts them).
+ * without one (out->unreplaced counts them). Entries past out->count are
+ * left as they were.
  * Returns 0; SH_ENOTFOUND when the ring has no members (out is then empty:
  * n 0, count 0, n_capped 1); SH_EINVAL when n is 0. No allocation.
  */

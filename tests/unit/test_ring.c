@@ -396,6 +396,50 @@ static void test_ring_preflist_reports_unreplaced(void **state)
 	ring_free(&r);
 }
 
+/* ring_preflist writes every field up to count whatever *out held
+ * before: a list built over garbage equals one built over zeros. */
+static void test_ring_preflist_over_garbage(void **state)
+{
+	(void)state;
+	static names_t nm;
+	ring_t r;
+	ring_preflist_t a, b;
+	const char *down[3] = {"node2", "node5", NULL};
+
+	names_fill(&nm, "node", 8);
+	ring_with(&r, 64, 3, &nm);
+	for (uint64_t h = 0; h < 200; h++) {
+		unsigned n = 1 + (unsigned)(h % 5);
+		memset(&a, 0, sizeof a);
+		memset(&b, 0xa5, sizeof b);
+		assert_int_equal(ring_preflist(&r, h * 0x9e3779b97f4a7c15ULL, n,
+		                               down_set, down, &a),
+		                 0);
+		assert_int_equal(ring_preflist(&r, h * 0x9e3779b97f4a7c15ULL, n,
+		                               down_set, down, &b),
+		                 0);
+		assert_int_equal(a.partition, b.partition);
+		assert_int_equal(a.n_asked, b.n_asked);
+		assert_int_equal(a.n, b.n);
+		assert_int_equal(a.n_capped, b.n_capped);
+		assert_int_equal(a.count, b.count);
+		assert_int_equal(a.down, b.down);
+		assert_int_equal(a.unreplaced, b.unreplaced);
+		for (unsigned i = 0; i < a.count; i++) {
+			const ring_pref_t *x = &a.entries[i],
+			                  *y = &b.entries[i];
+			assert_ptr_equal(x->name, y->name);
+			assert_int_equal(x->member, y->member);
+			assert_int_equal(x->rank, y->rank);
+			assert_int_equal(x->is_up, y->is_up);
+			assert_int_equal(x->is_fallback, y->is_fallback);
+			assert_int_equal(x->stands_in_for, y->stands_in_for);
+			assert_int_equal(x->fallback, y->fallback);
+		}
+	}
+	ring_free(&r);
+}
+
 static void test_ring_preflist_caps_n(void **state)
 {
 	(void)state;
@@ -588,6 +632,7 @@ int main(void)
 	    cmocka_unit_test(test_ring_preflist_primaries_in_ranking_order),
 	    cmocka_unit_test(test_ring_preflist_fallbacks_skip_down_nodes),
 	    cmocka_unit_test(test_ring_preflist_reports_unreplaced),
+	    cmocka_unit_test(test_ring_preflist_over_garbage),
 	    cmocka_unit_test(test_ring_preflist_caps_n),
 	    cmocka_unit_test(test_ring_empty_ring_answers_clearly),
 	    cmocka_unit_test(test_ring_moved_slots_counts_new_pairs),
