@@ -20,6 +20,10 @@
  *               exchange with the other (MERKLE, REPAIR, REPLY), as frames
  *               for fuzz_aae.c, and its prefixes; a REFUSE and messages
  *               of every type encoded alone.
+ *   journal     journal files written by node/store_journal.c (one record;
+ *               puts, dels and del_prefixes over several records; a torn
+ *               tail; a new round over an older one's records; seqs that
+ *               wrap), each behind fuzz_journal.c's mode and sel bytes.
  * Plus, for each, truncated and byte-flipped variants of some inputs.
  * Deterministic: the same build writes the same files. Usage:
  *   fuzz-gen-corpus OUTDIR
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/sh_buf.h"
 #include "common/sh_err.h"
@@ -43,6 +48,7 @@
 #include "fuzz_util.h"
 #include "gossip/swim.h"
 #include "node/aae_int.h"
+#include "node/store_journal.h"
 
 static const char *outdir;
 static unsigned written;
@@ -915,6 +921,138 @@ static void gen_aae(void)
 	gen_aae_single();
 }
 
+/* ---- journal ---- */
+
+/* A journal file being written, for fuzz_journal.c's seeds. */
+typedef struct gen_journal {
+	char dir[64];
+	char path[96];
+	store_journal_t j;
+} gen_journal_t;
+
+static void journal_open(gen_journal_t *g, uint64_t bytes)
+{
+	snprintf(g->dir, sizeof(g->dir), "/tmp/shoal-gen-journal-XXXXXX");
+	FUZZ_CHECK(mkdtemp(g->dir) != NULL);
+	snprintf(g->path, sizeof(g->path), "%s/journal", g->dir);
+	FUZZ_CHECK(store_journal_open(&g->j, g->path, bytes) == 0);
+}
+
+static void journal_close(gen_journal_t *g)
+{
+	store_journal_close(&g->j);
+	FUZZ_CHECK(unlink(g->path) == 0 && rmdir(g->dir) == 0);
+}
+
+/* One record: a put of key to a value of vl bytes, then a del of key. */
+static void journal_rec(gen_journal_t *g, const char *key, size_t vl)
+{
+	static uint8_t val[3000];
+
+	FUZZ_CHECK(vl <= sizeof(val));
+	memset(val, 'v', vl);
+	FUZZ_CHECK(store_journal_put(&g->j, STORE_OBJECTS, (const uint8_t *)key,
+	                             strlen(key), val, vl) == 0);
+	FUZZ_CHECK(store_journal_del(&g->j, STORE_HINTS, (const uint8_t *)key,
+	                             strlen(key)) == 0);
+	FUZZ_CHECK(store_journal_write(&g->j) == 0);
+}
+
+/* Seed name: mode, sel, then the file's first `len` bytes. */
+static void journal_put(gen_journal_t *g, const char *name, uint8_t mode,
+                        uint8_t sel, size_t len, int variants)
+{
+	uint8_t *p = malloc(len + 2);
+	ssize_t n;
+
+	FUZZ_CHECK(p != NULL);
+	p[0] = mode;
+	p[1] = sel;
+	n = pread(g->j.fd, p + 2, len, 0);
+	FUZZ_CHECK(n == (ssize_t)len);
+	if (variants)
+		put_variants("journal", name, p, len + 2);
+	else
+		put("journal", name, p, len + 2);
+	free(p);
+}
+
+static void gen_journal_mixed(void)
+{
+	static const uint8_t pfx[] = {0x00, 0x07};
+	gen_journal_t g;
+
+	journal_open(&g, STORE_JOURNAL_BYTES_MIN);
+	journal_rec(&g, "k0", 5);
+	FUZZ_CHECK(store_journal_del_prefix(&g.j, STORE_OBJECTS, pfx,
+	                                    sizeof(pfx), 100) == 0);
+	FUZZ_CHECK(store_journal_put(&g.j, STORE_META, (const uint8_t *)"m", 1,
+	                             (const uint8_t *)"", 0) == 0);
+	FUZZ_CHECK(store_journal_write(&g.j) == 0);
+	FUZZ_CHECK(store_journal_del_prefix(&g.j, STORE_HINTS, NULL, 0,
+	                                    UINT64_MAX) == 0);
+	FUZZ_CHECK(store_journal_write(&g.j) == 0);
+	journal_rec(&g, "k1", 40);
+	size_t used = (size_t)store_journal_used(&g.j);
+	journal_put(&g, "mixed", 0, 0, used, 1);
+	journal_put(&g, "mixed-fix", 1, 0, used, 0);
+	journal_put(&g, "mixed-after-2", 0, 2, used, 0);
+	journal_put(&g, "mixed-after-first", 2, 0xff, used, 0);
+	journal_put(&g, "mixed-fail-3", 0x30, 0, used, 0);
+	journal_put(&g, "torn", 0, 0, used - 7, 0);
+	journal_close(&g);
+}
+
+/* Records 1..4, then a checkpoint at 4 and record 5 over record 1. */
+static void gen_journal_stale(void)
+{
+	gen_journal_t g;
+
+	journal_open(&g, STORE_JOURNAL_BYTES_MIN);
+	for (int i = 0; i < 4; i++)
+		journal_rec(&g, "key", 8);
+	size_t used = (size_t)store_journal_used(&g.j);
+	store_journal_reset(&g.j, 4);
+	journal_rec(&g, "key", 8);
+	journal_put(&g, "stale-after-4", 0, 4, used, 1);
+	journal_put(&g, "stale-after-0", 0, 0, used, 0);
+	journal_put(&g, "stale-after-first", 2, 0xff, used, 0);
+	journal_close(&g);
+}
+
+/* Seqs UINT64_MAX - 1, UINT64_MAX, 0; a record bigger than the minimum. */
+static void gen_journal_edges(void)
+{
+	gen_journal_t g;
+
+	journal_open(&g, STORE_JOURNAL_BYTES_MIN);
+	store_journal_reset(&g.j, UINT64_MAX - 2);
+	for (int i = 0; i < 3; i++)
+		journal_rec(&g, "w", 1);
+	journal_put(&g, "wrap", 2, 0xff, (size_t)store_journal_used(&g.j), 0);
+	journal_close(&g);
+
+	journal_open(&g, 2 * STORE_JOURNAL_BYTES_MIN);
+	journal_rec(&g, "big", 3000);
+	journal_rec(&g, "big", 1500);
+	FUZZ_CHECK(store_journal_used(&g.j) > STORE_JOURNAL_BYTES_MIN);
+	journal_put(&g, "big", 0, 0, (size_t)store_journal_used(&g.j), 0);
+	journal_close(&g);
+}
+
+static void gen_journal(void)
+{
+	gen_journal_t g;
+
+	journal_open(&g, STORE_JOURNAL_BYTES_MIN);
+	journal_rec(&g, "k", 3);
+	journal_put(&g, "one", 0, 0, (size_t)store_journal_used(&g.j), 1);
+	journal_close(&g);
+	gen_journal_mixed();
+	gen_journal_stale();
+	gen_journal_edges();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -932,6 +1070,7 @@ int main(int argc, char **argv)
 	gen_coord();
 	gen_merkle();
 	gen_aae();
+	gen_journal();
 	printf("fuzz-gen-corpus: %u files in %s\n", written, outdir);
 	return 0;
 }

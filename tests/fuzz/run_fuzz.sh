@@ -25,12 +25,13 @@ if [ "${1:-}" = "--merge" ]; then
 	shift
 fi
 src=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-"http json coord_wire swim dvv crdt causal merkle reap aae"}
+targets=${*:-"http json coord_wire swim dvv crdt causal merkle reap aae journal"}
 
 max_len() {
 	case $1 in
 	causal) echo 1024 ;;
 	dvv | crdt) echo 2048 ;;
+	journal) echo 8192 ;;
 	*) echo 4096 ;;
 	esac
 }
