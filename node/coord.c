@@ -130,13 +130,22 @@ static void members_release(char **names, size_t count)
 	free(names);
 }
 
+/* Bytes of a result's context buffer kept for the next result in its
+ * slot: every read and write hands out a context of a few dozen bytes,
+ * and would otherwise allocate and free one per request. */
+#define COORD__CONTEXT_KEEP_BYTES 1024u
+
 static void results_release(coord_t *c)
 {
 	size_t i;
 
 	for (i = 0; i < c->result_count; i++) {
+		sh_buf_t *ctx = &c->results[i].context;
 		coord_obj_free(&c->results[i].obj);
-		sh_buf_free(&c->results[i].context);
+		if (ctx->cap > COORD__CONTEXT_KEEP_BYTES)
+			sh_buf_free(ctx);
+		else
+			sh_buf_reset(ctx);
 	}
 	c->result_count = 0;
 }
@@ -162,6 +171,8 @@ void coord_free(coord_t *c)
 	free(c->live_pos);
 	free(c->seen);
 	results_release(c);
+	for (k = 0; k < c->result_cap; k++)
+		sh_buf_free(&c->results[k].context);
 	free(c->results);
 	free(c->rinfo);
 	free(c->fwd_tmp);
@@ -370,6 +381,8 @@ static int results_room(coord_t *c)
 	r = realloc(c->results, cap * sizeof(*r));
 	if (r == NULL)
 		return SH_ENOMEM;
+	for (size_t i = c->result_cap; i < cap; i++)
+		sh_buf_init(&r[i].context); /* kept from result to result */
 	c->results = r;
 	d = realloc(c->rinfo, cap * sizeof(*d));
 	if (d == NULL)
@@ -525,7 +538,7 @@ coord_result_t *coord__reply_begin(coord_t *c, const coord__origin_t *o,
 
 	if (o->remote) {
 		if (c->fwd_tmp == NULL)
-			c->fwd_tmp = malloc(sizeof(*c->fwd_tmp));
+			c->fwd_tmp = calloc(1, sizeof(*c->fwd_tmp));
 		r = c->fwd_tmp;
 		if (r == NULL)
 			return NULL;
@@ -543,8 +556,12 @@ coord_result_t *coord__reply_begin(coord_t *c, const coord__origin_t *o,
 		c->result_count++;
 	}
 	/* stored_on and replicas, most of the struct's bytes, are written
-	 * entry by entry up to their counts: zero all but them */
+	 * entry by entry up to their counts: zero all but them, and keep
+	 * the context's buffer (empty) from the slot's last result */
+	sh_buf_t ctx = r->context;
 	memset(r, 0, offsetof(coord_result_t, stored_on));
+	r->context = ctx;
+	r->context.len = 0;
 	memset(&r->stored_kind, 0,
 	       offsetof(coord_result_t, replicas) -
 	           offsetof(coord_result_t, stored_kind));
