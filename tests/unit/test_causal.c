@@ -207,6 +207,49 @@ static void test_causal_actor_and_dot_order_is_total(void **state)
 	assert_true(crdt_dot_cmp(&hi, &lo) > 0);
 }
 
+/* The order by memcmp, as crdt_actor_cmp is specified. */
+static int actor_cmp_ref(const crdt_actor_t *a, const crdt_actor_t *b)
+{
+	size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+	int c = memcmp(a->name, b->name, n);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	if (a->name_len != b->name_len)
+		return a->name_len < b->name_len ? -1 : 1;
+	return a->epoch < b->epoch ? -1 : a->epoch > b->epoch;
+}
+
+/* crdt_actor_cmp's word compare of short names orders as memcmp does:
+ * random names of 1 to 12 bytes on either side (so lengths below, at
+ * and past the 8-byte word meet), from a small alphabet: shared
+ * prefixes, NULs and bytes over 0x7f included. */
+static void test_causal_actor_cmp_matches_memcmp(void **state)
+{
+	(void)state;
+	static const char alpha[] = {'a', 'b', '\0', (char)0xff, 'a'};
+	sh_rand_t r;
+	rng_for(&r, 77);
+	for (int round = 0; round < 20000; round++) {
+		char na[12], nb[12];
+		size_t la = 1 + sh_rand_below(&r, 12);
+		size_t lb = 1 + sh_rand_below(&r, 12);
+		for (size_t i = 0; i < 12; i++) {
+			na[i] = alpha[sh_rand_below(&r, sizeof alpha)];
+			nb[i] = sh_rand_chance(&r, 0.7)
+			            ? na[i]
+			            : alpha[sh_rand_below(&r, sizeof alpha)];
+		}
+		crdt_actor_t a, b;
+		assert_int_equal(crdt_actor_init(&a, na, la, round % 3), SH_OK);
+		assert_int_equal(crdt_actor_init(&b, nb, lb, round % 5), SH_OK);
+		int c = crdt_actor_cmp(&a, &b);
+		int want = actor_cmp_ref(&a, &b);
+		assert_int_equal(c < 0 ? -1 : c > 0, want);
+		c = crdt_actor_cmp(&b, &a);
+		assert_int_equal(c < 0 ? -1 : c > 0, -want);
+	}
+}
+
 /* ---- contexts: basic operations ---- */
 
 static void test_causal_contains_add_next_max(void **state)
@@ -924,6 +967,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_causal_actor_init_checks_names),
 	    cmocka_unit_test(test_causal_actor_and_dot_order_is_total),
+	    cmocka_unit_test(test_causal_actor_cmp_matches_memcmp),
 	    cmocka_unit_test(test_causal_contains_add_next_max),
 	    cmocka_unit_test(test_causal_next_refuses_to_wrap),
 	    cmocka_unit_test(test_causal_cloud_folds_into_vv),
