@@ -35,6 +35,14 @@ int http__header_value_ok(const char *v, size_t len)
 		if (http__word_suspect(x))
 			break;
 	}
+	/* the last few bytes of a value of 8 or more: the last 8 as one
+	 * word (overlapping bytes already passed), not a byte loop */
+	if (i < len && i + 8 > len && len >= 8) {
+		uint64_t x;
+		memcpy(&x, v + len - 8, 8);
+		if (!http__word_suspect(x))
+			return 1;
+	}
 	for (; i < len; i++) {
 		uint8_t c = (uint8_t)v[i];
 		if ((c < 0x20 && c != '\t') || c == 0x7f)

@@ -17,6 +17,7 @@
 #include "common/sh_err.h"
 #include "common/sh_rand.h"
 #include "node/http.h"
+#include "node/http_int.h"
 
 /* ---- helpers ---- */
 
@@ -1052,6 +1053,31 @@ static size_t multipart_split(const uint8_t *body, size_t len, const char *b,
 	return n;
 }
 
+/* Header values of every length up to 40: fine with tabs anywhere,
+ * refused with a control byte or DEL at any one place (the word checks
+ * and their overlapping last word see every byte). */
+static void test_http_header_value_every_place(void **state)
+{
+	(void)state;
+	static const char bad[] = {'\r', '\n', 0, 0x1f, 0x7f};
+	char v[40];
+	for (size_t len = 0; len <= sizeof v; len++) {
+		memset(v, 'a', sizeof v);
+		assert_true(http__header_value_ok(v, len));
+		for (size_t at = 0; at < len; at++) {
+			v[at] = '\t';
+			assert_true(http__header_value_ok(v, len));
+			for (size_t k = 0; k < sizeof bad; k++) {
+				v[at] = bad[k];
+				assert_false(http__header_value_ok(v, len));
+			}
+			v[at] = (char)0x80; /* obs-text is allowed */
+			assert_true(http__header_value_ok(v, len));
+			v[at] = 'a';
+		}
+	}
+}
+
 static void test_http_multipart_boundary_not_in_parts(void **state)
 {
 	(void)state;
@@ -1476,6 +1502,7 @@ int main(void)
 	    cmocka_unit_test(test_http_eof_answers_complete_requests),
 	    cmocka_unit_test(test_http_reply_write_format_and_checks),
 	    cmocka_unit_test(test_http_json_error_bodies),
+	    cmocka_unit_test(test_http_header_value_every_place),
 	    cmocka_unit_test(test_http_multipart_boundary_not_in_parts),
 	    cmocka_unit_test(test_http_routing_table),
 	    cmocka_unit_test(test_http_route_name_length_limits),
