@@ -74,9 +74,12 @@ uint64_t node__aae_turn(node_t *n)
 	/* One tick per loop turn (flush rounds repeat within a turn): the
 	 * driver's bounded work is then bounded per turn too. */
 	uint64_t turn = uv_now(&n->loop);
+	/* one reading of the clock serves the tick and the deadline check
+	 * below (each costs a clock_gettime, every loop turn) */
+	uint64_t now = n->stopping ? 0 : node__now_ms();
 	int ticked = 0;
 	if (!n->stopping && turn != n->aae_ticked_ms) {
-		aae_tick(&n->aae, node__now_ms());
+		aae_tick(&n->aae, now);
 		n->aae_ticked_ms = turn;
 		ticked = 1;
 	}
@@ -94,7 +97,6 @@ uint64_t node__aae_turn(node_t *n)
 	aae_advance(&n->aae);
 	if (n->stopping)
 		return UINT64_MAX;
-	uint64_t now = node__now_ms();
 	if (!ticked && rd.next_deadline_ms <= now)
 		return now + 1; /* work left: the next turn ticks */
 	return rd.next_deadline_ms;
