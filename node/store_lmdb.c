@@ -243,6 +243,14 @@ int lmdb__get(store_t *s, const store_key_t *k, const uint8_t **val,
               size_t *val_len)
 {
 	lmdb_store_t *l = s->impl;
+	if (l->overlay_on) { /* a checkpoint commits (store_lmdb_journal.c) */
+		int o = store_overlay_get(&l->overlay, k->space, k->bytes,
+		                          k->len, val, val_len);
+		if (o == OVERLAY_VALUE)
+			return SH_OK;
+		if (o == OVERLAY_DELETED)
+			return SH_ENOTFOUND;
+	}
 	MDB_txn *txn;
 	int rc = read_txn(s, &txn);
 	if (rc != SH_OK)
@@ -557,7 +565,8 @@ void lmdb__close(store_t *s)
 		mdb_txn_abort(l->rtxn);
 	mdb_env_close(l->env);
 	if (l->lock_fd >= 0)
-		close(l->lock_fd); /* releases the flock */
+		close(l->lock_fd);       /* releases the flock */
+	store_overlay_free(&l->overlay); /* replayed at open */
 	free(l);
 }
 

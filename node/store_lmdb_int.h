@@ -12,6 +12,7 @@
 
 #include "node/store_int.h"
 #include "node/store_journal.h"
+#include "node/store_overlay.h"
 
 #define LK_DIRECT_MAX 510 /* store keys up to this long are stored as is */
 #define LK_LONG_LEN   511 /* the stored length of every longer key */
@@ -48,6 +49,10 @@ typedef struct lmdb_store {
 	uint32_t sealed_muts; /* mutations of the sealed record */
 	int sealed_kind;      /* JR_SEALED_* */
 	int batch_wrote;      /* the open batch wrote to wtxn */
+	/* the writes since the checkpoint, read on top of rtxn while a
+	 * checkpoint commits them (overlay_on) */
+	store_overlay_t overlay;
+	int overlay_on;
 	int broken;           /* a journal write failed: no more batches */
 	uint64_t checkpoints; /* done since open */
 } lmdb_store_t;

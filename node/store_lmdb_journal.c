@@ -86,6 +86,39 @@ static int jr_seq_write(store_t *s, uint64_t seq)
 	return lmdb__put(s, &k, v, sizeof(v));
 }
 
+/* ---- writes: the transaction and the overlay ---- */
+
+static int jr_put_raw(store_t *s, const store_key_t *k, const uint8_t *val,
+                      size_t val_len)
+{
+	lmdb_store_t *l = s->impl;
+	int rc = lmdb__put(s, k, val, val_len);
+	if (rc == SH_OK)
+		store_overlay_put(&l->overlay, k->space, k->bytes, k->len, val,
+		                  val_len);
+	return rc;
+}
+
+static int jr_del_raw(store_t *s, const store_key_t *k)
+{
+	lmdb_store_t *l = s->impl;
+	int rc = lmdb__del(s, k);
+	if (rc == SH_OK)
+		store_overlay_del(&l->overlay, k->space, k->bytes, k->len);
+	return rc;
+}
+
+static int jr_del_prefix_raw(store_t *s, store_space_t space,
+                             const uint8_t *prefix, size_t prefix_len,
+                             size_t limit, size_t *deleted)
+{
+	lmdb_store_t *l = s->impl;
+	int rc = lmdb__del_prefix(s, space, prefix, prefix_len, limit, deleted);
+	if (rc == SH_OK && *deleted > 0) /* which keys: not known here */
+		store_overlay_lose(&l->overlay);
+	return rc;
+}
+
 /* ---- replay ---- */
 
 static int jr_apply(void *arg, uint64_t seq, const journal_mut_t *m)
@@ -96,8 +129,8 @@ static int jr_apply(void *arg, uint64_t seq, const journal_mut_t *m)
 		size_t deleted;
 		if (m->key_len == 0)
 			return SH_EMALFORMED;
-		return lmdb__del_prefix(s, m->space, m->key, m->key_len,
-		                        (size_t)m->limit, &deleted);
+		return jr_del_prefix_raw(s, m->space, m->key, m->key_len,
+		                         (size_t)m->limit, &deleted);
 	}
 	store_key_t k;
 	if (m->key_len == 0 || m->key_len > sizeof(k.bytes))
@@ -106,8 +139,8 @@ static int jr_apply(void *arg, uint64_t seq, const journal_mut_t *m)
 	k.len = m->key_len;
 	memcpy(k.bytes, m->key, m->key_len);
 	if (m->op == JOURNAL_PUT)
-		return lmdb__put(s, &k, m->val, m->val_len);
-	return lmdb__del(s, &k);
+		return jr_put_raw(s, &k, m->val, m->val_len);
+	return jr_del_raw(s, &k);
 }
 
 /*
@@ -124,6 +157,7 @@ static int jr_rebuild(store_t *s, uint64_t *last)
 			mdb_txn_abort(l->wtxn);
 			l->wtxn = NULL;
 		}
+		store_overlay_clear(&l->overlay);
 		rc = lmdb__begin(s);
 		if (rc == SH_OK)
 			rc = store_journal_replay(&l->journal, l->ckpt_seq,
@@ -181,6 +215,7 @@ static int jr_checkpoint_prepare(store_t *s)
 
 static void jr_checkpoint_done(lmdb_store_t *l)
 {
+	store_overlay_clear(&l->overlay);
 	l->ckpt_seq = l->ckpt_next;
 	store_journal_reset(&l->journal, l->ckpt_seq);
 	l->muts = 0;
@@ -232,7 +267,7 @@ static int jr_put(store_t *s, const store_key_t *k, const uint8_t *val,
 {
 	lmdb_store_t *l = s->impl;
 	l->batch_wrote = 1;
-	int rc = lmdb__put(s, k, val, val_len);
+	int rc = jr_put_raw(s, k, val, val_len);
 	if (rc != SH_OK)
 		return rc;
 	return jr_logged(s, store_journal_put(&l->journal, k->space, k->bytes,
@@ -243,7 +278,7 @@ static int jr_del(store_t *s, const store_key_t *k)
 {
 	lmdb_store_t *l = s->impl;
 	l->batch_wrote = 1;
-	int rc = lmdb__del(s, k);
+	int rc = jr_del_raw(s, k);
 	if (rc != SH_OK)
 		return rc;
 	return jr_logged(
@@ -255,7 +290,8 @@ static int jr_del_prefix(store_t *s, store_space_t space, const uint8_t *prefix,
 {
 	lmdb_store_t *l = s->impl;
 	l->batch_wrote = 1;
-	int rc = lmdb__del_prefix(s, space, prefix, prefix_len, limit, deleted);
+	int rc =
+	    jr_del_prefix_raw(s, space, prefix, prefix_len, limit, deleted);
 	if (rc != SH_OK || *deleted == 0)
 		return rc;
 	return jr_logged(s,
@@ -306,7 +342,11 @@ static int jr_seal(store_t *s)
 		return rc;
 	}
 	l->sealed_kind = JR_SEALED_CHECKPOINT;
-	store__set_seal_reads(s, STORE_SEAL_READS_WAIT);
+	/* reads go on, on the overlay over the last committed state, unless
+	 * it could not follow every write */
+	l->overlay_on = !l->overlay.incomplete;
+	store__set_seal_reads(s, l->overlay_on ? STORE_SEAL_READS_BATCH
+	                                       : STORE_SEAL_READS_WAIT);
 	return SH_OK;
 }
 
@@ -326,6 +366,7 @@ static int jr_sealed_done(store_t *s, int rc)
 	int kind = l->sealed_kind;
 	l->sealed_kind = JR_SEALED_NONE;
 	if (kind == JR_SEALED_CHECKPOINT) {
+		l->overlay_on = 0;
 		rc = lmdb__sealed_done(s, rc);
 		if (rc == SH_OK)
 			jr_checkpoint_done(l);
@@ -462,6 +503,7 @@ int lmdb__journal_open(store_t *s, const char *dir)
 		return lmdb__fail(s, rc, "mdb_env_sync");
 	store_journal_close(&l->journal);
 	l->journal_is_open = 0;
+	store_overlay_free(&l->overlay);
 	if (unlink(path) != 0) {
 		store__set_errmsg(s, "unlink %s: %s", path, strerror(errno));
 		return SH_EIO;

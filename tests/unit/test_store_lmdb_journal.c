@@ -129,6 +129,12 @@ static int seal_put(store_t *s, const char *key, const char *val)
 	return reads;
 }
 
+/* What the sealed batch is: a journal record or a checkpoint. */
+static int sealed_kind(store_t *s)
+{
+	return ((lmdb_store_t *)s->impl)->sealed_kind;
+}
+
 static uint64_t objects(store_t *s)
 {
 	store_stats_t st;
@@ -218,14 +224,19 @@ static void test_journal_dropped_batch_keeps_the_others(void **state)
 	expect(s, "y", NULL);
 }
 
-/* Enough mutations make a batch a checkpoint, during which reads wait;
- * afterwards the journal starts again and everything survives. */
+/* Enough mutations make a batch a checkpoint. While it commits, reads
+ * see every write (the overlay on the last committed state), and those of
+ * the checkpoint's own batch are named (store_maybe_written); afterwards
+ * the journal starts again and everything survives. */
 static void test_journal_checkpoint(void **state)
 {
 	fx_t *fx = *state;
 	store_t *s = &fx->s;
 	enum { BATCH = 512, BATCHES = 24 };
 	char key[32], val[32];
+	store_key_t k0, k1;
+	okey(&k0, "k0");
+	okey(&k1, "k1");
 	int checkpoints = 0;
 	for (int b = 0; b < BATCHES; b++) {
 		OK(store_begin(s));
@@ -234,19 +245,68 @@ static void test_journal_checkpoint(void **state)
 			snprintf(val, sizeof(val), "v%d", b);
 			put_str(s, key, val);
 		}
+		if (b == 15) /* 16 x 512: the batch that reaches 8192 */
+			put_str(s, "k0", "again");
 		OK(store_seal(s));
-		int reads = store_sealed_reads(s);
-		checkpoints += reads == STORE_SEAL_READS_WAIT;
+		assert_int_equal(store_sealed_reads(s), STORE_SEAL_READS_BATCH);
+		if (sealed_kind(s) == JR_SEALED_CHECKPOINT) {
+			assert_int_equal(b, 15);
+			checkpoints++;
+			expect(s, "k0", "again"); /* its own write */
+			expect(s, "k1", "v0");    /* an earlier batch's */
+			expect(s, key, val);
+			assert_int_equal(store_maybe_written(s, &k0), 1);
+			assert_int_equal(store_maybe_written(s, &k1), 0);
+		}
 		OK(store_sealed_done(s, store_commit_sealed(s)));
-		if (reads == STORE_SEAL_READS_WAIT)
-			expect(s, "k0", "v0");
 	}
-	assert_int_equal(checkpoints, 1); /* 8192 mutations each */
+	assert_int_equal(checkpoints, 1);
+	assert_int_equal(store_lmdb_checkpoints(s), 1);
+	expect(s, "k0", "again");
 	fx_crash_open(fx, STORE_SYNC_BATCH);
 	assert_int_equal(objects(s), BATCH * BATCHES);
 	snprintf(key, sizeof(key), "k%d", BATCH * BATCHES - 1);
 	snprintf(val, sizeof(val), "v%d", BATCHES - 1);
 	expect(s, key, val);
+}
+
+/* A partition drop since the last checkpoint (which keys it deleted is
+ * not known) makes the next checkpoint one that reads wait for. */
+static void test_journal_drop_makes_reads_wait(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	store_lmdb_crash(s);
+	store_lmdb_cfg_t cfg = {.dir = fx->dir, .checkpoint_mutations = 4};
+	OK(store_lmdb_open(s, &cfg));
+	commit_put(s, "a", "1");
+	OK(store_begin(s));
+	size_t deleted;
+	OK(store_drop_partition(s, 7, 10, &deleted));
+	assert_int_equal(deleted, 1);
+	OK(store_commit(s));
+	int kind = JR_SEALED_RECORD;
+	for (int i = 0; i < 8 && kind != JR_SEALED_CHECKPOINT; i++) {
+		OK(store_begin(s));
+		put_str(s, "b", "2");
+		OK(store_seal(s));
+		kind = sealed_kind(s);
+		if (kind == JR_SEALED_CHECKPOINT)
+			assert_int_equal(store_sealed_reads(s),
+			                 STORE_SEAL_READS_WAIT);
+		OK(store_sealed_done(s, store_commit_sealed(s)));
+	}
+	assert_int_equal(kind, JR_SEALED_CHECKPOINT);
+	/* the next one reads on */
+	for (int i = 0; i < 8; i++) {
+		OK(store_begin(s));
+		put_str(s, "c", "3");
+		OK(store_seal(s));
+		assert_int_equal(store_sealed_reads(s), STORE_SEAL_READS_BATCH);
+		OK(store_sealed_done(s, store_commit_sealed(s)));
+	}
+	expect(s, "a", NULL);
+	expect(s, "b", "2");
 }
 
 /* A record that does not fit what is left of the journal becomes a
@@ -264,7 +324,7 @@ static void test_journal_big_batch_is_a_checkpoint(void **state)
 	OK(store_begin(s));
 	OK(store_put(s, &k, v, big));
 	OK(store_seal(s));
-	assert_int_equal(store_sealed_reads(s), STORE_SEAL_READS_WAIT);
+	assert_int_equal(sealed_kind(s), JR_SEALED_CHECKPOINT);
 	OK(store_sealed_done(s, store_commit_sealed(s)));
 	free(v);
 	commit_put(s, "after", "1");
@@ -315,6 +375,7 @@ int main(void)
 	    T(test_journal_checkpoint),
 	    T(test_journal_big_batch_is_a_checkpoint),
 	    T(test_journal_write_failure_stops_batches),
+	    T(test_journal_drop_makes_reads_wait),
 	};
 #undef T
 	return cmocka_run_group_tests_name("store_lmdb_journal", tests, NULL,
