@@ -312,7 +312,8 @@ int store_mem_check(const store_t *s);
  * committed at checkpoints (store_lmdb_journal.c says when and why); the
  * open replays the journal after the last checkpoint, in either sync
  * mode. A sealed batch is then read by reads (STORE_SEAL_READS_BATCH),
- * except a checkpoint (STORE_SEAL_READS_WAIT).
+ * also a checkpoint, unless a partition drop came since the last one
+ * (STORE_SEAL_READS_WAIT).
  *
  * The map grows: when a batch starts and a quarter or less of the map is
  * left, and when a write finds the map full (that write dooms its batch

@@ -22,9 +22,12 @@
  *     JR_CKPT_BYTES or the checkpoint_mutations of store_lmdb_cfg_t
  *     (which bounds the memory the transaction's dirty pages hold, and
  *     the replay at open), or the record would not fit. It runs on the
- *     commit thread like a batch, and reads wait for it
- *     (STORE_SEAL_READS_WAIT): the snapshot before it lacks acknowledged
- *     writes.
+ *     commit thread like a batch. The snapshot before it lacks the writes
+ *     since the last checkpoint, so reads meanwhile look them up first
+ *     in the overlay (store_overlay.h: those writes by key), and see the
+ *     checkpoint's batch too (STORE_SEAL_READS_BATCH). After a partition
+ *     drop the overlay cannot say which keys went, and reads wait for
+ *     the checkpoint (STORE_SEAL_READS_WAIT).
  *   - Opening replays the records after the checkpoint's, in any sync
  *     mode (a node that ran with --sync batch may have crashed), and
  *     commits them as a checkpoint. With --sync none the journal file is
