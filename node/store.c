@@ -468,9 +468,7 @@ static int epoch_read(store_t *s, const store_key_t *k, uint64_t *epoch)
 		return rc;
 	if (len != 8)
 		return SH_EMALFORMED;
-	uint64_t e = 0;
-	for (size_t i = 0; i < 8; i++)
-		e = (e << 8) | val[i];
+	uint64_t e = store__get_be64(val);
 	if (e == 0)
 		return SH_EMALFORMED;
 	*epoch = e;
@@ -503,8 +501,7 @@ int store_epoch(store_t *s, sh_rand_t *rng, uint64_t *epoch)
 		e = sh_rand_u64(rng);
 	sh_assert(e != 0);
 	uint8_t val[8];
-	for (size_t i = 0; i < 8; i++)
-		val[i] = (uint8_t)(e >> (56 - 8 * i));
+	store__put_be64(val, e);
 	rc = store_begin(s);
 	if (rc != SH_OK)
 		return rc;
@@ -542,8 +539,7 @@ int store_epoch_put(store_t *s, uint64_t epoch)
 	if (rc != SH_OK && rc != SH_ENOTFOUND && rc != SH_EMALFORMED)
 		return rc;
 	uint8_t val[8];
-	for (size_t i = 0; i < 8; i++)
-		val[i] = (uint8_t)(epoch >> (56 - 8 * i));
+	store__put_be64(val, epoch);
 	rc = store_put(s, &k, val, sizeof(val));
 	if (rc == SH_OK) {
 		s->epoch_state = 2;

@@ -80,8 +80,7 @@ static void stored_key(lmdb_store_t *l, const uint8_t *raw, size_t len,
 	}
 	uint64_t h = XXH3_64bits(raw, len);
 	memcpy(l->skey, raw, LK_HEAD);
-	for (int i = 0; i < 8; i++)
-		l->skey[LK_HEAD + i] = (uint8_t)(h >> (56 - 8 * i));
+	store__put_be64(l->skey + LK_HEAD, h);
 	out->mv_data = l->skey;
 	out->mv_size = LK_LONG_LEN;
 }
