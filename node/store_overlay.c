@@ -11,6 +11,9 @@
 #include "node/store_overlay.h"
 
 #define OVERLAY_CAP_MIN 1024
+/* bytes kept for the next round after a clear; more is let go (a large
+ * value should not hold its memory until the node stops) */
+#define OVERLAY_BYTES_KEEP ((size_t)16 << 20)
 
 static uint64_t ov_hash(store_space_t sp, const uint8_t *k, size_t kl)
 {
@@ -18,11 +21,11 @@ static uint64_t ov_hash(store_space_t sp, const uint8_t *k, size_t kl)
 	return h != 0 ? h : 1; /* 0 marks an empty slot */
 }
 
-static int ov_same(const store_overlay_slot_t *e, uint64_t h, store_space_t sp,
-                   const uint8_t *k, size_t kl)
+static int ov_same(const store_overlay_t *o, const store_overlay_slot_t *e,
+                   uint64_t h, store_space_t sp, const uint8_t *k, size_t kl)
 {
 	return e->hash == h && e->space == (uint8_t)sp && e->key_len == kl &&
-	       memcmp(e->blob, k, kl) == 0;
+	       memcmp(o->bytes.data + e->off, k, kl) == 0;
 }
 
 /* The slot of the key, or the empty slot where it would go. */
@@ -33,7 +36,7 @@ static store_overlay_slot_t *ov_find(const store_overlay_t *o, uint64_t h,
 	size_t mask = o->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		store_overlay_slot_t *e = &o->slots[i];
-		if (e->hash == 0 || ov_same(e, h, sp, k, kl))
+		if (e->hash == 0 || ov_same(o, e, h, sp, k, kl))
 			return e;
 	}
 }
@@ -44,12 +47,15 @@ static int ov_grow(store_overlay_t *o)
 	store_overlay_slot_t *slots = calloc(cap, sizeof(*slots));
 	if (slots == NULL)
 		return -1;
-	store_overlay_t bigger = {.slots = slots, .cap = cap};
 	for (size_t i = 0; i < o->cap; i++) {
-		store_overlay_slot_t *e = &o->slots[i];
-		if (e->hash != 0)
-			*ov_find(&bigger, e->hash, (store_space_t)e->space,
-			         e->blob, e->key_len) = *e;
+		const store_overlay_slot_t *e = &o->slots[i];
+		if (e->hash == 0)
+			continue; /* the keys are distinct: the first free slot
+			           */
+		size_t j = e->hash & (cap - 1);
+		while (slots[j].hash != 0)
+			j = (j + 1) & (cap - 1);
+		slots[j] = *e;
 	}
 	free(o->slots);
 	o->slots = slots;
@@ -60,25 +66,25 @@ static int ov_grow(store_overlay_t *o)
 void store_overlay_init(store_overlay_t *o)
 {
 	memset(o, 0, sizeof(*o));
+	sh_buf_init(&o->bytes);
 }
 
 void store_overlay_clear(store_overlay_t *o)
 {
-	for (size_t i = 0; i < o->cap && o->count > 0; i++) {
-		if (o->slots[i].hash != 0) {
-			free(o->slots[i].blob);
-			o->slots[i].hash = 0;
-			o->count--;
-		}
-	}
+	if (o->count > 0)
+		memset(o->slots, 0, o->cap * sizeof(*o->slots));
+	o->count = 0;
+	if (o->bytes.cap > OVERLAY_BYTES_KEEP)
+		sh_buf_free(&o->bytes);
+	sh_buf_reset(&o->bytes);
 	o->incomplete = 0;
 }
 
 void store_overlay_free(store_overlay_t *o)
 {
-	store_overlay_clear(o);
+	sh_buf_free(&o->bytes);
 	free(o->slots);
-	memset(o, 0, sizeof(*o));
+	store_overlay_init(o);
 }
 
 void store_overlay_lose(store_overlay_t *o)
@@ -95,22 +101,18 @@ static void ov_set(store_overlay_t *o, store_space_t sp, const uint8_t *k,
 		o->incomplete = 1;
 		return;
 	}
-	uint8_t *blob = malloc(kl + vl + 1);
-	if (blob == NULL) {
+	size_t off = o->bytes.len;
+	if (sh_buf_append(&o->bytes, k, kl) != 0 ||
+	    (vl > 0 && sh_buf_append(&o->bytes, v, vl) != 0)) {
 		o->incomplete = 1;
 		return;
 	}
-	memcpy(blob, k, kl);
-	if (vl > 0)
-		memcpy(blob + kl, v, vl);
 	uint64_t h = ov_hash(sp, k, kl);
 	store_overlay_slot_t *e = ov_find(o, h, sp, k, kl);
-	if (e->hash != 0)
-		free(e->blob);
-	else
+	if (e->hash == 0)
 		o->count++;
 	*e = (store_overlay_slot_t){.hash = h,
-	                            .blob = blob,
+	                            .off = off,
 	                            .key_len = (uint32_t)kl,
 	                            .space = (uint8_t)sp,
 	                            .deleted = (uint8_t)deleted,
@@ -141,7 +143,7 @@ int store_overlay_get(const store_overlay_t *o, store_space_t sp,
 		return OVERLAY_ABSENT;
 	if (e->deleted)
 		return OVERLAY_DELETED;
-	*v = e->blob + e->key_len;
+	*v = o->bytes.data + e->off + e->key_len;
 	*vl = e->val_len;
 	return OVERLAY_VALUE;
 }

@@ -4,10 +4,12 @@
  * commits the long transaction that holds them (store_lmdb_journal.c).
  *
  * A map from (keyspace, raw key) to the last value written, or to "deleted".
- * It copies what it is given. A write it could not record (out of memory)
- * or cannot record key by key (a prefix deletion) makes it incomplete:
- * it then cannot stand in for the transaction, and reads must wait.
- * Owner thread only; no IO.
+ * It copies what it is given into one buffer that only grows until the
+ * next clear (a rewritten key leaves its old bytes there: at most what the
+ * journal holds since the checkpoint), so a write costs no allocation. A write
+ * it could not record (out of memory) or cannot record key by key (a prefix
+ * deletion) makes it incomplete: it then cannot stand in for the transaction,
+ * and reads must wait. Owner thread only; no IO.
  */
 #ifndef SHOAL_NODE_STORE_OVERLAY_H
 #define SHOAL_NODE_STORE_OVERLAY_H
@@ -15,11 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/sh_buf.h"
 #include "node/store.h"
 
 typedef struct store_overlay_slot {
 	uint64_t hash; /* 0: empty */
-	uint8_t *blob; /* key bytes, then the value's */
+	size_t off;    /* in bytes: the key, then the value */
 	uint32_t key_len;
 	uint8_t space;
 	uint8_t deleted;
@@ -28,8 +31,9 @@ typedef struct store_overlay_slot {
 
 typedef struct store_overlay {
 	store_overlay_slot_t *slots;
-	size_t cap;   /* a power of two, or 0 */
-	size_t count; /* slots in use */
+	sh_buf_t bytes; /* every key and value recorded since the clear */
+	size_t cap;     /* a power of two, or 0 */
+	size_t count;   /* slots in use */
 	int incomplete;
 } store_overlay_t;
 
