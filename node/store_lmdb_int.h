@@ -47,6 +47,7 @@ typedef struct lmdb_store {
 	uint64_t muts;        /* journaled mutations since the checkpoint */
 	uint64_t ckpt_muts;   /* a checkpoint when muts would reach it */
 	uint32_t sealed_muts; /* mutations of the sealed record */
+	int record_rc;        /* its write's result; 1 until written */
 	int sealed_kind;      /* JR_SEALED_* */
 	int batch_wrote;      /* the open batch wrote to wtxn */
 	/* the writes since the checkpoint, read on top of rtxn while a

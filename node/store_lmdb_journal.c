@@ -334,6 +334,7 @@ static int jr_seal(store_t *s)
 	if (!jr_checkpoint_due(l)) {
 		l->sealed_kind = JR_SEALED_RECORD;
 		l->sealed_muts = store_journal_count(&l->journal);
+		l->record_rc = 1;
 		store__set_seal_reads(s, STORE_SEAL_READS_BATCH);
 		return SH_OK;
 	}
@@ -359,8 +360,8 @@ static int jr_commit_sealed(store_t *s)
 	lmdb_store_t *l = s->impl;
 	if (l->sealed_kind == JR_SEALED_CHECKPOINT)
 		return lmdb__commit_sealed(s);
-	l->sealed_rc = store_journal_write(&l->journal);
-	return l->sealed_rc == SH_OK ? SH_OK : SH_EIO;
+	l->record_rc = store_journal_write(&l->journal);
+	return l->record_rc == SH_OK ? SH_OK : SH_EIO;
 }
 
 static int jr_sealed_done(store_t *s, int rc)
@@ -377,14 +378,14 @@ static int jr_sealed_done(store_t *s, int rc)
 			jr_restore(s);
 		return rc;
 	}
-	if (rc == SH_OK && l->sealed_rc == SH_OK) {
+	if (rc == SH_OK && l->record_rc == SH_OK) {
 		l->muts += l->sealed_muts;
 		return SH_OK;
 	}
-	if (l->sealed_rc != SH_OK) {
+	if (l->record_rc < 0) {
 		l->broken = 1;
 		store__set_errmsg(s, "journal write: %s",
-		                  sh_strerror(l->sealed_rc));
+		                  sh_strerror(l->record_rc));
 	} else { /* never written */
 		store_journal_discard(&l->journal);
 		jr_restore(s);
