@@ -56,6 +56,7 @@ typedef struct lmdb_store {
 	int overlay_on;
 	int broken;           /* a journal write failed: no more batches */
 	uint64_t checkpoints; /* done since open */
+	int crashing;         /* store_lmdb_crash: no checkpoint at close */
 } lmdb_store_t;
 
 int lmdb__fail(store_t *s, int rc, const char *what);

@@ -405,7 +405,7 @@ static void jr_abort(store_t *s)
 static void jr_close(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
-	if (l->wtxn != NULL && !l->broken && l->stxn == NULL) {
+	if (l->wtxn != NULL && !l->broken && !l->crashing && l->stxn == NULL) {
 		store_journal_discard(&l->journal);
 		if (jr_checkpoint_now(s) != SH_OK)
 			l->broken = 1; /* the journal still holds it all */
@@ -435,15 +435,8 @@ const struct store_ops lmdb__journal_ops = {
 
 void store_lmdb_crash(store_t *s)
 {
-	if (s->ops == &lmdb__journal_ops) {
-		lmdb_store_t *l = s->impl;
-		store_journal_discard(&l->journal);
-		if (l->wtxn != NULL) { /* no checkpoint at the close */
-			mdb_txn_abort(l->wtxn);
-			l->wtxn = NULL;
-		}
-		s->in_batch = 0;
-	}
+	if (s->ops == &lmdb__journal_ops)
+		((lmdb_store_t *)s->impl)->crashing = 1;
 	store_close(s);
 }
 
