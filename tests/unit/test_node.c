@@ -52,6 +52,8 @@ static void test_node_config_flags(void **state)
 	                      "none",
 	                      "--partitions",
 	                      "128",
+	                      "--checkpoint-mutations",
+	                      "100",
 	                      NULL};
 	assert_int_equal(parse(&cfg, err, args), 0);
 	assert_string_equal(cfg.name, "n1");
@@ -63,6 +65,7 @@ static void test_node_config_flags(void **state)
 	assert_int_equal(cfg.sync, STORE_SYNC_NONE);
 	assert_int_equal(cfg.partitions, 128);
 	assert_string_equal(cfg.data_dir, "./data/n1");
+	assert_int_equal(cfg.checkpoint_mutations, 100);
 }
 
 static void test_node_config_errors(void **state)
@@ -71,11 +74,17 @@ static void test_node_config_errors(void **state)
 	node_config_t cfg;
 	char err[256];
 	const char *bad[][4] = {
-	    {"--bogus", "1", NULL},           {"--n", "2", "--r", NULL},
-	    {"--bind", "nohost", NULL},       {"--partitions", "100", NULL},
-	    {"--sync", "maybe", NULL},        {"--n", "0", NULL},
-	    {"--log-level", "loud", NULL},    {"stray", NULL},
+	    {"--bogus", "1", NULL},
+	    {"--n", "2", "--r", NULL},
+	    {"--bind", "nohost", NULL},
+	    {"--partitions", "100", NULL},
+	    {"--sync", "maybe", NULL},
+	    {"--n", "0", NULL},
+	    {"--log-level", "loud", NULL},
+	    {"stray", NULL},
 	    {"--bind", "0.0.0.0:7000", NULL},
+	    {"--checkpoint-mutations", "0", NULL},
+	    {"--checkpoint-mutations", "many", NULL},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
