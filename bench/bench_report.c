@@ -3,7 +3,9 @@
  * threads, and on the main thread merges their counts once a second for
  * the progress line (stderr: one line rewritten in place on a terminal,
  * plain lines otherwise), the CSV time series and the plot's series; at the end
- * prints the summary table and the machine-readable line on stdout.
+ * prints the summary table, the box's CPU load over the measured window
+ * (a line "box cpus=C busy_pct=B user_pct=U system_pct=S", when
+ * /proc/stat can be read) and the machine-readable line on stdout.
  *
  * CSV (--csv FILE), one row per second and per operation kind seen that
  * second, plus an "all" row every second:
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/bench_box.h"
 #include "bench/bench_plot.h"
 #include "bench/bench_run_int.h"
 
@@ -32,9 +35,10 @@ typedef struct report {
 	bench_hist_t *all;  /* scratch */
 	FILE *csv;
 	bench_plot_t plot;
+	bench_box_t box_from, box_to; /* the measured window's ends */
 	uint64_t last_ns, next_ns, errors;
 	unsigned seconds;
-	int tty, aligned, csv_failed;
+	int tty, aligned, csv_failed, box_taken;
 } report_t;
 
 static uint64_t now_ns(void)
@@ -169,6 +173,11 @@ static void report_loop(report_t *R)
 				        (unsigned long long)e);
 			}
 		}
+		if (R->aligned && !R->box_taken &&
+		    now >= start + (uint64_t)(R->cfg->warmup_s * 1e9)) {
+			bench_box_read(&R->box_from);
+			R->box_taken = 1;
+		}
 		if (R->aligned && now >= R->next_ns) {
 			take_second(R, now, 0);
 			while (R->next_ns <= now)
@@ -185,6 +194,8 @@ static void report_loop(report_t *R)
 		}
 	}
 	uint64_t now = now_ns();
+	if (R->box_taken)
+		bench_box_read(&R->box_to);
 	if (R->aligned)
 		take_second(R, now, 1); /* the last, partial second */
 	if (R->tty && !R->cfg->quiet)
@@ -202,8 +213,22 @@ static void print_row(const char *name, const bench_hist_t *h, double secs,
 	printf(" %8llu\n", (unsigned long long)errors);
 }
 
-static uint64_t summary(const bench_cfg_t *cfg, const bench_stats_t *t)
+/* How busy the box was while the run measured: on one box the harness
+ * shares the CPUs with the servers, and a tail taken with no CPU idle
+ * says as much about the box as about them. */
+static void print_box(const report_t *R)
 {
+	bench_box_load_t load;
+	if (!bench_box_load(&R->box_from, &R->box_to, &load))
+		return;
+	printf("box cpus=%ld busy_pct=%.1f user_pct=%.1f system_pct=%.1f\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), load.busy_pct, load.user_pct,
+	       load.system_pct);
+}
+
+static uint64_t summary(const report_t *R, const bench_stats_t *t)
+{
+	const bench_cfg_t *cfg = R->cfg;
 	static bench_hist_t all;
 	double secs = cfg->duration_s > 0 ? cfg->duration_s : 1;
 	printf("%-12s %10s %10s %9s %9s %9s %9s %9s %9s %8s\n", "op", "count",
@@ -224,7 +249,9 @@ static uint64_t summary(const bench_cfg_t *cfg, const bench_stats_t *t)
 		if (t->sibs[i])
 			printf(" %d%s=%llu", i, i == BENCH_SIBS_MAX ? "+" : "",
 			       (unsigned long long)t->sibs[i]);
-	printf("\nbench target=%s workload=%s ops=%llu ops_per_s=%.0f "
+	printf("\n");
+	print_box(R);
+	printf("bench target=%s workload=%s ops=%llu ops_per_s=%.0f "
 	       "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%llu\n",
 	       cfg->target, bench_workload_name(cfg->workload),
 	       (unsigned long long)all.count, (double)all.count / secs,
@@ -301,7 +328,7 @@ static int run(report_t *R, bench_result_t *res)
 	}
 	res->preload_done = preload_done(R, &res->preload_errors);
 	res->seconds = R->seconds;
-	uint64_t ops = summary(cfg, &res->total);
+	uint64_t ops = summary(R, &res->total);
 	if (R->csv && (fclose(R->csv) != 0 || R->csv_failed)) {
 		fprintf(stderr, "shoal-bench: --csv %s: write failed\n",
 		        cfg->csv_path);

@@ -214,8 +214,10 @@ bench() {
 # with the servers' CPU time per operation (cpu_us=: user + system of every
 # server process over the whole run, divided by every operation it made,
 # preload and warmup included, as counted by its CSV; other load on a
-# shared box disturbs this far less than ops/s), goes to stdout and, tagged
-# with LABEL, to the results.
+# shared box disturbs this far less than ops/s) and how busy the whole box
+# was in the measured window (box_busy=, percent of every CPU, from
+# shoal-bench's box line), goes to stdout and, tagged with LABEL, to the
+# results.
 run() {
 	label=$1 target=$2 workload=$3
 	shift 3
@@ -231,8 +233,10 @@ run() {
 	ops=$(awk -F, -v k="$KEYS" '$3 == "all" { s += $4 } END { print s + k }' "$TMP/run.csv")
 	cpu=$(awk -v a="$t0" -v b="$t1" -v o="${ops:-0}" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { if (o > 0) printf "%.1f", (b - a) / hz * 1e6 / o; else print "-" }')
-	echo "$out cpu_us=$cpu"
-	echo "$label $workload $out cpu_us=$cpu" >>"$RESULTS"
+	box=$(awk '$1 == "box" { for (i = 2; i <= NF; i++) {
+		split($i, kv, "="); if (kv[1] == "busy_pct") print kv[2] } }' "$TMP/bench.out")
+	echo "$out cpu_us=$cpu box_busy=${box:--}"
+	echo "$label $workload $out cpu_us=$cpu box_busy=${box:--}" >>"$RESULTS"
 }
 
 # field LABEL WORKLOAD NAME - NAME=value from that run's summary line.
@@ -312,9 +316,10 @@ row "3 nodes, sync none, cart vs no persistence, A" shoal3 cart redis-none3 A " 
 echo
 echo "open loop, workload A at $rate ops/s (50% of shoal 3-node sync none max):"
 for l in shoal3-open redis-open; do
-	printf '  %-12s ops/s %s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %s  cpu us/op %s\n' "$l" \
+	printf '  %-12s ops/s %s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %s  cpu us/op %s  box busy %s%%\n' "$l" \
 		"$(field $l A ops_per_s)" "$(field $l A p50_ms)" "$(field $l A p99_ms)" \
-		"$(field $l A p999_ms)" "$(field $l A errors)" "$(field $l A cpu_us)"
+		"$(field $l A p999_ms)" "$(field $l A errors)" "$(field $l A cpu_us)" \
+		"$(field $l A box_busy)"
 done
 
 # The goals of issue 6, against this run's figures.
@@ -339,4 +344,5 @@ done
 v=$(ratio shoal3 A redis-none3 A)
 printf '  three nodes >= 0.3x redis single node, A: %s  %s\n' "$v" "$(verdict "$v" ">=" 0.3)"
 v=$(field shoal3-open A p99_ms)
-printf '  three nodes p99 <= 2 ms at half their maximum: %s ms  %s\n' "$v" "$(verdict "$v" "<=" 2)"
+printf '  three nodes p99 <= 2 ms at half their maximum: %s ms  %s (box %s%% busy; %s%% at the maximum)\n' \
+	"$v" "$(verdict "$v" "<=" 2)" "$(field shoal3-open A box_busy)" "$(field shoal3 A box_busy)"

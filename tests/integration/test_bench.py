@@ -18,6 +18,10 @@ LINE = re.compile(r"^bench target=(\S+) workload=(\S+) ops=(\d+) "
                   r"p999_ms=([\d.]+) errors=(\d+)$")
 
 
+BOX = re.compile(r"^box cpus=(\d+) busy_pct=([\d.]+) user_pct=([\d.]+) "
+                 r"system_pct=([\d.]+)$", re.M)
+
+
 PROGRESS = re.compile(r"^(warmup|run) ops/s=\d+ p99_ms=[\d.]+ errors=\d+ "
                       r"left_s=\d+$", re.M)
 
@@ -40,6 +44,13 @@ def bench(build, target, *args, env=None):
     check(int(m.group(3)) > 0, "no operations: %r" % last)
     check(int(m.group(8)) == 0, "errors: %r" % last)
     check(m.group(1) == target, "target: %r" % last)
+    if os.path.exists("/proc/stat"):
+        box = BOX.search(out)
+        check(box is not None, "no box line: %r" % out[-2000:])
+        busy, user, system = (float(box.group(i)) for i in (2, 3, 4))
+        check(int(box.group(1)) >= 1 and 0 < busy <= 100 and
+              abs(busy - user - system) < 0.2,
+              "box line: %r" % box.group(0))
     return m
 
 

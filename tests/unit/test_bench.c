@@ -1,8 +1,9 @@
 /* test_bench.c - unit tests of bench/'s pure parts: the latency histogram
  * against exact percentiles, the key choosers' distribution shapes, the
  * workloads' mixes, and the HTTP and RESP reply parsers and request
- * encoders against canned bytes. Seeds come from SHOAL_TEST_SEED (or a
- * fixed default) and are printed. */
+ * encoders against canned bytes, and the box's load from /proc/stat
+ * lines. Seeds come from SHOAL_TEST_SEED (or a fixed default) and are
+ * printed. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "bench/bench_box.h"
 #include "bench/bench_driver.h"
 #include "bench/bench_hist.h"
 #include "bench/bench_keys.h"
@@ -377,6 +379,45 @@ static void test_bench_http_encode_requests(void **state)
 	sh_buf_free(&b);
 }
 
+/* The box's load: /proc/stat's aggregate line parsed into user (+nice),
+ * system (+irq, softirq), idle (+iowait) and steal; the load between two
+ * readings is each part's share of the busy and idle time. */
+static void test_bench_box_load(void **state)
+{
+	(void)state;
+	bench_box_t a, b;
+	bench_box_load_t load;
+	assert_int_equal(
+	    bench_box_parse("cpu  100 10 50 800 40 5 5 7 0 0\n", &a), 1);
+	assert_int_equal(a.user, 110);
+	assert_int_equal(a.system, 60);
+	assert_int_equal(a.idle, 840);
+	assert_int_equal(a.other, 7);
+	/* 300 ticks later: 90 user, 120 system, 90 idle, 50 stolen */
+	assert_int_equal(
+	    bench_box_parse("cpu  180 20 150 860 70 10 20 57\n", &b), 1);
+	assert_int_equal(bench_box_load(&a, &b, &load), 1);
+	assert_true(fabs(load.user_pct - 30.0) < 1e-9);
+	assert_true(fabs(load.system_pct - 40.0) < 1e-9);
+	assert_true(fabs(load.busy_pct - 70.0) < 1e-9);
+	/* an old kernel's four columns still parse */
+	assert_int_equal(bench_box_parse("cpu 1 2 3 4\n", &b), 1);
+	assert_int_equal(b.idle, 4);
+	/* not the aggregate line, or too short: no reading, no load */
+	assert_int_equal(bench_box_parse("cpu0 1 2 3 4 5 6 7\n", &b), 0);
+	assert_int_equal(bench_box_parse("cpu  1 2\n", &b), 0);
+	assert_int_equal(bench_box_parse("intr 1 2 3 4\n", &b), 0);
+	assert_int_equal(bench_box_load(&a, &b, &load), 0);
+	/* no time passed, or counters that went back: no load */
+	assert_int_equal(bench_box_load(&a, &a, &load), 0);
+	bench_box_parse("cpu  100 10 50 700 40 5 5 7\n", &b);
+	assert_int_equal(bench_box_load(&a, &b, &load), 0);
+	/* this machine's own counters read, where there is a /proc */
+	bench_box_read(&b);
+	if (b.ok)
+		assert_true(b.user + b.system + b.idle > 0);
+}
+
 static void test_bench_resp_parse_and_encode(void **state)
 {
 	(void)state;
@@ -426,6 +467,7 @@ int main(void)
 	    cmocka_unit_test(test_bench_http_parse_replies),
 	    cmocka_unit_test(test_bench_http_encode_requests),
 	    cmocka_unit_test(test_bench_resp_parse_and_encode),
+	    cmocka_unit_test(test_bench_box_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
