@@ -85,6 +85,10 @@ int node__commit(node_t *n)
 		return SH_OK;
 	uint64_t t0 = node__now_us();
 	int rc;
+	if (store_batch_dirty(&n->store)) {
+		n->wrote_ms = t0 / 1000;
+		n->idle_flushed = 0;
+	}
 	if (n->cfg.sync == STORE_SYNC_BATCH && !n->stopping &&
 	    store_batch_dirty(&n->store)) {
 		rc = node__commit_sealed(n, t0);
@@ -97,6 +101,27 @@ int node__commit(node_t *n)
 	if (rc != SH_OK && n->coord_open)
 		coord_batch_failed(&n->coord, rc);
 	return rc;
+}
+
+/* An idle node's journal (--sync batch) holds its last writes, the open
+ * LMDB transaction their dirty pages and the overlay their copies, until
+ * the next checkpoint, which only writes bring. Once the writes stop,
+ * checkpoint them here: data.mdb then holds everything and a restart
+ * replays nothing. In the loop, as no write waits: a few ms at most
+ * (bounded by --checkpoint-mutations). */
+void node__commit_idle(node_t *n, uint64_t now_ms)
+{
+	if (n->cfg.sync != STORE_SYNC_BATCH || n->idle_flushed ||
+	    n->committing || n->stopping || store_in_batch(&n->store) ||
+	    now_ms - n->wrote_ms < NODE_IDLE_CHECKPOINT_MS)
+		return;
+	n->idle_flushed = 1; /* once per pause, whatever it returns */
+	int rc = store_flush(&n->store);
+	if (rc != SH_OK) {
+		n->stats.commit_errors++;
+		sh_log(SH_LOG_ERROR, "idle checkpoint: %s (%s)",
+		       sh_strerror(rc), store_errmsg(&n->store));
+	}
 }
 
 int node__reads_wait(const node_t *n)

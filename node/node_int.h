@@ -46,6 +46,9 @@ enum {
 /* How long a node started with seeds refuses requests while it learns the
  * members (coord.h, joining), before serving alone; x swim_time_scale. */
 #define NODE_JOIN_WAIT_MS 5000u
+/* --sync batch: writes stopped this long, checkpoint the journal
+ * (node__commit_idle). */
+#define NODE_IDLE_CHECKPOINT_MS 1000u
 
 /* ---- latency histograms and counters (node_stats.c) ---- */
 
@@ -202,6 +205,8 @@ struct node {
 	int commit_rc;         /* store_commit_sealed's */
 	uint64_t commit_seq;   /* coord_batch_seq of the sealed batch */
 	uint64_t commit_t0_us; /* when it was sealed */
+	uint64_t wrote_ms;     /* when a batch last wrote */
+	int idle_flushed;      /* node__commit_idle ran since that write */
 	sh_buf_t held_times;   /* held replies' starts (node_kv.c) */
 
 	int stopping;  /* stop asked: no new requests */
@@ -257,6 +262,11 @@ int node__batch(node_t *n);
 /* node__commit - commit the open batch, if any: 0, a code above, or the
  * commit's error (the coordinator's batch has then failed). */
 int node__commit(node_t *n);
+
+/* node__commit_idle - at the end of a turn, outside a batch: once writes have
+ * stopped for NODE_IDLE_CHECKPOINT_MS, checkpoint the journal (store_flush;
+ * nothing when it holds nothing). */
+void node__commit_idle(node_t *n, uint64_t now_ms);
 
 /* node__reads_wait - 1 while the sealed batch is one reads must wait for
  * (a checkpoint, store_sealed_reads): requests and frames then wait. */

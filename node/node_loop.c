@@ -201,6 +201,8 @@ static void node__flush(uv_prepare_t *h)
 		due = node__flush_once(n);
 	if (store_in_batch(&n->store))
 		due = now; /* more next turn, without blocking */
+	else
+		node__commit_idle(n, now);
 	node__peer_flush(n, now);
 	node__arm(n, due);
 }

@@ -348,7 +348,7 @@ void store__set_seal_reads(store_t *s, int mode)
 int store_flush(store_t *s)
 {
 	check_open(s);
-	sh_assert(!s->sealed);
+	sh_assert(!s->in_batch && !s->sealed);
 	return s->ops->flush(s);
 }
 

@@ -492,8 +492,12 @@ int store_sealed_reads(const store_t *s);
 int store_sealed(const store_t *s);
 
 /*
- * store_flush - force committed data to the disk (LMDB with --sync none:
- * call it before a clean exit). 0 or SH_EIO; memory: always 0.
+ * store_flush - between batches: force committed data to the disk (LMDB
+ * with --sync none: call it before a clean exit); with --sync batch,
+ * checkpoint what the journal holds since the last checkpoint into
+ * data.mdb (on this thread: a durable LMDB commit, a few ms), so that an
+ * idle node holds no dirty pages and has nothing to replay. 0 or SH_EIO;
+ * memory: always 0.
  */
 int store_flush(store_t *s);
 

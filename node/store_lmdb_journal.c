@@ -28,6 +28,11 @@
  *     checkpoint's batch too (STORE_SEAL_READS_BATCH). After a partition
  *     drop the overlay cannot say which keys went, and reads wait for
  *     the checkpoint (STORE_SEAL_READS_WAIT).
+ *   - store_flush between batches checkpoints too, on the calling thread,
+ *     when records were written since the last checkpoint: the node calls
+ *     it once its writes have stopped for a while, so an idle node's
+ *     data.mdb holds everything and it keeps no dirty pages, overlay or
+ *     replay for later.
  *   - Opening replays the records after the checkpoint's, in any sync
  *     mode (a node that ran with --sync batch may have crashed), and
  *     commits them as a checkpoint. With --sync none the journal file is
@@ -393,6 +398,25 @@ static int jr_sealed_done(store_t *s, int rc)
 	return rc != SH_OK ? rc : SH_EIO;
 }
 
+/* Between batches: checkpoint what the journal holds (nothing to do when
+ * it holds nothing; what LMDB committed is on the disk already). */
+static int jr_flush(store_t *s)
+{
+	lmdb_store_t *l = s->impl;
+	sh_assert(store_journal_count(&l->journal) == 0 && !l->batch_wrote);
+	if (l->broken) {
+		store__set_errmsg(s, "a journal write failed: restart the "
+		                     "node to recover");
+		return SH_EIO;
+	}
+	if (l->wtxn == NULL || l->muts == 0)
+		return SH_OK;
+	int rc = jr_checkpoint_now(s);
+	if (rc != SH_OK) /* the transaction went with it */
+		jr_restore(s);
+	return rc;
+}
+
 static void jr_abort(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
@@ -429,7 +453,7 @@ const struct store_ops lmdb__journal_ops = {
     .abort = jr_abort,
     .scan = lmdb__scan,
     .stats = lmdb__stats,
-    .flush = lmdb__flush,
+    .flush = jr_flush,
     .close = jr_close,
 };
 

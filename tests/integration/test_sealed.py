@@ -11,6 +11,8 @@ disk has them.
 - With --checkpoint-mutations low, checkpoints (LMDB commits of the
   journal, during which every request waits) happen under that load,
   and the same holds across them and across the replay after kill -9.
+- Once writes stop, the node checkpoints what its journal holds (an idle
+  checkpoint), without waiting for more writes.
 - A second process on the same data directory is refused."""
 
 import http.client
@@ -127,6 +129,23 @@ def read_back(n, acked):
               "%s: %r, acknowledged %r" % (key, r, val))
 
 
+def idle_checkpoint(n):
+    """A write that lands in the journal (not one that brought a
+    checkpoint itself), then no writes: a checkpoint follows."""
+    for i in range(5):
+        cps = n.stats()["store"]["checkpoints"]
+        r = n.put("idle", "k%d" % i, b"v", query="?w=1")
+        check(r.status == 204, "idle write: %d" % r.status)
+        if n.stats()["store"]["checkpoints"] == cps:
+            break
+    check(n.stats()["store"]["checkpoints"] == cps,
+          "five writes each brought a checkpoint")
+    wait_until(lambda: n.stats()["store"]["checkpoints"] > cps, 15,
+               "a checkpoint once writes stopped")
+    check(n.stats()["store"]["commit_errors"] == 0, "commit errors")
+    check(n.kv_get("idle", "k%d" % i).body == b"v", "read after it")
+
+
 def second_process_refused(n):
     other = Node(n.build, n.name, n.data.rsplit("/", 1)[0])
     other.start(wait=False)
@@ -160,6 +179,7 @@ def test(build):
           "/metrics shoal_commits_sealed_total: %r" % met)
     check(len(acked) > 0, "writes acknowledged")
     read_back(n, acked)
+    idle_checkpoint(n)
     n.kill9()
     n.start()
     read_back(n, acked)

@@ -270,6 +270,36 @@ static void test_journal_checkpoint(void **state)
 	expect(s, key, val);
 }
 
+/* store_flush between batches (the node's idle checkpoint) commits what
+ * the journal holds into data.mdb: a crash that also loses the journal
+ * keeps it. With nothing journaled it does nothing. */
+static void test_journal_flush_checkpoints(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	uint64_t before = store_lmdb_checkpoints(s);
+	OK(store_flush(s));
+	assert_int_equal(store_lmdb_checkpoints(s), before);
+	commit_put(s, "a", "1");
+	assert_int_equal(seal_put(s, "b", "2"), STORE_SEAL_READS_BATCH);
+	OK(store_flush(s));
+	assert_int_equal(store_lmdb_checkpoints(s), before + 1);
+	expect(s, "a", "1");
+	expect(s, "b", "2");
+	OK(store_flush(s));
+	assert_int_equal(store_lmdb_checkpoints(s), before + 1);
+	commit_put(s, "c", "3"); /* after it: in the journal only */
+	expect(s, "c", "3");
+	store_lmdb_crash(s);
+	fx->open = 0;
+	assert_int_equal(unlink(fx->journal), 0);
+	fx_open(fx, STORE_SYNC_BATCH);
+	expect(s, "a", "1");
+	expect(s, "b", "2");
+	expect(s, "c", NULL);
+	assert_int_equal(objects(s), 2);
+}
+
 /* A partition drop since the last checkpoint (which keys it deleted is
  * not known) makes the next checkpoint one that reads wait for. */
 static void test_journal_drop_makes_reads_wait(void **state)
@@ -376,6 +406,7 @@ int main(void)
 	    T(test_journal_big_batch_is_a_checkpoint),
 	    T(test_journal_write_failure_stops_batches),
 	    T(test_journal_drop_makes_reads_wait),
+	    T(test_journal_flush_checkpoints),
 	};
 #undef T
 	return cmocka_run_group_tests_name("store_lmdb_journal", tests, NULL,
