@@ -85,12 +85,12 @@ int node__commit(node_t *n)
 		return SH_OK;
 	uint64_t t0 = node__now_us();
 	int rc;
-	if (store_batch_dirty(&n->store)) {
+	int dirty = store_batch_dirty(&n->store);
+	if (dirty) {
 		n->wrote_ms = t0 / 1000;
 		n->idle_flushed = 0;
 	}
-	if (n->cfg.sync == STORE_SYNC_BATCH && !n->stopping &&
-	    store_batch_dirty(&n->store)) {
+	if (n->cfg.sync == STORE_SYNC_BATCH && !n->stopping && dirty) {
 		rc = node__commit_sealed(n, t0);
 		if (rc == NODE_COMMIT_SEALED)
 			return rc;

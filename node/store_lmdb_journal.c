@@ -249,14 +249,24 @@ static int jr_checkpoint_now(store_t *s)
 
 /* ---- the operations ---- */
 
+/* After a failed journal write nothing more may be written (a failed
+ * fdatasync cannot be retried safely): SH_EIO, or SH_OK if not broken. */
+static int jr_refuse_if_broken(store_t *s)
+{
+	lmdb_store_t *l = s->impl;
+	if (!l->broken)
+		return SH_OK;
+	store__set_errmsg(s, "a journal write failed: restart the node to "
+	                     "recover");
+	return SH_EIO;
+}
+
 static int jr_begin(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
-	if (l->broken) {
-		store__set_errmsg(s, "a journal write failed: restart the "
-		                     "node to recover");
-		return SH_EIO;
-	}
+	int rc = jr_refuse_if_broken(s);
+	if (rc != SH_OK)
+		return rc;
 	sh_assert(store_journal_count(&l->journal) == 0);
 	l->batch_wrote = 0;
 	return l->wtxn != NULL ? SH_OK : lmdb__begin(s);
@@ -404,14 +414,10 @@ static int jr_flush(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	sh_assert(store_journal_count(&l->journal) == 0 && !l->batch_wrote);
-	if (l->broken) {
-		store__set_errmsg(s, "a journal write failed: restart the "
-		                     "node to recover");
-		return SH_EIO;
-	}
-	if (l->wtxn == NULL || l->muts == 0)
-		return SH_OK;
-	int rc = jr_checkpoint_now(s);
+	int rc = jr_refuse_if_broken(s);
+	if (rc != SH_OK || l->wtxn == NULL || l->muts == 0)
+		return rc;
+	rc = jr_checkpoint_now(s);
 	if (rc != SH_OK) /* the transaction went with it */
 		jr_restore(s);
 	return rc;
