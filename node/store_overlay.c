@@ -50,8 +50,8 @@ static int ov_grow(store_overlay_t *o)
 	for (size_t i = 0; i < o->cap; i++) {
 		const store_overlay_slot_t *e = &o->slots[i];
 		if (e->hash == 0)
-			continue; /* the keys are distinct: the first free slot
-			           */
+			continue;
+		/* the keys are distinct: each takes the first free slot */
 		size_t j = e->hash & (cap - 1);
 		while (slots[j].hash != 0)
 			j = (j + 1) & (cap - 1);
