@@ -7,21 +7,20 @@
 
 int bench_box_parse(const char *line, bench_box_t *out)
 {
-	uint64_t v[8] = {0};
+	uint64_t v[7] = {0};
 	memset(out, 0, sizeof *out);
 	if (strncmp(line, "cpu ", 4) != 0)
 		return 0;
 	/* older kernels print fewer columns: at least user..idle */
 	int n = sscanf(line + 4,
 	               "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-	               " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
-	               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	               " %" SCNu64 " %" SCNu64 " %" SCNu64,
+	               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]);
 	if (n < 4)
 		return 0;
 	out->user = v[0] + v[1];
 	out->system = v[2] + v[5] + v[6];
 	out->idle = v[3] + v[4];
-	out->other = v[7];
 	out->ok = 1;
 	return 1;
 }

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 typedef struct bench_box {
-	uint64_t user, system, idle, other; /* clock ticks, every CPU */
-	int ok;                             /* 0: not read (no /proc) */
+	uint64_t user, system, idle; /* clock ticks, every CPU */
+	int ok;                      /* 0: not read (no /proc) */
 } bench_box_t;
 
 typedef struct bench_box_load {
@@ -23,15 +23,15 @@ typedef struct bench_box_load {
 
 /* Parse /proc/stat's aggregate line ("cpu  user nice system idle iowait
  * irq softirq steal ..."): user counts user and nice; system counts
- * system, irq and softirq; idle counts idle and iowait; other is steal.
- * 0 when the line is not one. */
+ * system, irq and softirq; idle counts idle and iowait; stolen time is
+ * left out. 0 when the line is not one. */
 int bench_box_parse(const char *line, bench_box_t *out);
 
 /* Read the box's counters now; out->ok is 0 where there is no /proc. */
 void bench_box_read(bench_box_t *out);
 
-/* The load between two readings; 0 when either is missing or no time
- * passed. Stolen time counts as neither busy nor idle. */
+/* The load between two readings, as shares of user + system + idle;
+ * 0 when either is missing or no time passed. */
 int bench_box_load(const bench_box_t *a, const bench_box_t *b,
                    bench_box_load_t *out);
 
