@@ -12,6 +12,10 @@
 #                its cart column is its workload A figure, marked so), then
 #                an open loop of workload A at 50% of that maximum, against
 #                both.
+#   the floor    three shoal-relays (bench/relay.c: shoal's internode
+#                messages for each command, and no other work) with the
+#                same harness, closed loop and at the same open-loop rate:
+#                what this box alone costs a three-node request path.
 #
 # The two sides of each pair run side by side, alternating (see below).
 # Every run: 100-byte values, BENCH_CONNS connections (50), BENCH_KEYS keys
@@ -34,8 +38,9 @@ KEYS="${BENCH_KEYS:-10000}"
 BENCH="$BUILD/shoal-bench"
 SHOAL="$BUILD/shoal"
 CTL="$BUILD/shoalctl"
+RELAY="$BUILD/shoal-relay"
 
-for prog in "$BENCH" "$SHOAL" "$CTL"; do
+for prog in "$BENCH" "$SHOAL" "$CTL" "$RELAY"; do
 	if [ ! -x "$prog" ]; then
 		echo "compare: $prog is missing; build first (make build)" >&2
 		exit 2
@@ -183,6 +188,33 @@ start_shoal() {
 	SHOAL_TARGET="http://$(echo $https | tr ' ' ',')"
 }
 
+relay_ready() {
+	redis-cli -h 127.0.0.1 -p "$1" get k | grep -q v
+}
+
+# start_relays - three shoal-relays; sets RELAY_TARGET and RELAY_PIDS.
+start_relays() {
+	listens="$(free_port) $(free_port) $(free_port)"
+	peers="127.0.0.1:$(free_port),127.0.0.1:$(free_port),127.0.0.1:$(free_port)"
+	RELAY_PIDS=""
+	i=0
+	for l in $listens; do
+		"$RELAY" --index "$i" --listen "127.0.0.1:$l" --peers "$peers" \
+			>"$TMP/relay$i.log" 2>&1 &
+		PIDS="$PIDS $!"
+		RELAY_PIDS="$RELAY_PIDS $!"
+		i=$((i + 1))
+	done
+	for l in $listens; do
+		if ! wait_for relay_ready "$l"; then
+			echo "compare: shoal-relay did not answer; logs:" >&2
+			tail -n 5 "$TMP"/relay*.log >&2
+			exit 1
+		fi
+	done
+	RELAY_TARGET="redis://127.0.0.1:$(echo $listens | sed 's/ /,127.0.0.1:/g')"
+}
+
 # cpu_ticks PIDS - CPU time (user + system, clock ticks) of those servers.
 cpu_ticks() {
 	t=0
@@ -221,8 +253,9 @@ bench() {
 run() {
 	label=$1 target=$2 workload=$3
 	shift 3
-	case "$target" in
-	redis://*) pids=$REDIS_PIDS ;;
+	case "$label:$target" in
+	relay*) pids=$RELAY_PIDS ;;
+	*:redis://*) pids=$REDIS_PIDS ;;
 	*) pids=$SHOAL_PIDS ;;
 	esac
 	t0=$(cpu_ticks "$pids")
@@ -277,17 +310,20 @@ run redis-aof3 "$R:$REDIS_PORT" A
 run shoal3-batch "$SHOAL_TARGET" A --n 3 --r 2 --w 2
 stop_all
 
-echo "== 3 nodes, shoal --sync none n=3 r=2 w=2 | redis-server, no persistence"
+echo "== 3 nodes, shoal --sync none n=3 r=2 w=2 | redis-server, no persistence | three shoal-relays"
 start_redis redis-none3 --save "" --appendonly no
 start_shoal 3 none 3 2 2
+start_relays
 run redis-none3 "$R:$REDIS_PORT" A
 run shoal3 "$SHOAL_TARGET" A --n 3 --r 2 --w 2
 run shoal3 "$SHOAL_TARGET" cart --n 3 --r 2 --w 2
+run relay3 "$RELAY_TARGET" A
 max=$(field shoal3 A ops_per_s)
 rate=$(awk -v m="$max" 'BEGIN { r = int(m / 2); print (r < 1 ? 1 : r) }')
 echo "== open loop at $rate ops/s (50% of shoal's $max)"
 run shoal3-open "$SHOAL_TARGET" A --n 3 --r 2 --w 2 --rate "$rate"
 run redis-open "$R:$REDIS_PORT" A --rate "$rate"
+run relay3-open "$RELAY_TARGET" A --rate "$rate"
 stop_all
 
 # The table: ops/s, p99, and shoal's ops/s over redis's.
@@ -313,9 +349,10 @@ row "1 node, sync batch vs appendfsync always, A" shoal1-batch A redis-aof A ""
 row "3 nodes, sync batch vs appendfsync always, A" shoal3-batch A redis-aof3 A ""
 row "3 nodes, sync none vs no persistence, A" shoal3 A redis-none3 A ""
 row "3 nodes, sync none, cart vs no persistence, A" shoal3 cart redis-none3 A " redis has no cart: its A"
+row "3 nodes, sync none vs the floor (3 relays), A" shoal3 A relay3 A " redis columns: the relays"
 echo
 echo "open loop, workload A at $rate ops/s (50% of shoal 3-node sync none max):"
-for l in shoal3-open redis-open; do
+for l in shoal3-open redis-open relay3-open; do
 	printf '  %-12s ops/s %s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %s  cpu us/op %s  box busy %s%%\n' "$l" \
 		"$(field $l A ops_per_s)" "$(field $l A p50_ms)" "$(field $l A p99_ms)" \
 		"$(field $l A p999_ms)" "$(field $l A errors)" "$(field $l A cpu_us)" \
@@ -346,3 +383,5 @@ printf '  three nodes >= 0.3x redis single node, A: %s  %s\n' "$v" "$(verdict "$
 v=$(field shoal3-open A p99_ms)
 printf '  three nodes p99 <= 2 ms at half their maximum: %s ms  %s (box %s%% busy; %s%% at the maximum)\n' \
 	"$v" "$(verdict "$v" "<=" 2)" "$(field shoal3-open A box_busy)" "$(field shoal3 A box_busy)"
+printf '    the floor, three shoal-relays at the same rate: p99 %s ms (box %s%% busy); their maximum %s ops/s\n' \
+	"$(field relay3-open A p99_ms)" "$(field relay3-open A box_busy)" "$(field relay3 A ops_per_s)"
