@@ -362,6 +362,13 @@ static void on_retry(uv_timer_t *t)
 	peer_connect(t->data);
 }
 
+/* The handle is reused for the next attempt only once it is closed. */
+static void on_failed_closed(uv_handle_t *h)
+{
+	peer_t *p = h->data;
+	uv_timer_start(&p->retry, on_retry, RELAY_RETRY_MS, 0);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
 	peer_t *p = req->data;
@@ -370,12 +377,11 @@ static void on_connect(uv_connect_t *req, int status)
 		uv_tcp_nodelay(&p->tcp, 1);
 		return;
 	}
-	uv_close((uv_handle_t *)&p->tcp, NULL);
 	if (++p->tries >= p->r->connect_tries) {
 		fail(p->r, "connect to a peer", status);
 		return;
 	}
-	uv_timer_start(&p->retry, on_retry, RELAY_RETRY_MS, 0);
+	uv_close((uv_handle_t *)&p->tcp, on_failed_closed);
 }
 
 static void peer_connect(peer_t *p)
