@@ -188,6 +188,8 @@ start_shoal() {
 	SHOAL_TARGET="http://$(echo $https | tr ' ' ',')"
 }
 
+# relay_ready PORT - the relay there answers a GET, which takes a peer's
+# answer: its links are up.
 relay_ready() {
 	redis-cli -h 127.0.0.1 -p "$1" get k | grep -q v
 }

@@ -247,6 +247,21 @@ static void on_command(relay_t *r, link_t *c, relay_cmd_t cmd)
 			send_frame(r, i, &f);
 }
 
+/* No more reads from l; it goes once nothing names it and its bytes left. */
+static void link_stop(link_t *l)
+{
+	l->closing = 1;
+	uv_read_stop((uv_stream_t *)&l->tcp);
+	link_release(l);
+}
+
+/* Drop the first `used` bytes of l's input: the messages handled. */
+static void link_consume(link_t *l, size_t used)
+{
+	memmove(l->in.data, l->in.data + used, l->in.len - used);
+	l->in.len -= used;
+}
+
 static void client_input(link_t *c)
 {
 	size_t off = 0;
@@ -262,12 +277,26 @@ static void client_input(link_t *c)
 		    "-ERR shoal-relay takes GET and SET\r\n";
 		sh_buf_append(&c->out, err, sizeof err - 1);
 		mark(c);
-		c->closing = 1;
-		uv_read_stop((uv_stream_t *)&c->tcp);
+		link_stop(c);
 		return;
 	}
-	memmove(c->in.data, c->in.data + off, c->in.len - off);
-	c->in.len -= off;
+	link_consume(c, off);
+}
+
+/* A peer asks: answer at once (a GET's answer carries a value). */
+static void answer_peer(relay_t *r, const relay_frame_t *ask)
+{
+	if (ask->from >= r->npeers || ask->from == r->index)
+		return;
+	int get = ask->kind == RELAY_FRAME_GET;
+	relay_frame_t a = {
+	    .kind = RELAY_FRAME_REPLY,
+	    .from = (uint8_t)r->index,
+	    .id = ask->id,
+	    .len = get ? r->value_len : 0,
+	    .value = r->value,
+	};
+	send_frame(r, ask->from, &a);
 }
 
 static void peer_input(link_t *l)
@@ -279,31 +308,19 @@ static void peer_input(link_t *l)
 	while ((n = relay_frame_next(l->in.data + off, l->in.len - off,
 	                             RELAY_CMD_MAX, &f)) > 0) {
 		off += (size_t)n;
-		if (f.kind == RELAY_FRAME_REPLY) {
+		if (f.kind == RELAY_FRAME_REPLY)
 			on_reply(r, &f);
-		} else if (f.from < r->npeers && f.from != r->index) {
-			int get = f.kind == RELAY_FRAME_GET;
-			relay_frame_t a = {
-			    .kind = RELAY_FRAME_REPLY,
-			    .from = (uint8_t)r->index,
-			    .id = f.id,
-			    .len = get ? r->value_len : 0,
-			    .value = r->value,
-			};
-			send_frame(r, f.from, &a);
-		}
+		else
+			answer_peer(r, &f);
 	}
 	if (n < 0) { /* whoever it is, it is no relay of ours */
 		fprintf(stderr,
 		        "shoal-relay %u: garbage on the internode port\n",
 		        r->index);
-		l->closing = 1;
-		uv_read_stop((uv_stream_t *)&l->tcp);
-		link_release(l);
+		link_stop(l);
 		return;
 	}
-	memmove(l->in.data, l->in.data + off, l->in.len - off);
-	l->in.len -= off;
+	link_consume(l, off);
 }
 
 /* ---- connections ---- */
@@ -320,9 +337,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	link_t *l = s->data;
 	if (n < 0) {
-		l->closing = 1;
-		uv_read_stop(s);
-		link_release(l);
+		link_stop(l);
 		return;
 	}
 	if (sh_buf_append(&l->in, b->base, (size_t)n) != 0) {
