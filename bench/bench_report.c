@@ -226,6 +226,20 @@ static void print_box(const report_t *R)
 	       load.system_pct);
 }
 
+/* Open loop: how late the harness itself sent. Latency counts from the
+ * intended time, so this is in it; a large lag means the harness (or
+ * the box under it) could not keep the schedule. */
+static void print_send_lag(const bench_hist_t *h)
+{
+	if (h->count == 0)
+		return;
+	printf("send_lag p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
+	       (double)bench_hist_percentile(h, 0.5) / 1e6,
+	       (double)bench_hist_percentile(h, 0.99) / 1e6,
+	       (double)bench_hist_percentile(h, 0.999) / 1e6,
+	       (double)bench_hist_percentile(h, 1.0) / 1e6);
+}
+
 static uint64_t summary(const report_t *R, const bench_stats_t *t)
 {
 	const bench_cfg_t *cfg = R->cfg;
@@ -250,6 +264,7 @@ static uint64_t summary(const report_t *R, const bench_stats_t *t)
 			printf(" %d%s=%llu", i, i == BENCH_SIBS_MAX ? "+" : "",
 			       (unsigned long long)t->sibs[i]);
 	printf("\n");
+	print_send_lag(&t->send_lag);
 	print_box(R);
 	printf("bench target=%s workload=%s ops=%llu ops_per_s=%.0f "
 	       "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f errors=%llu\n",

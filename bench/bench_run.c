@@ -156,6 +156,11 @@ static void remember_ctx(bench_loop_t *L, const bench_op_t *op,
 	uv_mutex_unlock(m);
 }
 
+static int closed_loop(const bench_loop_t *L)
+{
+	return L->rate <= 0 || L->phase == PH_PRELOAD;
+}
+
 /* Queue op on c (a free slot must exist). */
 static void send_op(conn_t *c, const bench_op_t *op, int phase,
                     uint64_t intended_ns, const bench_reply_t *prev)
@@ -166,6 +171,12 @@ static void send_op(conn_t *c, const bench_op_t *op, int phase,
 	p->phase = phase;
 	p->intended_ns = intended_ns;
 	p->sent_ns = now_ns();
+	if (phase == 0 && !closed_loop(L) && L->phase == PH_RUN &&
+	    intended_ns >= L->measure_ns) {
+		uint64_t lag =
+		    p->sent_ns > intended_ns ? p->sent_ns - intended_ns : 0;
+		bench_hist_record(&L->total->send_lag, lag);
+	}
 	if (L->cfg->driver->encode(&L->sh->enc, op, phase, prev, &c->out) < 0) {
 		fprintf(stderr, "shoal-bench: out of memory\n");
 		exit(1);
@@ -190,11 +201,6 @@ static int next_op(bench_loop_t *L, bench_op_t *op)
 	if (op->key >= keys) /* inserted: this loop's residue class */
 		op->key = keys + (op->key - keys) * t + L->index;
 	return 1;
-}
-
-static int closed_loop(const bench_loop_t *L)
-{
-	return L->rate <= 0 || L->phase == PH_PRELOAD;
 }
 
 /* Closed loop: fill c's free slots. */

@@ -15,6 +15,7 @@ void bench_stats_init(bench_stats_t *s)
 	memset(s->errors, 0, sizeof(s->errors));
 	memset(s->op_errors, 0, sizeof(s->op_errors));
 	memset(s->sibs, 0, sizeof(s->sibs));
+	bench_hist_init(&s->send_lag);
 }
 
 void bench_stats_merge(bench_stats_t *dst, const bench_stats_t *src)
@@ -28,6 +29,8 @@ void bench_stats_merge(bench_stats_t *dst, const bench_stats_t *src)
 		dst->op_errors[i] += src->op_errors[i];
 	for (int i = 0; i <= BENCH_SIBS_MAX; i++)
 		dst->sibs[i] += src->sibs[i];
+	if (src->send_lag.count)
+		bench_hist_merge(&dst->send_lag, &src->send_lag);
 }
 
 void bench_stats_error(bench_stats_t *s, bench_err_kind_t err, unsigned op,

@@ -30,6 +30,9 @@ typedef struct bench_stats {
 	uint64_t errors[BENCH_ERR_KINDS];
 	uint64_t op_errors[BENCH_OP_KINDS + 1];
 	uint64_t sibs[BENCH_SIBS_MAX + 1]; /* reads by values returned */
+	/* open loop: how long after its intended time each operation left;
+	 * the harness's own delay, a part of every latency above */
+	bench_hist_t send_lag;
 } bench_stats_t;
 
 /* bench_stats_init - make s empty (s is about 0.5 MB: allocate it once). */

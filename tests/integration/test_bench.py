@@ -2,7 +2,8 @@
 """shoal-bench against a local 3-node cluster: workload A for 5 s on two
 threads with --csv, then cart and F briefly; each run's summary line
 parses, counts operations and no errors; the CSV parses and adds up to the
-run; progress lines reach stderr; --plot draws a PNG when gnuplot is
+run; an open loop's send_lag line parses (a closed loop has none);
+progress lines reach stderr; --plot draws a PNG when gnuplot is
 installed and, without it, fails at once with a clear message."""
 
 import csv
@@ -20,6 +21,10 @@ LINE = re.compile(r"^bench target=(\S+) workload=(\S+) ops=(\d+) "
 
 BOX = re.compile(r"^box cpus=(\d+) busy_pct=([\d.]+) user_pct=([\d.]+) "
                  r"system_pct=([\d.]+)$", re.M)
+
+
+SEND_LAG = re.compile(r"^send_lag p50_ms=([\d.]+) p99_ms=([\d.]+) "
+                      r"p999_ms=([\d.]+) max_ms=([\d.]+)$", re.M)
 
 
 PROGRESS = re.compile(r"^(warmup|run) ops/s=\d+ p99_ms=[\d.]+ errors=\d+ "
@@ -44,6 +49,15 @@ def bench(build, target, *args, env=None):
     check(int(m.group(3)) > 0, "no operations: %r" % last)
     check(int(m.group(8)) == 0, "errors: %r" % last)
     check(m.group(1) == target, "target: %r" % last)
+    # an open loop says how late the harness sent; a closed one has no
+    # schedule to be late for
+    lag = SEND_LAG.search(out)
+    if "--rate" in args:
+        check(lag is not None, "no send_lag line: %r" % out[-2000:])
+        v = [float(lag.group(i)) for i in (1, 2, 3, 4)]
+        check(v == sorted(v), "send_lag out of order: %r" % lag.group(0))
+    else:
+        check(lag is None, "send_lag in a closed loop: %r" % lag.group(0))
     if os.path.exists("/proc/stat"):
         box = BOX.search(out)
         check(box is not None, "no box line: %r" % out[-2000:])
