@@ -240,6 +240,13 @@ bench() {
 	}
 }
 
+# line_field FIRST NAME - NAME=value from the line of the last run's output
+# that starts with FIRST (shoal-bench's box and send_lag lines).
+line_field() {
+	awk -v l="$1" -v f="$2" '$1 == l { for (i = 2; i <= NF; i++) {
+		split($i, kv, "="); if (kv[1] == f) print kv[2] } }' "$TMP/bench.out"
+}
+
 # run LABEL TARGET WORKLOAD [ARGS...] - one shoal-bench run: preload its
 # keys, warm up, then the measured window. One process does all three, so
 # the keys it reads are the ones it preloaded (each run draws a new key
@@ -248,10 +255,11 @@ bench() {
 # with the servers' CPU time per operation (cpu_us=: user + system of every
 # server process over the whole run, divided by every operation it made,
 # preload and warmup included, as counted by its CSV; other load on a
-# shared box disturbs this far less than ops/s) and how busy the whole box
+# shared box disturbs this far less than ops/s), how busy the whole box
 # was in the measured window (box_busy=, percent of every CPU, from
-# shoal-bench's box line), goes to stdout and, tagged with LABEL, to the
-# results.
+# shoal-bench's box line) and, in an open loop, how late the harness sent
+# (lag_p99_ms=, its send_lag line), goes to stdout and, tagged with LABEL,
+# to the results.
 run() {
 	label=$1 target=$2 workload=$3
 	shift 3
@@ -268,10 +276,10 @@ run() {
 	ops=$(awk -F, -v k="$KEYS" '$3 == "all" { s += $4 } END { print s + k }' "$TMP/run.csv")
 	cpu=$(awk -v a="$t0" -v b="$t1" -v o="${ops:-0}" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { if (o > 0) printf "%.1f", (b - a) / hz * 1e6 / o; else print "-" }')
-	box=$(awk '$1 == "box" { for (i = 2; i <= NF; i++) {
-		split($i, kv, "="); if (kv[1] == "busy_pct") print kv[2] } }' "$TMP/bench.out")
-	echo "$out cpu_us=$cpu box_busy=${box:--}"
-	echo "$label $workload $out cpu_us=$cpu box_busy=${box:--}" >>"$RESULTS"
+	box=$(line_field box busy_pct)
+	lag=$(line_field send_lag p99_ms)
+	echo "$out cpu_us=$cpu box_busy=${box:--} lag_p99_ms=${lag:--}"
+	echo "$label $workload $out cpu_us=$cpu box_busy=${box:--} lag_p99_ms=${lag:--}" >>"$RESULTS"
 }
 
 # field LABEL WORKLOAD NAME - NAME=value from that run's summary line.
@@ -355,10 +363,10 @@ row "3 nodes, sync none vs the floor (3 relays), A" shoal3 A relay3 A " redis co
 echo
 echo "open loop, workload A at $rate ops/s (50% of shoal 3-node sync none max):"
 for l in shoal3-open redis-open relay3-open; do
-	printf '  %-12s ops/s %s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %s  cpu us/op %s  box busy %s%%\n' "$l" \
+	printf '  %-12s ops/s %s  p50 %s ms  p99 %s ms  p99.9 %s ms  errors %s  cpu us/op %s  box busy %s%%  harness late p99 %s ms\n' "$l" \
 		"$(field $l A ops_per_s)" "$(field $l A p50_ms)" "$(field $l A p99_ms)" \
 		"$(field $l A p999_ms)" "$(field $l A errors)" "$(field $l A cpu_us)" \
-		"$(field $l A box_busy)"
+		"$(field $l A box_busy)" "$(field $l A lag_p99_ms)"
 done
 
 # The goals of issue 6, against this run's figures.
