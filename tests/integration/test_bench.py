@@ -57,7 +57,8 @@ def bench(build, target, *args, env=None):
         v = [float(lag.group(i)) for i in (1, 2, 3, 4)]
         check(v == sorted(v), "send_lag out of order: %r" % lag.group(0))
     else:
-        check(lag is None, "send_lag in a closed loop: %r" % lag.group(0))
+        check(lag is None, "send_lag in a closed loop: %r"
+              % (lag and lag.group(0)))
     if os.path.exists("/proc/stat"):
         box = BOX.search(out)
         check(box is not None, "no box line: %r" % out[-2000:])
