@@ -23,7 +23,8 @@
 	X(SH_ERANGE, -11, "value out of range")                                \
 	X(SH_EIO, -12, "storage or I/O error")                                 \
 	X(SH_EFULL, -13, "storage full")                                       \
-	X(SH_EBUSY, -14, "busy, try again later")
+	X(SH_EBUSY, -14, "busy, try again later")                              \
+	X(SH_EDISABLED, -15, "turned off")
 
 enum sh_err {
 	SH_OK = 0,

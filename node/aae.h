@@ -231,6 +231,17 @@ int aae_recv(aae_t *a, uint64_t now_ms, const char *from, const uint8_t *data,
              size_t len);
 
 /*
+ * aae_refusal - what a node that runs no anti-entropy (no aae_t) answers
+ * to the AAE message data[0..len) (borrowed): for a MERKLE or REPAIR
+ * message, a REFUSE of its exchange with status SH_EDISABLED, appended to
+ * out, so that the initiator moves on at once instead of waiting
+ * timeout_ms; nothing for a message that wants no answer (a REFUSE, a
+ * REPLY, a MERKLE DONE). 0, or a negative code when the message does not
+ * decode (nothing appended).
+ */
+int aae_refusal(const uint8_t *data, size_t len, sh_buf_t *out);
+
+/*
  * aae_tick - the time is now_ms: recompute ownership when due, advance the
  * rebuild and the exchanges' key scans (at most scan_keys_per_tick keys),
  * send repairs, time out silent exchanges, start the next exchange when

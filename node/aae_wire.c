@@ -31,6 +31,26 @@ int aae__enc_refuse(sh_buf_t *out, uint64_t xid, uint32_t partition, int status)
 	return sh_mp_put_i64(&w, status);
 }
 
+int aae_refusal(const uint8_t *data, size_t len, sh_buf_t *out)
+{
+	aae__msg_t m;
+	int rc = aae__decode(data, len, &m);
+	if (rc != SH_OK)
+		return rc;
+	if (m.type == AAE_MSG_MERKLE) {
+		merkle_msg_t mm;
+		rc = merkle_msg_decode(m.merkle, m.merkle_len, &mm);
+		/* a DONE ends the exchange: nothing to answer */
+		if (rc != SH_OK || mm.type == MERKLE_MSG_DONE)
+			return rc;
+		m.xid = mm.xid;
+		m.partition = mm.partition;
+	} else if (m.type != AAE_MSG_REPAIR) {
+		return SH_OK; /* answers (REFUSE, REPLY) want none */
+	}
+	return aae__enc_refuse(out, m.xid, m.partition, SH_EDISABLED);
+}
+
 int aae__enc_head(sh_buf_t *out, int type, uint64_t xid, uint32_t partition,
                   uint64_t joined, uint32_t count)
 {

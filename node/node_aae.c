@@ -55,10 +55,30 @@ void node__aae_close(node_t *n)
 	n->aae_open = 0;
 }
 
+/* Anti-entropy is off here: refuse the exchange the message belongs to,
+ * so that the peer moves on at once rather than after its timeout. */
+static void node__aae_refuse(node_t *n, const char *from, const uint8_t *data,
+                             size_t len)
+{
+	swim_member_info_t info;
+	sh_buf_t out;
+	sh_buf_init(&out);
+	if (aae_refusal(data, len, &out) == SH_OK && out.len > 0 &&
+	    swim_member_get(&n->swim, from, &info) == SH_OK &&
+	    info.meta != NULL)
+		node__peer_send(n, info.meta->addr, NODE_FRAME_AAE, out.data,
+		                out.len);
+	sh_buf_free(&out);
+}
+
 void node__aae_recv(node_t *n, const char *from, const uint8_t *data,
                     size_t len)
 {
-	if (!n->aae_open || node__batch(n) != SH_OK)
+	if (!n->aae_open) {
+		node__aae_refuse(n, from, data, len);
+		return;
+	}
+	if (node__batch(n) != SH_OK)
 		return;
 	int rc = aae_recv(&n->aae, node__now_ms(), from, data, len);
 	if (rc != SH_OK && rc != SH_ENOTFOUND)

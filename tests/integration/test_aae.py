@@ -6,7 +6,9 @@ empty store, no hints pending for it (nothing was written while it was
 down). Within 60 s every key's local copy on n3 (/cluster/replicas, which
 reads each replica's own copy and repairs nothing) is present and equal
 to the other two, n3's /stats show anti-entropy joins, and /cluster/aae
-and shoalctl aae show the last exchange per partition."""
+and shoalctl aae show the last exchange per partition. Then a node with
+anti-entropy off refuses its peer's exchanges at once ("turned off"), so
+the peer ends several within seconds instead of one per 15 s timeout."""
 
 import os
 import shutil
@@ -99,6 +101,25 @@ def test(build):
     m = n3.get("/metrics").body.decode()
     check("shoal_aae_keys_repaired_total" in m, "metrics name aae")
     pool.shutdown()
+    for n in c.nodes:
+        n.stop()
+    off_node_refuses(build)
+
+
+def off_node_refuses(build):
+    c = Cluster(build, 2, extra=["--aae-interval-ms", INTERVAL_MS])
+    c.nodes[1].extra = ["--aae-interval-ms", "0"]
+    c.start()
+    on, off = c.nodes
+    check(not aae(off)["enabled"], "n2's anti-entropy is off")
+    # one exchange at a time: waiting out timeouts, n1 would end one
+    wait_until(lambda: aae(on)["exchanges_failed"] >= 3, 10,
+               "three exchanges with n2 refused")
+    parts = on.get("/cluster/aae").json()["partitions"]
+    refused = [p for p in parts if p["last"] is not None and
+               p["last"]["result"] == "turned off"]
+    check(refused and all(p["last"]["peer"] == "n2" for p in refused),
+          "refusals in /cluster/aae: %r" % parts[:3])
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ typedef struct tnode {
 	coord_t c;
 	aae_t a;
 	int down; /* takes part in nothing */
+	int off;  /* runs no anti-entropy: answers with aae_refusal */
 } tnode_t;
 
 typedef struct tmsg {
@@ -163,6 +164,37 @@ static void count_one(tcl_t *cl, int i, const char *key, int64_t by)
 	coord_drop(n);
 }
 
+static void enqueue(tcl_t *cl, int to, const char *from, const uint8_t *data,
+                    size_t len)
+{
+	assert_true(to >= 0 && to < NODES && cl->qn < QUEUE_MAX);
+	tmsg_t *m = &cl->q[cl->qn++];
+	m->to = to;
+	snprintf(m->from, sizeof m->from, "%s", from);
+	m->data = malloc(len);
+	assert_non_null(m->data);
+	memcpy(m->data, data, len);
+	m->len = len;
+}
+
+/* A node with anti-entropy off: what it answers to its queued messages. */
+static void off_round(tcl_t *cl, int i, const tmsg_t *q, size_t qn)
+{
+	sh_buf_t out;
+	sh_buf_init(&out);
+	for (size_t j = 0; j < qn; j++) {
+		if (q[j].to != i)
+			continue;
+		sh_buf_reset(&out);
+		OK(aae_refusal(q[j].data, q[j].len, &out));
+		if (out.len > 0)
+			enqueue(cl, node_index(q[j].from), cl->n[i].name,
+			        out.data, out.len);
+		cl->delivered++;
+	}
+	sh_buf_free(&out);
+}
+
 /* One round: every node receives its queued messages (in a batch), then
  * ticks; its outputs join the queue. */
 static void cl_round(tcl_t *cl)
@@ -174,6 +206,10 @@ static void cl_round(tcl_t *cl)
 	cl->qn = 0;
 	for (int i = 0; i < NODES; i++) {
 		tnode_t *n = &cl->n[i];
+		if (n->off) {
+			off_round(cl, i, q, qn);
+			continue;
+		}
 		OK(store_begin(&n->tap));
 		for (size_t j = 0; j < qn; j++)
 			if (q[j].to == i && !n->down) {
@@ -188,17 +224,9 @@ static void cl_round(tcl_t *cl)
 		aae_tick(&n->a, cl->now);
 		aae_ready_t rd;
 		aae_ready(&n->a, &rd);
-		for (size_t k = 0; k < rd.msg_count; k++) {
-			assert_true(cl->qn < QUEUE_MAX);
-			tmsg_t *m = &cl->q[cl->qn++];
-			m->to = node_index(rd.msgs[k].to);
-			assert_true(m->to >= 0 && m->to < NODES);
-			snprintf(m->from, sizeof m->from, "%s", n->name);
-			m->data = malloc(rd.msgs[k].len);
-			assert_non_null(m->data);
-			memcpy(m->data, rd.msgs[k].data, rd.msgs[k].len);
-			m->len = rd.msgs[k].len;
-		}
+		for (size_t k = 0; k < rd.msg_count; k++)
+			enqueue(cl, node_index(rd.msgs[k].to), n->name,
+			        rd.msgs[k].data, rd.msgs[k].len);
 		aae_advance(&n->a);
 	}
 	for (size_t j = 0; j < qn; j++)
@@ -490,6 +518,54 @@ static void test_aae_forgotten_exchange_is_refused(void **state)
 	cl_free(cl);
 }
 
+/* A node that runs no anti-entropy answers each exchange with REFUSE
+ * (turned off): its peers' exchanges with it end at once, not at the
+ * timeout, and their exchanges with the others go on between. */
+static void test_aae_off_node_refuses_at_once(void **state)
+{
+	(void)state;
+	tcl_t *cl = cl_new();
+	aae_t *a = &cl->n[0].a;
+	cl->n[1].off = 1;
+	/* 400 rounds are 2 s, the timeout: waiting for it, n1 would end at
+	 * most one exchange with n2 */
+	for (int r = 0; r < 400; r++)
+		cl_round(cl);
+	uint64_t refused = 0, with_n3 = 0;
+	for (uint32_t p = 0; p < PARTITIONS; p++) {
+		int owned, built;
+		uint64_t keys;
+		aae_last_t last;
+		OK(aae_partition_info(a, p, &owned, &built, &keys, &last));
+		if (!last.ran)
+			continue;
+		if (strcmp(last.peer, "n2") == 0) {
+			assert_int_equal(last.result, SH_EDISABLED);
+			refused++;
+		} else {
+			assert_true(last.result >= 0);
+			with_n3++;
+		}
+	}
+	assert_true(refused >= 2);
+	assert_true(with_n3 >= 2);
+	assert_true(aae_stats(a)->exchanges_failed >= refused);
+	/* messages that want no answer get none; garbage is an error */
+	sh_buf_t out;
+	sh_buf_init(&out);
+	sh_buf_t r;
+	sh_buf_init(&r);
+	OK(aae__enc_refuse(&r, 7, 3, SH_EDISABLED));
+	OK(aae_refusal(r.data, r.len, &out));
+	assert_int_equal(out.len, 0);
+	sh_buf_free(&r);
+	static const uint8_t junk[] = {0x93, 0x01, 0x09, 0x00};
+	assert_true(aae_refusal(junk, sizeof junk, &out) < 0);
+	assert_int_equal(out.len, 0);
+	sh_buf_free(&out);
+	cl_free(cl);
+}
+
 typedef struct hash_check {
 	coord_t *c;
 	int checked;
@@ -580,6 +656,7 @@ int main(void)
 	    cmocka_unit_test(test_aae_cost_follows_differences),
 	    cmocka_unit_test(test_aae_peer_down_ends_exchange),
 	    cmocka_unit_test(test_aae_forgotten_exchange_is_refused),
+	    cmocka_unit_test(test_aae_off_node_refuses_at_once),
 	    cmocka_unit_test(test_aae_record_hash_is_object_hash),
 	    cmocka_unit_test(test_aae_rejects_bad_messages),
 	};
