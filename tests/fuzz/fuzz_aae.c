@@ -12,6 +12,9 @@
  *     re-encode to themselves (the encoding is canonical);
  *   - the entries a decoded REPAIR or REPLY promises are all readable
  *     with aae__entry_next, and they fill exactly the bytes it counted;
+ *   - what a node without anti-entropy answers (aae_refusal) is nothing
+ *     or one REFUSE with status SH_EDISABLED, and nothing when the body
+ *     does not decode;
  * then, fed to n1 (aae_recv), nothing crashes, and every message n1 sends
  * names a recipient and decodes.
  */
@@ -105,6 +108,23 @@ static void roundtrip(const uint8_t *body, size_t len)
 	sh_buf_free(&twice);
 }
 
+/* A node with anti-entropy off answers a REFUSE of its own or nothing. */
+static void refusal(const uint8_t *body, size_t len)
+{
+	sh_buf_t out;
+	aae__msg_t m;
+
+	sh_buf_init(&out);
+	int rc = aae_refusal(body, len, &out);
+	FUZZ_CHECK(rc == 0 || out.len == 0);
+	if (out.len > 0) {
+		FUZZ_CHECK(aae__decode(out.data, out.len, &m) == 0);
+		FUZZ_CHECK(m.type == AAE_MSG_REFUSE &&
+		           m.status == SH_EDISABLED);
+	}
+	sh_buf_free(&out);
+}
+
 /* n1's outputs: each to someone, each a message its peers can decode. */
 static void take(aae_t *a)
 {
@@ -134,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_frames_init(&f, data, size);
 	while (fuzz_frames_next(&f, &tag, &body, &len)) {
 		roundtrip(body, len);
+		refusal(body, len);
 		(void)fuzz_aae_step(&n1, &now, tag, body, len);
 		take(&n1.a);
 	}
