@@ -419,6 +419,26 @@ static void req_zero(coord__req_t *q)
 	memset((char *)q + tail, 0, sizeof(*q) - tail);
 }
 
+/*
+ * The table is full: free the slot of a read that has replied and only
+ * waits for its last answers (read repair), if one is in flight. The scan
+ * goes on from where the last one stopped, so when a hung replica keeps
+ * the table full of such reads, each new request finds one at once.
+ */
+static int reclaim_replied_read(coord_t *c)
+{
+	for (uint32_t n = 0; n < c->live_count; n++) {
+		uint32_t at = (c->reclaim_at + n) % c->live_count;
+		coord__req_t *q = c->reqs[c->live[at]];
+		if (q->kind == COORD__REQ_READ && q->replied) {
+			c->reclaim_at = at;
+			coord__read_cut(c, q);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
                              const coord__origin_t *origin)
 {
@@ -427,7 +447,7 @@ coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
 	size_t key_cap = 0;
 	uint32_t slot;
 
-	if (c->free_count == 0)
+	if (c->free_count == 0 && !reclaim_replied_read(c))
 		return NULL;
 	if (!origin->remote && results_room(c) != 0)
 		return NULL;

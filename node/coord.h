@@ -136,7 +136,14 @@
  *     request's timeout.
  *   - At most inflight_max requests are in flight (client requests being
  *     coordinated or forwarded, and forwarded requests being coordinated
- *     for others); more are refused with 503 "overloaded".
+ *     for others); more are refused with 503 "overloaded". A read that
+ *     has replied and only waits for its last targets (for read repair)
+ *     does not hold its place against a new request: when the table is
+ *     full, such a read is finished at once, repairing from the answers
+ *     it has (stats.read_waits_cut). So a replica that hangs, silent but
+ *     not yet seen down, slows nothing: without this, reads waiting for
+ *     it filled the table within a second or two and every request,
+ *     whatever its key, was refused until SWIM declared it dead.
  *
  * TYPE CONFLICTS. Two coordinators that create the same key concurrently
  * with different kinds (kv and dt) or dt types cannot both keep theirs;
@@ -450,6 +457,8 @@ typedef struct coord_stats {
 	uint64_t type_conflicts;     /* joins of different kinds or types */
 	uint64_t store_errors;       /* failed store reads or writes */
 	uint64_t late_answers;       /* acks/answers after a write finished */
+	uint64_t read_waits_cut;     /* replied reads finished before their
+	                              * last answers, to admit new requests */
 	uint64_t batches_failed;     /* coord_batch_failed calls */
 	uint64_t rejected[COORD_REJECT__COUNT];
 	uint64_t inflight; /* requests in flight now */
@@ -482,6 +491,7 @@ typedef struct coord {
 	uint32_t free_count;
 	uint32_t *live, *live_pos;
 	uint32_t live_count;
+	uint32_t reclaim_at; /* where the next scan for a replied read starts */
 	/* finished requests kept for the next ones (no malloc and free of
 	 * a request per operation) */
 	struct coord__req *spare[8];

@@ -311,6 +311,10 @@ void coord__read_answer(coord_t *c, coord__req_t *q, int t,
 /* coord__read_expire - q's deadline passed. */
 void coord__read_expire(coord_t *c, coord__req_t *q, uint64_t now_ms);
 
+/* coord__read_cut - q (a read that has replied) stops waiting for its
+ * remaining targets: repair from the answers in, and free it. */
+void coord__read_cut(coord_t *c, coord__req_t *q);
+
 /* ---- coord_fwd.c: forwarding ---- */
 
 /* coord__forward - send in to node `to`, which coordinates it, for

@@ -86,6 +86,7 @@ typedef struct node_config {
 	uint32_t leave_timeout_ms;     /* bound on handing off at a leave */
 	uint64_t tombstone_grace_s;    /* tombstones reaped after this */
 	uint64_t checkpoint_mutations; /* --sync batch: LMDB commit after */
+	uint32_t inflight_max;         /* requests coordinated at once */
 	char config_file[NODE_PATH_MAX];
 } node_config_t;
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/sh_err.h"
+#include "node/coord.h"
 #include "ring/ring.h"
 
 #define NODE__LINE_MAX 2048
@@ -38,6 +39,7 @@ void node_config_default(node_config_t *cfg)
 	cfg->aae_interval_ms = NODE_AAE_INTERVAL_MS_DEFAULT;
 	cfg->tombstone_grace_s = NODE_TOMBSTONE_GRACE_S_DEFAULT;
 	cfg->checkpoint_mutations = STORE_LMDB_CHECKPOINT_MUTATIONS_DEFAULT;
+	cfg->inflight_max = COORD_INFLIGHT_MAX_DEFAULT;
 }
 
 const char *node_config_usage(void)
@@ -75,6 +77,8 @@ const char *node_config_usage(void)
 	       "(3600)\n"
 	       "  --checkpoint-mutations N  --sync batch: commit LMDB after "
 	       "N journaled mutations (8192)\n"
+	       "  --inflight-max N       requests coordinated at once; more "
+	       "get 503 (4096)\n"
 	       "  --leave-timeout-ms MS  bound on handing off at POST "
 	       "/cluster/leave (600000)\n"
 	       "  --config FILE          'key = value' lines, same names; "
@@ -309,6 +313,9 @@ static int node__set(node_config_t *cfg, const char *key, const char *val,
 	if (strcmp(key, "checkpoint-mutations") == 0)
 		return node__set_u64(&cfg->checkpoint_mutations, key, val, 1,
 		                     (uint64_t)1 << 24, err, esize);
+	if (strcmp(key, "inflight-max") == 0)
+		return node__set_u32(&cfg->inflight_max, key, val, 1,
+		                     COORD_INFLIGHT_MAX_MAX, err, esize);
 	if (strcmp(key, "aae-interval-ms") == 0)
 		return node__set_u64(&cfg->aae_interval_ms, key, val, 0,
 		                     (uint64_t)86400000, err, esize);
@@ -390,6 +397,7 @@ static const char *const node__keys[] = {
     "handoff-bytes-per-s",
     "tombstone-grace-s",
     "checkpoint-mutations",
+    "inflight-max",
     "leave-timeout-ms",
     "config",
 };

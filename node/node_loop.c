@@ -359,6 +359,7 @@ static int node__open_cores(node_t *n)
 	cc.r = n->cfg.r;
 	cc.w = n->cfg.w;
 	cc.value_bytes_max = n->cfg.value_bytes_max;
+	cc.inflight_max = n->cfg.inflight_max;
 	/* with seeds, refuse requests until the members are known (coord.h,
 	 * joining); if no seed answers in time, serve as a cluster of one */
 	cc.joining = n->cfg.seeds_len > 0;

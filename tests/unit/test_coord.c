@@ -1467,6 +1467,49 @@ static void test_coord_overloaded_503(void **state)
 	cl_free(cl);
 }
 
+/* A hung replica (up in the view, silent): reads reply with the other
+ * two and then wait for it. They must not keep new requests out: the
+ * table full, the oldest such read stops waiting (repairing from what it
+ * has) and the new request takes its place. */
+static void test_coord_replied_reads_make_room(void **state)
+{
+	coord_config_t cfg;
+	cluster_t *cl;
+	coord_params_t p = params_nrw(3, 2, 2);
+
+	(void)state;
+	coord_config_default(&cfg);
+	cfg.inflight_max = 2;
+	cl = cl_new(3, &cfg);
+	cl_members(cl);
+	put(cl, 0, 1, "a", "va", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	cl->cut[2] = 1;
+	get(cl, 0, 2, "a", &p);
+	get(cl, 0, 3, "b", &p);
+	cl_pump(cl);
+	expect_kv(cl_expect(cl, 2, 200), "va");
+	cl_expect(cl, 3, 404);
+	assert_int_equal(coord_stats(&cl->nodes[0])->inflight, 2);
+	/* a read and a write, each needing a slot */
+	get(cl, 0, 4, "a", &p);
+	cl_pump(cl);
+	expect_kv(cl_expect(cl, 4, 200), "va");
+	put(cl, 0, 5, "c", "vc", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 5, 204);
+	const coord_stats_t *st = coord_stats(&cl->nodes[0]);
+	assert_int_equal(st->overloaded, 0);
+	assert_int_equal(st->read_waits_cut, 2);
+	/* the write was done at w=2; the read left still waits for n3
+	 * until its deadline */
+	assert_int_equal(st->inflight, 1);
+	cl_tick(cl, COORD_TIMEOUT_MS_DEFAULT);
+	assert_int_equal(coord_stats(&cl->nodes[0])->inflight, 0);
+	cl_free(cl);
+}
+
 static void test_coord_failed_commit_answers_503(void **state)
 {
 	cluster_t *cl = cl_new(1, NULL);
@@ -1835,6 +1878,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_oversize_413),
 	    cmocka_unit_test(test_coord_timeout_503),
 	    cmocka_unit_test(test_coord_overloaded_503),
+	    cmocka_unit_test(test_coord_replied_reads_make_room),
 	    cmocka_unit_test(test_coord_failed_commit_answers_503),
 	    cmocka_unit_test(test_coord_reads_depend_only_on_written_keys),
 	    cmocka_unit_test(test_coord_lost_batch_fails_its_writes),

@@ -54,6 +54,8 @@ static void test_node_config_flags(void **state)
 	                      "128",
 	                      "--checkpoint-mutations",
 	                      "100",
+	                      "--inflight-max",
+	                      "64",
 	                      NULL};
 	assert_int_equal(parse(&cfg, err, args), 0);
 	assert_string_equal(cfg.name, "n1");
@@ -66,6 +68,7 @@ static void test_node_config_flags(void **state)
 	assert_int_equal(cfg.partitions, 128);
 	assert_string_equal(cfg.data_dir, "./data/n1");
 	assert_int_equal(cfg.checkpoint_mutations, 100);
+	assert_int_equal(cfg.inflight_max, 64);
 }
 
 static void test_node_config_errors(void **state)
@@ -85,6 +88,7 @@ static void test_node_config_errors(void **state)
 	    {"--bind", "0.0.0.0:7000", NULL},
 	    {"--checkpoint-mutations", "0", NULL},
 	    {"--checkpoint-mutations", "many", NULL},
+	    {"--inflight-max", "0", NULL},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
