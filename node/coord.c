@@ -420,17 +420,27 @@ static void req_zero(coord__req_t *q)
 }
 
 /*
- * The table is full: free the slot of a read that has replied and only
- * waits for its last answers (read repair), if one is in flight. The scan
- * goes on from where the last one stopped, so when a hung replica keeps
- * the table full of such reads, each new request finds one at once.
+ * The table is full: free the slot of a request that has replied and only
+ * waits for its last answers (a read for read repair, a write for its last
+ * acknowledgements), if one is in flight. The scan goes on from where the
+ * last one stopped, so when a hung replica keeps the table full of such
+ * requests, each new one finds a place at once.
  */
-static int reclaim_replied_read(coord_t *c)
+static int reclaim_replied(coord_t *c)
 {
 	for (uint32_t n = 0; n < c->live_count; n++) {
 		uint32_t at = (c->reclaim_at + n) % c->live_count;
 		coord__req_t *q = c->reqs[c->live[at]];
-		if (q->kind == COORD__REQ_READ && q->replied) {
+		if (!q->replied)
+			continue;
+		/* a write cut short stores hints: not while reads are let
+		 * through a sealed commit with no batch open */
+		if (q->kind == COORD__REQ_WRITE && store_in_batch(c->store)) {
+			c->reclaim_at = at;
+			coord__write_cut(c, q);
+			return 1;
+		}
+		if (q->kind == COORD__REQ_READ) {
 			c->reclaim_at = at;
 			coord__read_cut(c, q);
 			return 1;
@@ -447,7 +457,7 @@ coord__req_t *coord__req_new(coord_t *c, coord__req_kind_t kind,
 	size_t key_cap = 0;
 	uint32_t slot;
 
-	if (c->free_count == 0 && !reclaim_replied_read(c))
+	if (c->free_count == 0 && !reclaim_replied(c))
 		return NULL;
 	if (!origin->remote && results_room(c) != 0)
 		return NULL;
@@ -690,6 +700,21 @@ sh_buf_t *coord__msg_new(coord_t *c, const char *to)
 	return b;
 }
 
+void coord__hinted_note(coord_t *c, const char *primary)
+{
+	size_t i;
+
+	for (i = 0; i < c->hinted_count; i++)
+		if (strcmp(c->hinted[i], primary) == 0)
+			return;
+	if (c->hinted_count == COORD_HINTED_MAX) {
+		c->hinted_more = 1;
+		return;
+	}
+	snprintf(c->hinted[c->hinted_count++], sizeof(c->hinted[0]), "%s",
+	         primary);
+}
+
 void coord__msg_drop_last(coord_t *c)
 {
 	sh_assert(c->msg_count > 0);
@@ -725,6 +750,9 @@ void coord_ready(coord_t *c, coord_ready_t *out)
 	out->result_count = c->result_count;
 	out->next_deadline_ms =
 	    c->stats.inflight ? coord__next_deadline(c) : COORD_NO_DEADLINE;
+	out->hinted = c->hinted;
+	out->hinted_count = c->hinted_count;
+	out->hinted_more = c->hinted_more;
 }
 
 static void msgs_clear(coord_t *c)
@@ -749,6 +777,8 @@ void coord_advance(coord_t *c)
 		coord__stats_reply(c, &c->results[i], c->rinfo[i].latency_ms);
 	msgs_clear(c);
 	results_release(c);
+	c->hinted_count = 0;
+	c->hinted_more = 0;
 	if (c->scratch.cap > 1024 * 1024)
 		sh_buf_free(&c->scratch);
 	c->batch_seq++;
@@ -790,6 +820,8 @@ void coord_batch_failed(coord_t *c, int err)
 
 	c->stats.batches_failed++;
 	msgs_clear(c);
+	c->hinted_count = 0; /* those hints did not commit */
+	c->hinted_more = 0;
 	for (k = 0; k < c->result_count; k++)
 		if (c->results[k].depends)
 			result_unstore(&c->results[k], err);

@@ -136,14 +136,24 @@
  *     request's timeout.
  *   - At most inflight_max requests are in flight (client requests being
  *     coordinated or forwarded, and forwarded requests being coordinated
- *     for others); more are refused with 503 "overloaded". A read that
- *     has replied and only waits for its last targets (for read repair)
- *     does not hold its place against a new request: when the table is
- *     full, such a read is finished at once, repairing from the answers
- *     it has (stats.read_waits_cut). So a replica that hangs, silent but
- *     not yet seen down, slows nothing: without this, reads waiting for
- *     it filled the table within a second or two and every request,
- *     whatever its key, was refused until SWIM declared it dead.
+ *     for others); more are refused with 503 "overloaded". A request that
+ *     has replied and only waits for its last targets (a read for read
+ *     repair, a write for its last acknowledgements) does not hold its
+ *     place against a new request: when the table is full, such a request
+ *     is finished at once, as at its deadline (stats.waits_cut). So a
+ *     replica that hangs, silent but not yet seen down, slows nothing:
+ *     without this, reads waiting for it filled the table within a second
+ *     or two and every request, whatever its key, was refused until SWIM
+ *     declared it dead.
+ *   - A write stays in flight after its reply until every target
+ *     answered or its deadline. Then each target that did not store the
+ *     object (silent, failed, or cut short as above) gets a hint in this
+ *     node's store naming it (or the primary a fallback stood in for),
+ *     if this node stored the object: hinted handoff brings it the
+ *     write, as Cassandra does for replicas that time out. The names of
+ *     the primaries hinted in a batch are in coord_ready's `hinted`, so
+ *     that the shell can start replay to a primary that is up (SWIM's up
+ *     event starts it for one that was down).
  *
  * TYPE CONFLICTS. Two coordinators that create the same key concurrently
  * with different kinds (kv and dt) or dt types cannot both keep theirs;
@@ -197,6 +207,8 @@
 #define COORD_ERROR_BYTES 160
 /* Most operations in one dt update. */
 #define COORD_DT_OPS_MAX 1024
+/* Primaries named in one ready batch's `hinted` list. */
+#define COORD_HINTED_MAX 16
 /* FORWARDs remembered to drop duplicates. */
 #define COORD_FORWARDS_SEEN 1024
 /* No request in flight: coord_ready_t.next_deadline_ms. */
@@ -399,6 +411,11 @@ typedef struct coord_ready {
 	/* call coord_tick at or after this time; COORD_NO_DEADLINE if no
 	 * request is in flight */
 	uint64_t next_deadline_ms;
+	/* primaries this batch stored hints for (each once; at most
+	 * COORD_HINTED_MAX, then hinted_more is set: recount them all) */
+	const char (*hinted)[COORD_NAME_MAX + 1];
+	size_t hinted_count;
+	int hinted_more;
 } coord_ready_t;
 
 /* ---- statistics ---- */
@@ -457,8 +474,9 @@ typedef struct coord_stats {
 	uint64_t type_conflicts;     /* joins of different kinds or types */
 	uint64_t store_errors;       /* failed store reads or writes */
 	uint64_t late_answers;       /* acks/answers after a write finished */
-	uint64_t read_waits_cut;     /* replied reads finished before their
-	                              * last answers, to admit new requests */
+	uint64_t waits_cut;          /* replied requests finished before
+	                              * their last answers, to admit new
+	                              * requests */
 	uint64_t batches_failed;     /* coord_batch_failed calls */
 	uint64_t rejected[COORD_REJECT__COUNT];
 	uint64_t inflight; /* requests in flight now */
@@ -506,6 +524,10 @@ typedef struct coord {
 	size_t msg_count;
 	size_t msg_cap;  /* msg_bufs allocated (each a valid buffer) */
 	size_t msg_room; /* room in msgs and msg_to */
+	/* primaries hinted in this batch (coord_ready_t.hinted) */
+	char hinted[COORD_HINTED_MAX][COORD_NAME_MAX + 1];
+	size_t hinted_count;
+	int hinted_more;
 	coord_result_t *results;
 	struct coord__rinfo *rinfo; /* per result: private bookkeeping */
 	size_t result_count, result_cap;

@@ -345,7 +345,7 @@ void coord__read_cut(coord_t *c, coord__req_t *q)
 	for (i = 0; i < q->target_count; i++)
 		if (q->targets[i].state == COORD__T_PENDING)
 			q->targets[i].state = COORD__T_FAILED;
-	c->stats.read_waits_cut++;
+	c->stats.waits_cut++;
 	read_finish(c, q);
 }
 

@@ -175,6 +175,9 @@ sh_buf_t *coord__msg_new(coord_t *c, const char *to);
 /* coord__msg_drop_last - remove the last message (its encoding failed). */
 void coord__msg_drop_last(coord_t *c);
 
+/* coord__hinted_note - this batch stored a hint for primary. */
+void coord__hinted_note(coord_t *c, const char *primary);
+
 /* coord__is_up - ring_preflist's is_up callback over c's view. */
 int coord__is_up(void *arg, const char *name);
 /* coord__next_deadline - the earliest deadline in flight. */
@@ -314,6 +317,10 @@ void coord__read_expire(coord_t *c, coord__req_t *q, uint64_t now_ms);
 /* coord__read_cut - q (a read that has replied) stops waiting for its
  * remaining targets: repair from the answers in, and free it. */
 void coord__read_cut(coord_t *c, coord__req_t *q);
+
+/* coord__write_cut - q (a write that has replied) stops waiting for its
+ * remaining acknowledgements: hint the targets missing, and free it. */
+void coord__write_cut(coord_t *c, coord__req_t *q);
 
 /* ---- coord_fwd.c: forwarding ---- */
 

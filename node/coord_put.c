@@ -313,11 +313,13 @@ static void write_reply_status(coord_t *c, coord__req_t *q, uint64_t now_ms,
 	coord__req_free(c, q);
 }
 
+/* the 204; q stays in flight for the acks still to come */
 static void write_reply_ok(coord_t *c, coord__req_t *q, uint64_t now_ms)
 {
 	int dep = q->wrote_batch == c->batch_seq;
 	coord_result_t *r = coord__reply_begin(c, &q->origin, q, dep);
 
+	q->replied = 1;
 	if (r != NULL) {
 		r->status = 204;
 		r->n = q->qp.n;
@@ -330,7 +332,6 @@ static void write_reply_ok(coord_t *c, coord__req_t *q, uint64_t now_ms)
 		}
 		coord__reply_end(c, &q->origin, r, now_ms);
 	}
-	coord__req_free(c, q);
 }
 
 static void write_reply_quorum(coord_t *c, coord__req_t *q, uint64_t now_ms,
@@ -347,6 +348,7 @@ static void write_reply_quorum(coord_t *c, coord__req_t *q, uint64_t now_ms,
 		packs += q->targets[i].is_primary;
 	}
 	c->stats.quorum_failures++;
+	q->replied = 1;
 	r = coord__reply_begin(c, &q->origin, q, 0);
 	if (r != NULL) {
 		if (acks >= q->qp.w)
@@ -356,10 +358,51 @@ static void write_reply_quorum(coord_t *c, coord__req_t *q, uint64_t now_ms,
 		snprintf(r->error, sizeof(r->error), "%s", why);
 		coord__reply_end(c, &q->origin, r, now_ms);
 	}
+}
+
+/*
+ * The targets that did not store q's object (silent until the deadline,
+ * failed, or cut short) get it later by hinted handoff, as Cassandra
+ * does: a hint here names each one (or the primary a fallback stood in
+ * for), if this node stored the object itself. Without it a replica that
+ * missed the write (hung, slow, or partitioned before SWIM saw it) waited
+ * for a read repair or anti-entropy.
+ */
+static void hint_missing(coord_t *c, coord__req_t *q)
+{
+	int self = coord__self_target(q);
+	store_key_t k;
+	size_t i;
+
+	if (self < 0 || q->wrote_batch == UINT64_MAX ||
+	    q->targets[self].state != COORD__T_DONE ||
+	    !store_in_batch(c->store))
+		return;
+	if (coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len,
+	                   &k) != 0)
+		return;
+	for (i = 0; i < q->target_count; i++) {
+		const coord__target_t *t = &q->targets[i];
+		const char *primary = t->hint_for[0] ? t->hint_for : t->name;
+		if (t->is_self || t->state == COORD__T_DONE ||
+		    strcmp(primary, c->name) == 0)
+			continue;
+		if (coord__local_hint(c, &k, primary) == 0)
+			coord__hinted_note(c, primary);
+		else
+			c->stats.store_errors++;
+	}
+}
+
+/* every target answered, or none will be waited for: hint, free */
+static void write_finish(coord_t *c, coord__req_t *q)
+{
+	hint_missing(c, q);
 	coord__req_free(c, q);
 }
 
-/* reply if the quorum is met or can no longer be; may free q */
+/* reply when the quorum is met or can no longer be; finish when every
+ * target answered. May free q. */
 static void write_check(coord_t *c, coord__req_t *q, uint64_t now_ms)
 {
 	uint32_t acks = 0, packs = 0, pending = 0;
@@ -374,10 +417,24 @@ static void write_check(coord_t *c, coord__req_t *q, uint64_t now_ms)
 			pending++;
 		}
 	}
-	if (acks >= q->qp.w && packs >= q->qp.pw)
-		write_reply_ok(c, q, now_ms);
-	else if (pending == 0)
-		write_reply_quorum(c, q, now_ms, "quorum");
+	if (!q->replied) {
+		if (acks >= q->qp.w && packs >= q->qp.pw)
+			write_reply_ok(c, q, now_ms);
+		else if (pending == 0)
+			write_reply_quorum(c, q, now_ms, "quorum");
+	}
+	if (pending == 0)
+		write_finish(c, q);
+}
+
+/* no more waiting for the targets still silent */
+static void write_stop_waiting(coord__req_t *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->target_count; i++)
+		if (q->targets[i].state == COORD__T_PENDING)
+			q->targets[i].state = COORD__T_FAILED;
 }
 
 void coord__write_ack(coord_t *c, coord__req_t *q, int t, int status,
@@ -392,9 +449,23 @@ void coord__write_ack(coord_t *c, coord__req_t *q, int t, int status,
 
 void coord__write_expire(coord_t *c, coord__req_t *q, uint64_t now_ms)
 {
-	write_reply_quorum(c, q, now_ms, "quorum");
+	write_stop_waiting(q);
+	if (!q->replied)
+		write_reply_quorum(c, q, now_ms, "quorum");
+	write_finish(c, q);
 }
 
+void coord__write_cut(coord_t *c, coord__req_t *q)
+{
+	sh_assert(q->kind == COORD__REQ_WRITE && q->replied);
+	write_stop_waiting(q);
+	c->stats.waits_cut++;
+	write_finish(c, q);
+}
+
+/* The batch holding the own copy did not commit: a reply that depended
+ * on it was already turned into a 503 (coord_batch_failed), so only an
+ * unreplied q answers here; nothing is hinted, as nothing was stored. */
 void coord__write_fail(coord_t *c, coord__req_t *q, uint64_t now_ms,
                        const char *why)
 {
@@ -402,7 +473,9 @@ void coord__write_fail(coord_t *c, coord__req_t *q, uint64_t now_ms,
 
 	if (self >= 0)
 		q->targets[self].state = COORD__T_FAILED;
-	write_reply_quorum(c, q, now_ms, why);
+	if (!q->replied)
+		write_reply_quorum(c, q, now_ms, why);
+	coord__req_free(c, q);
 }
 
 int coord__write_resume(coord_t *c, uint64_t now_ms, coord__req_t *q,

@@ -30,6 +30,8 @@
 
 /* Hints counted per store call at start-up and when a primary is up. */
 #define NODE__HINT_COUNT_CHUNK 4096
+/* Hints stored for a primary are counted again at most this often. */
+#define NODE_HINT_RECOUNT_MS 1000
 
 /* A requested scan, copied before hint_advance (its name is ours). */
 struct node_hint_scan {
@@ -321,9 +323,66 @@ static size_t node__hint_outputs(node_t *n, struct node_hint_scan *scans,
 	return k;
 }
 
-/* Count the hints of the primaries SWIM saw come up (node__hint_member). */
+/* Hints the coordinator stores for a primary that is up (a write it did
+ * not acknowledge in time: coord.h) start no replay by themselves, which
+ * waits for SWIM's up event; counting them does. */
+void node__hint_stored(node_t *n, const char (*names)[COORD_NAME_MAX + 1],
+                       size_t count, int more)
+{
+	if (more)
+		n->hint_due_all = 1;
+	for (size_t i = 0; i < count; i++) {
+		struct node_hint_due *free_slot = NULL, *d = NULL;
+		for (size_t k = 0; k < COORD_HINTED_MAX && d == NULL; k++) {
+			struct node_hint_due *e = &n->hint_due[k];
+			if (strcmp(e->name, names[i]) == 0)
+				d = e;
+			else if (e->name[0] == '\0' && free_slot == NULL)
+				free_slot = e;
+		}
+		if (d == NULL && free_slot == NULL) {
+			n->hint_due_all = 1; /* no room: count them all */
+			continue;
+		}
+		if (d == NULL) {
+			d = free_slot;
+			snprintf(d->name, sizeof d->name, "%s", names[i]);
+			d->next_ms = 0;
+		}
+		d->dirty = 1;
+	}
+}
+
+/* Queue the recounts node__hint_stored asked for that are due. */
+static void node__hint_due(node_t *n, uint64_t now)
+{
+	if (n->hint_due_all && now >= n->hint_due_all_ms) {
+		n->hint_due_all = 0;
+		n->hint_due_all_ms = now + NODE_HINT_RECOUNT_MS;
+		n->hint_recount_all = 1;
+	}
+	for (size_t k = 0; k < COORD_HINTED_MAX; k++) {
+		struct node_hint_due *d = &n->hint_due[k];
+		if (d->name[0] == '\0' || !d->dirty || now < d->next_ms)
+			continue;
+		if (sh_buf_append(&n->hint_recount, d->name,
+		                  strlen(d->name) + 1) != SH_OK)
+			continue;
+		d->dirty = 0;
+		d->next_ms = now + NODE_HINT_RECOUNT_MS;
+	}
+}
+
+/* Count the hints of the primaries SWIM saw come up (node__hint_member)
+ * or that the coordinator stored hints for (node__hint_stored). */
 static void node__hint_recount(node_t *n)
 {
+	if (n->hint_recount_all) {
+		n->hint_recount_all = 0;
+		node__hint_count(n, NULL);
+		sh_buf_reset(&n->hint_recount); /* counted with the rest */
+		return;
+	}
 	for (size_t off = 0; off < n->hint_recount.len;) {
 		const char *name = (const char *)n->hint_recount.data + off;
 		off += strlen(name) + 1;
@@ -339,7 +398,9 @@ uint64_t node__hint_turn(node_t *n)
 		return due;
 	size_t cap = n->hint.cfg.dests_max;
 	struct node_hint_scan *scans = n->hint_scans;
-	hint_tick(&n->hint, node__now_ms());
+	uint64_t now = node__now_ms();
+	hint_tick(&n->hint, now);
+	node__hint_due(n, now);
 	for (int round = 0; round < 4; round++) {
 		size_t k = node__hint_outputs(n, scans, cap, &due);
 		if (round == 0)

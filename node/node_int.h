@@ -225,10 +225,20 @@ struct node {
 	handoff_wire_msg_t *hint_msg;      /* decoded HINT_BATCH, reused */
 	struct node_hint_scan *hint_scans; /* dests_max, node_hint.c */
 	sh_buf_t hint_keys;                /* a scan's hint keys */
-	sh_buf_t hint_acks;      /* HINT_ACKs waiting for the commit */
-	sh_buf_t hint_recount;   /* primaries whose hints to count: names, each
-	                          * ending in NUL */
-	uint64_t hints_received; /* objects joined from HINT_BATCHes */
+	sh_buf_t hint_acks;    /* HINT_ACKs waiting for the commit */
+	sh_buf_t hint_recount; /* primaries whose hints to count: names, each
+	                        * ending in NUL */
+	/* primaries the coordinator stored hints for, to count again (at
+	 * most once a second each) so that replay to one that is up starts */
+	struct node_hint_due {
+		char name[COORD_NAME_MAX + 1];
+		uint64_t next_ms; /* no recount before */
+		int dirty;        /* hints stored since the last recount */
+	} hint_due[COORD_HINTED_MAX];
+	int hint_due_all;         /* more primaries than that: count all */
+	int hint_recount_all;     /* count all in the next recount */
+	uint64_t hint_due_all_ms; /* no count of all before */
+	uint64_t hints_received;  /* objects joined from HINT_BATCHes */
 	/* active anti-entropy (node_aae.c) */
 	aae_t aae;
 	int aae_open;
@@ -372,6 +382,10 @@ void node__hint_close(node_t *n);
 void node__hint_count(node_t *n, const char *primary);
 /* node__hint_member - a SWIM event (SWIM_EV_*) about member name. */
 void node__hint_member(node_t *n, const char *name, int kind);
+/* node__hint_stored - the coordinator's ready batch stored hints for
+ * these primaries (coord_ready_t.hinted); more: for others too. */
+void node__hint_stored(node_t *n, const char (*names)[COORD_NAME_MAX + 1],
+                       size_t count, int more);
 /* node__hint_turn - tick, send, delete, scan; the next deadline. */
 uint64_t node__hint_turn(node_t *n);
 /* node__hint_recv - a HINT_BATCH or HINT_ACK from the peer called from

@@ -178,6 +178,9 @@ static uint64_t node__flush_once(node_t *n)
 	if (n->coord_open) {
 		coord_ready_t rd;
 		coord_ready(&n->coord, &rd);
+		if (rd.hinted_count > 0 || rd.hinted_more)
+			node__hint_stored(n, rd.hinted, rd.hinted_count,
+			                  rd.hinted_more);
 		n->holding = rc == NODE_COMMIT_SEALED;
 		node__kv_outputs(n, &rd);
 		n->holding = 0;

@@ -183,6 +183,9 @@ typedef struct cl_node {
 	sh_buf_t hint_acks;      /* HINT_ACKs to send after the commit:
 	                          * [to (4 bytes), len (4 bytes), bytes] */
 	uint64_t hints_received; /* HINT_BATCH entries joined */
+	int hints_recount;       /* the coordinator stored hints: count
+	                          * them in the next hint turn, as the node
+	                          * does (node__hint_stored) */
 	/* repair (sim_cluster_repair.c), while up */
 	struct cl_sim *sim; /* for xfer's send callback */
 	uint32_t id;

@@ -328,6 +328,12 @@ uint64_t cl_hint_turn(cl_sim_t *s, uint32_t i)
 	hint_tick(&s->node[i].hint, s->now);
 	for (int round = 0; round < CL_HINT_ROUNDS; round++) {
 		size_t k = outputs(s, i, scans, CL_NODES_MAX, &due);
+		if (round == 0 && s->node[i].hints_recount) {
+			/* after the acked deletes, as the node counts */
+			s->node[i].hints_recount = 0;
+			count_all(s, i);
+			due = s->now + 1;
+		}
 		if (k == 0)
 			break;
 		for (size_t j = 0; j < k; j++)

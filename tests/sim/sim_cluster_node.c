@@ -178,6 +178,8 @@ static uint64_t coord_outputs(cl_sim_t *s, uint32_t i)
 	}
 	for (size_t k = 0; k < r.result_count; k++)
 		cl_client_result(s, i, &r.results[k]);
+	if (r.hinted_count > 0 || r.hinted_more)
+		n->hints_recount = 1;
 	uint64_t due = r.next_deadline_ms;
 	coord_advance(&n->coord);
 	return due;

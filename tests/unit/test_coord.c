@@ -1501,12 +1501,51 @@ static void test_coord_replied_reads_make_room(void **state)
 	cl_expect(cl, 5, 204);
 	const coord_stats_t *st = coord_stats(&cl->nodes[0]);
 	assert_int_equal(st->overloaded, 0);
-	assert_int_equal(st->read_waits_cut, 2);
-	/* the write was done at w=2; the read left still waits for n3
-	 * until its deadline */
-	assert_int_equal(st->inflight, 1);
+	assert_int_equal(st->waits_cut, 2);
+	/* a read and the write still wait for n3 until their deadline */
+	assert_int_equal(st->inflight, 2);
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 0);
 	cl_tick(cl, COORD_TIMEOUT_MS_DEFAULT);
 	assert_int_equal(coord_stats(&cl->nodes[0])->inflight, 0);
+	/* the write n3 never acknowledged is hinted for it */
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 1);
+	cl_free(cl);
+}
+
+/* A write answered at w=2 waits for its last target; one that stays
+ * silent to the deadline gets a hint (and the ready batch names it, for
+ * the shell to start replay to a primary that is up), and hinted handoff
+ * is what then brings it the write. One that answers gets none. */
+static void test_coord_write_hints_silent_target(void **state)
+{
+	cluster_t *cl = cl_new(3, NULL);
+	coord_params_t p = params_nrw(3, 2, 2);
+	coord_ready_t rd;
+
+	(void)state;
+	cl_members(cl);
+	put(cl, 0, 1, "all", "v", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	assert_int_equal(coord_stats(&cl->nodes[0])->inflight, 0);
+	cl->cut[2] = 1;
+	put(cl, 0, 2, "k", "v", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 2, 204);
+	assert_int_equal(coord_stats(&cl->nodes[0])->inflight, 1);
+	cl->now += COORD_TIMEOUT_MS_DEFAULT;
+	coord_tick(&cl->nodes[0], cl->now);
+	coord_ready(&cl->nodes[0], &rd);
+	assert_int_equal(rd.hinted_count, 1);
+	assert_string_equal(rd.hinted[0], "n3");
+	assert_false(rd.hinted_more);
+	cl_pump(cl);
+	assert_int_equal(coord_stats(&cl->nodes[0])->inflight, 0);
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 1);
+	assert_int_equal(hints_for(&cl->stores[0], "n2"), 0);
+	/* the next batch names nobody */
+	coord_ready(&cl->nodes[0], &rd);
+	assert_int_equal(rd.hinted_count, 0);
 	cl_free(cl);
 }
 
@@ -1879,6 +1918,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_timeout_503),
 	    cmocka_unit_test(test_coord_overloaded_503),
 	    cmocka_unit_test(test_coord_replied_reads_make_room),
+	    cmocka_unit_test(test_coord_write_hints_silent_target),
 	    cmocka_unit_test(test_coord_failed_commit_answers_503),
 	    cmocka_unit_test(test_coord_reads_depend_only_on_written_keys),
 	    cmocka_unit_test(test_coord_lost_batch_fails_its_writes),
