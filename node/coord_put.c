@@ -370,11 +370,14 @@ static void write_reply_quorum(coord_t *c, coord__req_t *q, uint64_t now_ms,
  */
 static void hint_missing(coord_t *c, coord__req_t *q)
 {
-	int self = coord__self_target(q);
+	int self = coord__self_target(q), missing = 0;
 	store_key_t k;
 	size_t i;
 
-	if (self < 0 || q->wrote_batch == UINT64_MAX ||
+	for (i = 0; i < q->target_count; i++)
+		missing += q->targets[i].state != COORD__T_DONE;
+	/* most writes reach every target: they need not even the key */
+	if (missing == 0 || self < 0 || q->wrote_batch == UINT64_MAX ||
 	    q->targets[self].state != COORD__T_DONE ||
 	    !store_in_batch(c->store))
 		return;

@@ -329,15 +329,19 @@ static size_t node__hint_outputs(node_t *n, struct node_hint_scan *scans,
 void node__hint_stored(node_t *n, const char (*names)[COORD_NAME_MAX + 1],
                        size_t count, int more)
 {
+	uint64_t now = node__now_ms();
 	if (more)
 		n->hint_due_all = 1;
 	for (size_t i = 0; i < count; i++) {
 		struct node_hint_due *free_slot = NULL, *d = NULL;
 		for (size_t k = 0; k < COORD_HINTED_MAX && d == NULL; k++) {
 			struct node_hint_due *e = &n->hint_due[k];
+			/* a slot counted and quiet since may serve another */
+			int idle = e->name[0] == '\0' ||
+			           (!e->dirty && now >= e->next_ms);
 			if (strcmp(e->name, names[i]) == 0)
 				d = e;
-			else if (e->name[0] == '\0' && free_slot == NULL)
+			else if (idle && free_slot == NULL)
 				free_slot = e;
 		}
 		if (d == NULL && free_slot == NULL) {
