@@ -176,6 +176,7 @@ void coord_free(coord_t *c)
 	free(c->results);
 	free(c->rinfo);
 	free(c->fwd_tmp);
+	sh_buf_free(&c->hints_owed);
 	for (k = 0; k < c->msg_cap; k++)
 		sh_buf_free(&c->msg_bufs[k]);
 	free(c->msg_bufs);
@@ -433,9 +434,7 @@ static int reclaim_replied(coord_t *c)
 		coord__req_t *q = c->reqs[c->live[at]];
 		if (!q->replied)
 			continue;
-		/* a write cut short stores hints: not while reads are let
-		 * through a sealed commit with no batch open */
-		if (q->kind == COORD__REQ_WRITE && store_in_batch(c->store)) {
+		if (q->kind == COORD__REQ_WRITE) {
 			c->reclaim_at = at;
 			coord__write_cut(c, q);
 			return 1;
@@ -846,6 +845,7 @@ void coord_tick(coord_t *c, uint64_t now_ms)
 	uint32_t i;
 
 	sh_assert(store_in_batch(c->store));
+	coord__hints_pay(c);
 	/* backwards, as in coord_batch_failed; requests an expiry starts
 	 * are appended and wait for the next tick */
 	for (i = c->live_count; i-- > 0;) {

@@ -149,11 +149,14 @@
  *     answered or its deadline. Then each target that did not store the
  *     object (silent, failed, or cut short as above) gets a hint in this
  *     node's store naming it (or the primary a fallback stood in for),
- *     if this node stored the object: hinted handoff brings it the
- *     write, as Cassandra does for replicas that time out. The names of
- *     the primaries hinted in a batch are in coord_ready's `hinted`, so
- *     that the shell can start replay to a primary that is up (SWIM's up
- *     event starts it for one that was down).
+ *     if this node stored the object (a write cut short by a read while
+ *     no batch is open owes its hints to the next call with a batch,
+ *     up to COORD_OWED_BYTES; past that they are dropped and counted in
+ *     stats.hints_dropped, and anti-entropy repairs those keys): hinted handoff
+ * brings it the write, as Cassandra does for replicas that time out. The names
+ * of the primaries hinted in a batch are in coord_ready's `hinted`, so that the
+ * shell can start replay to a primary that is up (SWIM's up event starts it for
+ * one that was down).
  *
  * TYPE CONFLICTS. Two coordinators that create the same key concurrently
  * with different kinds (kv and dt) or dt types cannot both keep theirs;
@@ -209,6 +212,10 @@
 #define COORD_DT_OPS_MAX 1024
 /* Primaries named in one ready batch's `hinted` list. */
 #define COORD_HINTED_MAX 16
+/* Hints owed while no store batch is open (a write cut short by a read
+ * let through a sealed commit), stored at the next batch: at most this
+ * many bytes of bucket, key and primary. */
+#define COORD_OWED_BYTES (1u << 20)
 /* FORWARDs remembered to drop duplicates. */
 #define COORD_FORWARDS_SEEN 1024
 /* No request in flight: coord_ready_t.next_deadline_ms. */
@@ -477,6 +484,7 @@ typedef struct coord_stats {
 	uint64_t waits_cut;          /* replied requests finished before
 	                              * their last answers, to admit new
 	                              * requests */
+	uint64_t hints_dropped;      /* hints owed past COORD_OWED_BYTES */
 	uint64_t batches_failed;     /* coord_batch_failed calls */
 	uint64_t rejected[COORD_REJECT__COUNT];
 	uint64_t inflight; /* requests in flight now */
@@ -524,6 +532,9 @@ typedef struct coord {
 	size_t msg_count;
 	size_t msg_cap;  /* msg_bufs allocated (each a valid buffer) */
 	size_t msg_room; /* room in msgs and msg_to */
+	/* hints owed until a batch opens: [u16 bucket_len, bucket, u16
+	 * key_len, key, u8 primary_len, primary]... */
+	sh_buf_t hints_owed;
 	/* primaries hinted in this batch (coord_ready_t.hinted) */
 	char hinted[COORD_HINTED_MAX][COORD_NAME_MAX + 1];
 	size_t hinted_count;

@@ -322,6 +322,9 @@ void coord__read_cut(coord_t *c, coord__req_t *q);
  * remaining acknowledgements: hint the targets missing, and free it. */
 void coord__write_cut(coord_t *c, coord__req_t *q);
 
+/* coord__hints_pay - store the hints owed (a batch must be open). */
+void coord__hints_pay(coord_t *c);
+
 /* ---- coord_fwd.c: forwarding ---- */
 
 /* coord__forward - send in to node `to`, which coordinates it, for

@@ -368,21 +368,76 @@ static void write_reply_quorum(coord_t *c, coord__req_t *q, uint64_t now_ms,
  * missed the write (hung, slow, or partitioned before SWIM saw it) waited
  * for a read repair or anti-entropy.
  */
+/* store a hint for primary about (bucket, key) now, or owe it until a
+ * batch opens */
+static void hint_one(coord_t *c, const uint8_t *bucket, size_t bucket_len,
+                     const uint8_t *key, size_t key_len, const char *primary)
+{
+	store_key_t k;
+	size_t plen = strlen(primary);
+
+	if (!store_in_batch(c->store)) {
+		sh_buf_t *o = &c->hints_owed;
+		uint8_t h[2];
+		size_t mark = o->len;
+		int e = 0;
+		if (o->len + 5 + bucket_len + key_len + plen >
+		    COORD_OWED_BYTES) {
+			c->stats.hints_dropped++;
+			return;
+		}
+		h[0] = (uint8_t)(bucket_len >> 8);
+		h[1] = (uint8_t)bucket_len;
+		e |= sh_buf_append(o, h, 2) |
+		     sh_buf_append(o, bucket, bucket_len);
+		h[0] = (uint8_t)(key_len >> 8);
+		h[1] = (uint8_t)key_len;
+		e |= sh_buf_append(o, h, 2) | sh_buf_append(o, key, key_len);
+		e |= sh_buf_append_u8(o, (uint8_t)plen) |
+		     sh_buf_append(o, primary, plen);
+		if (e != 0) {
+			o->len = mark;
+			c->stats.hints_dropped++;
+		}
+		return;
+	}
+	if (coord__obj_key(c, bucket, bucket_len, key, key_len, &k) == 0 &&
+	    coord__local_hint(c, &k, primary) == 0)
+		coord__hinted_note(c, primary);
+	else
+		c->stats.store_errors++;
+}
+
+void coord__hints_pay(coord_t *c)
+{
+	const uint8_t *p = c->hints_owed.data, *end = p + c->hints_owed.len;
+	char primary[COORD_NAME_MAX + 1];
+
+	sh_assert(store_in_batch(c->store));
+	while (p < end) {
+		size_t blen = (size_t)p[0] << 8 | p[1];
+		const uint8_t *bucket = p + 2;
+		size_t klen = (size_t)bucket[blen] << 8 | bucket[blen + 1];
+		const uint8_t *key = bucket + blen + 2;
+		size_t plen = key[klen];
+		memcpy(primary, key + klen + 1, plen);
+		primary[plen] = '\0';
+		hint_one(c, bucket, blen, key, klen, primary);
+		p = key + klen + 1 + plen;
+	}
+	sh_buf_reset(&c->hints_owed);
+}
+
 static void hint_missing(coord_t *c, coord__req_t *q)
 {
 	int self = coord__self_target(q), missing = 0;
-	store_key_t k;
 	size_t i;
 
 	for (i = 0; i < q->target_count; i++)
 		missing += q->targets[i].state != COORD__T_DONE;
-	/* most writes reach every target: they need not even the key */
+	/* most writes reach every target: they need no hint */
 	if (missing == 0 || self < 0 || q->wrote_batch == UINT64_MAX ||
-	    q->targets[self].state != COORD__T_DONE ||
-	    !store_in_batch(c->store))
-		return;
-	if (coord__obj_key(c, q->bucket, q->bucket_len, q->key, q->key_len,
-	                   &k) != 0)
+	    q->targets[self].state != COORD__T_DONE)
 		return;
 	for (i = 0; i < q->target_count; i++) {
 		const coord__target_t *t = &q->targets[i];
@@ -390,10 +445,8 @@ static void hint_missing(coord_t *c, coord__req_t *q)
 		if (t->is_self || t->state == COORD__T_DONE ||
 		    strcmp(primary, c->name) == 0)
 			continue;
-		if (coord__local_hint(c, &k, primary) == 0)
-			coord__hinted_note(c, primary);
-		else
-			c->stats.store_errors++;
+		hint_one(c, q->bucket, q->bucket_len, q->key, q->key_len,
+		         primary);
 	}
 }
 

@@ -175,6 +175,7 @@ int coord_recv(coord_t *c, uint64_t now_ms, const char *from,
 	int err;
 
 	sh_assert(store_in_batch(c->store));
+	coord__hints_pay(c);
 	from_len = from != NULL ? strlen(from) : 0;
 	if (from_len == 0 || from_len > COORD_NAME_MAX)
 		return coord__reject(c, COORD_REJECT_SENDER, SH_EINVAL);

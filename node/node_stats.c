@@ -151,6 +151,7 @@ static void node__json_coord(node_t *n, json_w_t *w)
 	json_w_kv_u64(w, "store_errors", cs->store_errors);
 	json_w_kv_u64(w, "late_answers", cs->late_answers);
 	json_w_kv_u64(w, "waits_cut", cs->waits_cut);
+	json_w_kv_u64(w, "hints_dropped", cs->hints_dropped);
 	json_w_kv_u64(w, "batches_failed", cs->batches_failed);
 	json_w_key(w, "rejected");
 	json_w_obj_begin(w);

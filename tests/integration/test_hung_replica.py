@@ -2,8 +2,8 @@
 """A replica that hangs slows nothing down, and gets the writes it missed.
 Three nodes, n=3 r=2 w=2, --inflight-max 64, SWIM slowed down (so a
 hung node stays a live member). shoal-bench sends reads and writes
-(workload B, closed loop) through n1 and n2 while n3 is stopped with
-SIGSTOP (its sockets stay open, it answers nothing):
+(workload A: half writes; closed loop) through n1 and n2 while n3 is
+stopped with SIGSTOP (its sockets stay open, it answers nothing):
 
 - hung for 3 s: every request succeeds. Reads answer with two copies and
   then wait for n3's, writes are acknowledged by two and wait for n3's
@@ -24,13 +24,13 @@ import time
 
 from shoaltest import Cluster, check, main, wait_until
 
-LINE = re.compile(r"^bench target=\S+ workload=B ops=(\d+) .* errors=(\d+)$")
+LINE = re.compile(r"^bench target=\S+ workload=A ops=(\d+) .* errors=(\d+)$")
 
 
 def bench(build, target, seconds):
     return subprocess.Popen(
         [os.path.join(build, "shoal-bench"), "--target", target,
-         "--workload", "B", "--n", "3", "--r", "2", "--w", "2",
+         "--workload", "A", "--n", "3", "--r", "2", "--w", "2",
          "--connections", "16", "--keys", "500", "--duration",
          str(seconds), "--warmup", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -1570,6 +1570,39 @@ static void test_coord_failed_commit_answers_503(void **state)
 	cl_free(cl);
 }
 
+/* A read let through while no batch is open (a sealed commit) may cut a
+ * replied write short: its hints cannot be stored then, so they are owed
+ * and stored by the next call that has a batch. */
+static void test_coord_cut_write_owes_hints(void **state)
+{
+	coord_config_t cfg;
+	cluster_t *cl;
+	coord_params_t p = params_nrw(3, 2, 2);
+
+	(void)state;
+	coord_config_default(&cfg);
+	cfg.inflight_max = 1;
+	cl = cl_new(3, &cfg);
+	cl_members(cl);
+	cl->cut[2] = 1;
+	put(cl, 0, 1, "k", "v", NULL, &p);
+	cl_pump(cl);
+	cl_expect(cl, 1, 204);
+	assert_int_equal(coord_stats(&cl->nodes[0])->inflight, 1);
+	OK(store_commit(&cl->stores[0])); /* no batch open */
+	get(cl, 0, 2, "other", &p);
+	assert_int_equal(coord_stats(&cl->nodes[0])->waits_cut, 1);
+	assert_int_equal(coord_stats(&cl->nodes[0])->overloaded, 0);
+	OK(store_begin(&cl->stores[0]));
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 0);
+	coord_tick(&cl->nodes[0], cl->now);
+	assert_int_equal(hints_for(&cl->stores[0], "n3"), 1);
+	assert_int_equal(coord_stats(&cl->nodes[0])->hints_dropped, 0);
+	cl_pump(cl);
+	cl_expect(cl, 2, 404);
+	cl_free(cl);
+}
+
 /* A reply depends on the open store batch (it waits for its commit) only
  * if it acknowledges a write or reads a key the batch wrote; reads may
  * also run outside a batch, as while a sealed batch commits. */
@@ -1919,6 +1952,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_overloaded_503),
 	    cmocka_unit_test(test_coord_replied_reads_make_room),
 	    cmocka_unit_test(test_coord_write_hints_silent_target),
+	    cmocka_unit_test(test_coord_cut_write_owes_hints),
 	    cmocka_unit_test(test_coord_failed_commit_answers_503),
 	    cmocka_unit_test(test_coord_reads_depend_only_on_written_keys),
 	    cmocka_unit_test(test_coord_lost_batch_fails_its_writes),
