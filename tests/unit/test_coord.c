@@ -96,6 +96,16 @@ static cluster_t *cl_new(int count, const coord_config_t *base)
 	return cl;
 }
 
+/* a cluster whose nodes coordinate at most inflight_max requests */
+static cluster_t *cl_new_table(int count, uint32_t inflight_max)
+{
+	coord_config_t cfg;
+
+	coord_config_default(&cfg);
+	cfg.inflight_max = inflight_max;
+	return cl_new(count, &cfg);
+}
+
 /* tell every node the membership, with cl->down as COORD_DOWN */
 static void cl_members(cluster_t *cl)
 {
@@ -1443,13 +1453,9 @@ static void test_coord_timeout_503(void **state)
 
 static void test_coord_overloaded_503(void **state)
 {
-	coord_config_t cfg;
-	cluster_t *cl;
+	cluster_t *cl = cl_new_table(3, 2);
 
 	(void)state;
-	coord_config_default(&cfg);
-	cfg.inflight_max = 2;
-	cl = cl_new(3, &cfg);
 	cl_members(cl);
 	cl->cut[1] = cl->cut[2] = 1;
 	get(cl, 0, 1, "a", NULL);
@@ -1473,14 +1479,10 @@ static void test_coord_overloaded_503(void **state)
  * has) and the new request takes its place. */
 static void test_coord_replied_reads_make_room(void **state)
 {
-	coord_config_t cfg;
-	cluster_t *cl;
+	cluster_t *cl = cl_new_table(3, 2);
 	coord_params_t p = params_nrw(3, 2, 2);
 
 	(void)state;
-	coord_config_default(&cfg);
-	cfg.inflight_max = 2;
-	cl = cl_new(3, &cfg);
 	cl_members(cl);
 	put(cl, 0, 1, "a", "va", NULL, &p);
 	cl_pump(cl);
@@ -1575,14 +1577,10 @@ static void test_coord_failed_commit_answers_503(void **state)
  * and stored by the next call that has a batch. */
 static void test_coord_cut_write_owes_hints(void **state)
 {
-	coord_config_t cfg;
-	cluster_t *cl;
+	cluster_t *cl = cl_new_table(3, 1);
 	coord_params_t p = params_nrw(3, 2, 2);
 
 	(void)state;
-	coord_config_default(&cfg);
-	cfg.inflight_max = 1;
-	cl = cl_new(3, &cfg);
 	cl_members(cl);
 	cl->cut[2] = 1;
 	put(cl, 0, 1, "k", "v", NULL, &p);
