@@ -420,6 +420,15 @@ static void req_zero(coord__req_t *q)
 	memset((char *)q + tail, 0, sizeof(*q) - tail);
 }
 
+void coord__stop_waiting(coord__req_t *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->target_count; i++)
+		if (q->targets[i].state == COORD__T_PENDING)
+			q->targets[i].state = COORD__T_FAILED;
+}
+
 /*
  * The table is full: free the slot of a request that has replied and only
  * waits for its last answers (a read for read repair, a write for its last
@@ -432,18 +441,14 @@ static int reclaim_replied(coord_t *c)
 	for (uint32_t n = 0; n < c->live_count; n++) {
 		uint32_t at = (c->reclaim_at + n) % c->live_count;
 		coord__req_t *q = c->reqs[c->live[at]];
-		if (!q->replied)
+		if (!q->replied || q->kind == COORD__REQ_FORWARD)
 			continue;
-		if (q->kind == COORD__REQ_WRITE) {
-			c->reclaim_at = at;
+		c->reclaim_at = at;
+		if (q->kind == COORD__REQ_WRITE)
 			coord__write_cut(c, q);
-			return 1;
-		}
-		if (q->kind == COORD__REQ_READ) {
-			c->reclaim_at = at;
+		else
 			coord__read_cut(c, q);
-			return 1;
-		}
+		return 1;
 	}
 	return 0;
 }

@@ -339,23 +339,15 @@ void coord__read_answer(coord_t *c, coord__req_t *q, int t,
 
 void coord__read_cut(coord_t *c, coord__req_t *q)
 {
-	size_t i;
-
 	sh_assert(q->kind == COORD__REQ_READ && q->replied);
-	for (i = 0; i < q->target_count; i++)
-		if (q->targets[i].state == COORD__T_PENDING)
-			q->targets[i].state = COORD__T_FAILED;
+	coord__stop_waiting(q);
 	c->stats.waits_cut++;
 	read_finish(c, q);
 }
 
 void coord__read_expire(coord_t *c, coord__req_t *q, uint64_t now_ms)
 {
-	size_t i;
-
-	for (i = 0; i < q->target_count; i++)
-		if (q->targets[i].state == COORD__T_PENDING)
-			q->targets[i].state = COORD__T_FAILED;
+	coord__stop_waiting(q);
 	read_check(c, q, now_ms);
 }
 

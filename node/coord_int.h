@@ -314,6 +314,9 @@ void coord__read_answer(coord_t *c, coord__req_t *q, int t,
 /* coord__read_expire - q's deadline passed. */
 void coord__read_expire(coord_t *c, coord__req_t *q, uint64_t now_ms);
 
+/* coord__stop_waiting - q's targets still silent count as failed. */
+void coord__stop_waiting(coord__req_t *q);
+
 /* coord__read_cut - q (a read that has replied) stops waiting for its
  * remaining targets: repair from the answers in, and free it. */
 void coord__read_cut(coord_t *c, coord__req_t *q);

@@ -360,42 +360,22 @@ static void write_reply_quorum(coord_t *c, coord__req_t *q, uint64_t now_ms,
 	}
 }
 
-/*
- * The targets that did not store q's object (silent until the deadline,
- * failed, or cut short) get it later by hinted handoff, as Cassandra
- * does: a hint here names each one (or the primary a fallback stood in
- * for), if this node stored the object itself. Without it a replica that
- * missed the write (hung, slow, or partitioned before SWIM saw it) waited
- * for a read repair or anti-entropy.
- */
-/* store a hint for primary about (bucket, key) now, or owe it until a
- * batch opens */
+/* A hint for primary about (bucket, key): stored now, or, with no batch
+ * open, owed as three msgpack bins (bucket, key, primary) until one is. */
 static void hint_one(coord_t *c, const uint8_t *bucket, size_t bucket_len,
                      const uint8_t *key, size_t key_len, const char *primary)
 {
 	store_key_t k;
-	size_t plen = strlen(primary);
 
 	if (!store_in_batch(c->store)) {
 		sh_buf_t *o = &c->hints_owed;
-		uint8_t h[2];
 		size_t mark = o->len;
-		int e = 0;
-		if (o->len + 5 + bucket_len + key_len + plen >
-		    COORD_OWED_BYTES) {
-			c->stats.hints_dropped++;
-			return;
-		}
-		h[0] = (uint8_t)(bucket_len >> 8);
-		h[1] = (uint8_t)bucket_len;
-		e |= sh_buf_append(o, h, 2) |
-		     sh_buf_append(o, bucket, bucket_len);
-		h[0] = (uint8_t)(key_len >> 8);
-		h[1] = (uint8_t)key_len;
-		e |= sh_buf_append(o, h, 2) | sh_buf_append(o, key, key_len);
-		e |= sh_buf_append_u8(o, (uint8_t)plen) |
-		     sh_buf_append(o, primary, plen);
-		if (e != 0) {
+		sh_mp_writer_t w;
+		sh_mp_writer_init(&w, o);
+		sh_mp_put_bin(&w, bucket, bucket_len);
+		sh_mp_put_bin(&w, key, key_len);
+		sh_mp_put_bin(&w, primary, strlen(primary));
+		if (w.err != 0 || o->len > COORD_OWED_BYTES) {
 			o->len = mark;
 			c->stats.hints_dropped++;
 		}
@@ -410,24 +390,35 @@ static void hint_one(coord_t *c, const uint8_t *bucket, size_t bucket_len,
 
 void coord__hints_pay(coord_t *c)
 {
-	const uint8_t *p = c->hints_owed.data, *end = p + c->hints_owed.len;
+	sh_mp_reader_t r;
+	const uint8_t *bucket, *key, *name;
+	size_t blen, klen, nlen;
 	char primary[COORD_NAME_MAX + 1];
 
+	if (c->hints_owed.len == 0)
+		return;
 	sh_assert(store_in_batch(c->store));
-	while (p < end) {
-		size_t blen = (size_t)p[0] << 8 | p[1];
-		const uint8_t *bucket = p + 2;
-		size_t klen = (size_t)bucket[blen] << 8 | bucket[blen + 1];
-		const uint8_t *key = bucket + blen + 2;
-		size_t plen = key[klen];
-		memcpy(primary, key + klen + 1, plen);
-		primary[plen] = '\0';
+	sh_mp_reader_init(&r, c->hints_owed.data, c->hints_owed.len);
+	while (sh_mp_reader_left(&r) > 0 &&
+	       sh_mp_get_bin(&r, &bucket, &blen) == SH_OK &&
+	       sh_mp_get_bin(&r, &key, &klen) == SH_OK &&
+	       sh_mp_get_bin(&r, &name, &nlen) == SH_OK &&
+	       nlen < sizeof(primary)) {
+		memcpy(primary, name, nlen);
+		primary[nlen] = '\0';
 		hint_one(c, bucket, blen, key, klen, primary);
-		p = key + klen + 1 + plen;
 	}
 	sh_buf_reset(&c->hints_owed);
 }
 
+/*
+ * The targets that did not store q's object (silent until the deadline,
+ * failed, or cut short) get it later by hinted handoff, as Cassandra
+ * does: a hint here names each one (or the primary a fallback stood in
+ * for), if this node stored the object itself. Without it a replica that
+ * missed the write (hung, slow, or partitioned before SWIM saw it) waited
+ * for a read repair or anti-entropy.
+ */
 static void hint_missing(coord_t *c, coord__req_t *q)
 {
 	int self = coord__self_target(q), missing = 0;
@@ -483,16 +474,6 @@ static void write_check(coord_t *c, coord__req_t *q, uint64_t now_ms)
 		write_finish(c, q);
 }
 
-/* no more waiting for the targets still silent */
-static void write_stop_waiting(coord__req_t *q)
-{
-	size_t i;
-
-	for (i = 0; i < q->target_count; i++)
-		if (q->targets[i].state == COORD__T_PENDING)
-			q->targets[i].state = COORD__T_FAILED;
-}
-
 void coord__write_ack(coord_t *c, coord__req_t *q, int t, int status,
                       uint64_t now_ms)
 {
@@ -505,7 +486,7 @@ void coord__write_ack(coord_t *c, coord__req_t *q, int t, int status,
 
 void coord__write_expire(coord_t *c, coord__req_t *q, uint64_t now_ms)
 {
-	write_stop_waiting(q);
+	coord__stop_waiting(q);
 	if (!q->replied)
 		write_reply_quorum(c, q, now_ms, "quorum");
 	write_finish(c, q);
@@ -514,7 +495,7 @@ void coord__write_expire(coord_t *c, coord__req_t *q, uint64_t now_ms)
 void coord__write_cut(coord_t *c, coord__req_t *q)
 {
 	sh_assert(q->kind == COORD__REQ_WRITE && q->replied);
-	write_stop_waiting(q);
+	coord__stop_waiting(q);
 	c->stats.waits_cut++;
 	write_finish(c, q);
 }
