@@ -21,35 +21,57 @@ static int http_supports(bench_op_kind_t kind)
 	return kind < BENCH_OP_KINDS;
 }
 
-/* The request line: fmt takes method, bucket, key prefix, key number and
- * query. */
-static int put_line(sh_buf_t *out, const char *fmt, const char *a,
-                    const char *b, const bench_enc_t *e, unsigned long long k)
+static int put_str(sh_buf_t *out, const char *s)
 {
-	char line[256];
-	int n = snprintf(line, sizeof(line), fmt, a, b, e->prefix, k, e->query);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return SH_ETOOBIG;
-	return sh_buf_append(out, line, (size_t)n);
+	return sh_buf_append(out, s, strlen(s));
+}
+
+/* Decimal digits, without snprintf: the harness formats a request per
+ * operation, and its CPU is taken from the servers on the same box. */
+static int put_u64(sh_buf_t *out, unsigned long long v)
+{
+	char d[20];
+	size_t i = sizeof(d);
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return sh_buf_append(out, d + i, sizeof(d) - i);
+}
+
+/* The request line and Host header: "METHOD /AREA/BUCKET/PREFIX<letter>K
+ * QUERY HTTP/1.1" (AREA kv or dt, letter k for keys, c for carts). */
+static int put_line(sh_buf_t *out, const char *method, const char *area,
+                    const char *bucket, const bench_enc_t *e, char letter,
+                    unsigned long long k)
+{
+	int rc = put_str(out, method);
+	rc = rc ? rc : sh_buf_append(out, " /", 2);
+	rc = rc ? rc : put_str(out, area);
+	rc = rc ? rc : sh_buf_append(out, "/", 1);
+	rc = rc ? rc : put_str(out, bucket);
+	rc = rc ? rc : sh_buf_append(out, "/", 1);
+	rc = rc ? rc : put_str(out, e->prefix);
+	rc = rc ? rc : sh_buf_append(out, &letter, 1);
+	rc = rc ? rc : put_u64(out, k);
+	rc = rc ? rc : put_str(out, e->query);
+	return rc ? rc : put_str(out, " HTTP/1.1\r\nHost: b\r\n");
 }
 
 static int put_body(sh_buf_t *out, const char *ctype, const void *body,
                     size_t len, const bench_reply_t *prev)
 {
-	char h[128];
 	int rc = SH_OK;
 	if (prev && prev->ctx_len) {
 		rc = sh_buf_append(out, "X-Shoal-Context: ", 17);
-		if (!rc)
-			rc = sh_buf_append(out, prev->ctx, prev->ctx_len);
-		if (!rc)
-			rc = sh_buf_append(out, "\r\n", 2);
+		rc = rc ? rc : sh_buf_append(out, prev->ctx, prev->ctx_len);
+		rc = rc ? rc : sh_buf_append(out, "\r\n", 2);
 	}
-	int n = snprintf(h, sizeof(h),
-	                 "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
-	                 ctype, len);
-	if (!rc)
-		rc = sh_buf_append(out, h, (size_t)n);
+	rc = rc ? rc : put_str(out, "Content-Type: ");
+	rc = rc ? rc : put_str(out, ctype);
+	rc = rc ? rc : put_str(out, "\r\nContent-Length: ");
+	rc = rc ? rc : put_u64(out, len);
+	rc = rc ? rc : sh_buf_append(out, "\r\n\r\n", 4);
 	if (!rc && len)
 		rc = sh_buf_append(out, body, len);
 	return rc;
@@ -69,8 +91,8 @@ static int encode_cart(const bench_enc_t *e, const bench_op_t *op,
 		             "{\"type\":\"map\",\"update\":{\"sku-%u\":"
 		             "{\"counter\":{\"increment\":%d}}}}",
 		             op->item, (int)op->delta);
-	int rc = put_line(out, "%s /dt/%s/%sc%llu%s HTTP/1.1\r\nHost: b\r\n",
-	                  "POST", op->bucket, e, (unsigned long long)op->key);
+	int rc = put_line(out, "POST", "dt", op->bucket, e, 'c',
+	                  (unsigned long long)op->key);
 	return rc ? rc
 	          : put_body(out, "application/json", body, (size_t)n, NULL);
 }
@@ -78,13 +100,11 @@ static int encode_cart(const bench_enc_t *e, const bench_op_t *op,
 static int http_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
                        const bench_reply_t *prev, sh_buf_t *out)
 {
-	const char *fmt = "%s /kv/%s/%sk%llu%s HTTP/1.1\r\nHost: b\r\n";
 	unsigned long long k = (unsigned long long)op->key;
 	switch (op->kind) {
 	case BENCH_OP_CART_READ: {
-		int rc = put_line(out, "%s /dt/%s/%sc%llu%s HTTP/1.1\r\n",
-		                  "GET", op->bucket, e, k);
-		return rc ? rc : sh_buf_append(out, "Host: b\r\n\r\n", 11);
+		int rc = put_line(out, "GET", "dt", op->bucket, e, 'c', k);
+		return rc ? rc : sh_buf_append(out, "\r\n", 2);
 	}
 	case BENCH_OP_CART_ADD:
 	case BENCH_OP_CART_QTY:
@@ -92,7 +112,8 @@ static int http_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
 	case BENCH_OP_READ:
 	case BENCH_OP_RMW:
 		if (op->kind == BENCH_OP_READ || phase == 0) {
-			int rc = put_line(out, fmt, "GET", op->bucket, e, k);
+			int rc =
+			    put_line(out, "GET", "kv", op->bucket, e, 'k', k);
 			return rc ? rc : sh_buf_append(out, "\r\n", 2);
 		}
 		break; /* the RMW's write */
@@ -100,7 +121,7 @@ static int http_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
 	}
 	size_t len =
 	    op->value_bytes < e->value_max ? op->value_bytes : e->value_max;
-	int rc = put_line(out, fmt, "PUT", op->bucket, e, k);
+	int rc = put_line(out, "PUT", "kv", op->bucket, e, 'k', k);
 	return rc ? rc
 	          : put_body(out, "application/octet-stream", e->value, len,
 	                     prev);

@@ -376,6 +376,34 @@ static void test_bench_http_encode_requests(void **state)
 	    "Content-Length: 4\r\n\r\nvvvv";
 	assert_int_equal(b.len, sizeof(put) - 1);
 	assert_memory_equal(b.data, put, b.len);
+	/* Key numbers at the ends of their range, a prefix, the cart's /dt. */
+	bench_enc_t pe = {.query = "", .prefix = "p-"};
+	bench_op_t cart = {.kind = BENCH_OP_CART_READ, .bucket = "c", .key = 0};
+	sh_buf_reset(&b);
+	assert_int_equal(bench_http_driver.encode(&pe, &cart, 0, NULL, &b),
+	                 SH_OK);
+	const char cget[] = "GET /dt/c/p-c0 HTTP/1.1\r\nHost: b\r\n\r\n";
+	assert_int_equal(b.len, sizeof(cget) - 1);
+	assert_memory_equal(b.data, cget, b.len);
+	cart = (bench_op_t){.kind = BENCH_OP_CART_ADD,
+	                    .bucket = "c",
+	                    .key = UINT64_MAX,
+	                    .item = 5,
+	                    .delta = 2};
+	sh_buf_reset(&b);
+	assert_int_equal(bench_http_driver.encode(&pe, &cart, 0, NULL, &b),
+	                 SH_OK);
+	const char body[] =
+	    "{\"type\":\"map\",\"update\":{\"sku-5\":{\"counter\":{"
+	    "\"increment\":2}}}}";
+	char cpost[512];
+	snprintf(cpost, sizeof(cpost),
+	         "POST /dt/c/p-c18446744073709551615 HTTP/1.1\r\nHost: b\r\n"
+	         "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	         "\r\n%s",
+	         sizeof(body) - 1, body);
+	assert_int_equal(b.len, strlen(cpost));
+	assert_memory_equal(b.data, cpost, b.len);
 	sh_buf_free(&b);
 }
 
