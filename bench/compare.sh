@@ -15,7 +15,9 @@
 #   the floor    three shoal-relays (bench/relay.c: shoal's internode
 #                messages for each command, and no other work) with the
 #                same harness, closed loop and at the same open-loop rate:
-#                what this box alone costs a three-node request path.
+#                what this box alone costs a three-node request path;
+#                then at half their own maximum, the p99 goal held to a
+#                server that does no work.
 #
 # The two sides of each pair run side by side, alternating (see below).
 # Every run: 100-byte values, BENCH_CONNS connections (50), BENCH_KEYS keys
@@ -334,6 +336,13 @@ echo "== open loop at $rate ops/s (50% of shoal's $max)"
 run shoal3-open "$SHOAL_TARGET" A --n 3 --r 2 --w 2 --rate "$rate"
 run redis-open "$R:$REDIS_PORT" A --rate "$rate"
 run relay3-open "$RELAY_TARGET" A --rate "$rate"
+# The same goal held to the floor: the relays at half their own maximum.
+# The goal scales with the server's own speed, so this says whether this
+# box lets any server doing shoal's messages meet it.
+rmax=$(field relay3 A ops_per_s)
+rrate=$(awk -v m="$rmax" 'BEGIN { r = int(m / 2); print (r < 1 ? 1 : r) }')
+echo "== the floor in open loop at $rrate ops/s (50% of its own $rmax)"
+run relay3-half "$RELAY_TARGET" A --rate "$rrate"
 stop_all
 
 # The table: ops/s, p99, and shoal's ops/s over redis's.
@@ -395,3 +404,6 @@ printf '  three nodes p99 <= 2 ms at half their maximum: %s ms  %s (box %s%% bus
 	"$v" "$(verdict "$v" "<=" 2)" "$(field shoal3-open A box_busy)" "$(field shoal3 A box_busy)"
 printf '    the floor, three shoal-relays at the same rate: p99 %s ms (box %s%% busy); their maximum %s ops/s\n' \
 	"$(field relay3-open A p99_ms)" "$(field relay3-open A box_busy)" "$(field relay3 A ops_per_s)"
+v=$(field relay3-half A p99_ms)
+printf '    the floor held to the same goal, p99 at half its own maximum (%s ops/s): %s ms  %s (box %s%% busy)\n' \
+	"$rrate" "$v" "$(verdict "$v" "<=" 2)" "$(field relay3-half A box_busy)"
