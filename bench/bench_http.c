@@ -127,15 +127,22 @@ static int http_encode(const bench_enc_t *e, const bench_op_t *op, int phase,
 	                     prev);
 }
 
-/* The first occurrence of n[0..nl) in h[0..hl), or NULL. */
+/* The first occurrence of n[0..nl) in h[0..hl), or NULL; memchr finds
+ * the candidates (a reply's headers have one '\r' per line). */
 static const uint8_t *find(const uint8_t *h, size_t hl, const char *n,
                            size_t nl)
 {
 	if (nl == 0 || hl < nl)
 		return NULL;
-	for (size_t i = 0; i + nl <= hl; i++)
-		if (h[i] == (uint8_t)n[0] && memcmp(h + i, n, nl) == 0)
-			return h + i;
+	const uint8_t *p = h, *last = h + hl - nl;
+	while (p <= last) {
+		p = memchr(p, (uint8_t)n[0], (size_t)(last - p) + 1);
+		if (!p)
+			return NULL;
+		if (memcmp(p, n, nl) == 0)
+			return p;
+		p++;
+	}
 	return NULL;
 }
 
@@ -193,7 +200,7 @@ static void header(const uint8_t *l, size_t n, hdrs_t *h, bench_reply_t *out)
 	} else if (kl == 17 &&
 	           strncasecmp((const char *)l, "transfer-encoding", 17) == 0) {
 		h->chunked = 1;
-	} else if (kl == 12 &&
+	} else if (out->status == 300 && kl == 12 && /* siblings' boundary */
 	           strncasecmp((const char *)l, "content-type", 12) == 0 &&
 	           vl < sizeof(tmp)) {
 		memcpy(tmp, v, vl);
