@@ -357,24 +357,34 @@ void node__hint_stored(node_t *n, const char (*names)[COORD_NAME_MAX + 1],
 	}
 }
 
-/* Queue the recounts node__hint_stored asked for that are due. */
-static void node__hint_due(node_t *n, uint64_t now)
+/* Queue the recounts node__hint_stored asked for that are due; the time
+ * the first one deferred (at most one a second each) comes due, or
+ * UINT64_MAX. */
+static uint64_t node__hint_due(node_t *n, uint64_t now)
 {
+	uint64_t next = UINT64_MAX;
 	if (n->hint_due_all && now >= n->hint_due_all_ms) {
 		n->hint_due_all = 0;
 		n->hint_due_all_ms = now + NODE_HINT_RECOUNT_MS;
 		n->hint_recount_all = 1;
+	} else if (n->hint_due_all) {
+		next = n->hint_due_all_ms;
 	}
 	for (size_t k = 0; k < COORD_HINTED_MAX; k++) {
 		struct node_hint_due *d = &n->hint_due[k];
-		if (d->name[0] == '\0' || !d->dirty || now < d->next_ms)
+		if (d->name[0] == '\0' || !d->dirty)
 			continue;
+		if (now < d->next_ms) {
+			next = d->next_ms < next ? d->next_ms : next;
+			continue;
+		}
 		if (sh_buf_append(&n->hint_recount, d->name,
 		                  strlen(d->name) + 1) != SH_OK)
 			continue;
 		d->dirty = 0;
 		d->next_ms = now + NODE_HINT_RECOUNT_MS;
 	}
+	return next;
 }
 
 /* Count the hints of the primaries SWIM saw come up (node__hint_member)
@@ -404,7 +414,7 @@ uint64_t node__hint_turn(node_t *n)
 	struct node_hint_scan *scans = n->hint_scans;
 	uint64_t now = node__now_ms();
 	hint_tick(&n->hint, now);
-	node__hint_due(n, now);
+	uint64_t recount_due = node__hint_due(n, now);
 	for (int round = 0; round < 4; round++) {
 		size_t k = node__hint_outputs(n, scans, cap, &due);
 		if (round == 0)
@@ -415,7 +425,7 @@ uint64_t node__hint_turn(node_t *n)
 			node__hint_scan(n, &scans[i].s, scans[i].primary);
 		due = node__now_ms(); /* scan ends may have made batches */
 	}
-	return due;
+	return recount_due < due ? recount_due : due;
 }
 
 /* ---- receiving ---- */
