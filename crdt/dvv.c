@@ -666,7 +666,10 @@ static int build_object(dvv_t *obj, crdt_ctx_t *ctx,
 	obj->block_len = len;
 	obj->siblings = cap > 0 ? (dvv_sibling_t *)(block + vv_bytes) : NULL;
 	obj->sibling_cap = cap;
-	uint8_t *p = block + vv_bytes + cap * sizeof(dvv_sibling_t);
+	/* no block (nothing to keep): no pointer into it, not even NULL + 0 */
+	uint8_t *p = block != NULL
+	                 ? block + vv_bytes + cap * sizeof(dvv_sibling_t)
+	                 : NULL;
 	for (uint32_t i = 0; i < n; i++) {
 		dvv_sibling_t *s = &obj->siblings[i];
 		s->dot = sw[i].dot;
