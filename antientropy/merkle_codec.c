@@ -454,7 +454,7 @@ void merkle_msg_keys(const merkle_msg_t *m, merkle_key_iter_t *it)
 {
 	sh_assert(m != NULL && it != NULL);
 	it->p = m->keys;
-	it->end = m->keys + m->keys_len;
+	it->end = m->keys != NULL ? m->keys + m->keys_len : NULL; /* no keys */
 	it->left = m->type == MERKLE_MSG_KEYS ? m->key_count : 0;
 }
 

@@ -283,8 +283,8 @@ unsigned ring_owners(const ring_t *r, uint32_t partition, unsigned n,
 	unsigned k = n < r->member_count ? n : r->member_count;
 	const uint16_t *row;
 
-	if (partition >= r->partitions)
-		return 0;
+	if (partition >= r->partitions || k == 0)
+		return 0; /* no members: no ranking to point into */
 	row = r->ranking + (size_t)partition * r->member_count;
 	for (unsigned i = 0; i < k; i++)
 		out[i] = row[i];
