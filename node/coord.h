@@ -154,9 +154,11 @@
  *     up to COORD_OWED_BYTES; past that they are dropped and counted in
  *     stats.hints_dropped, and anti-entropy repairs those keys): hinted handoff
  * brings it the write, as Cassandra does for replicas that time out. The names
- * of the primaries hinted in a batch are in coord_ready's `hinted`, so that the
- * shell can start replay to a primary that is up (SWIM's up event starts it for
- * one that was down).
+ * of the primaries hinted in a batch (by these hints, or by any other: a
+ * fallback's, an unreplaced primary's) are in coord_ready's `hinted`, so that
+ * the shell can start replay to a primary that is up in its own view (SWIM's
+ * up event starts it for one that was down; a fallback sent a write by a
+ * coordinator that saw the primary down may never have seen it down).
  *
  * TYPE CONFLICTS. Two coordinators that create the same key concurrently
  * with different kinds (kv and dt) or dt types cannot both keep theirs;

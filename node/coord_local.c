@@ -59,8 +59,12 @@ int coord__local_hint(coord_t *c, const store_key_t *k, const char *primary)
 
 	if (err == 0)
 		err = store_put(c->store, &hk, NULL, 0);
-	if (err == 0)
+	if (err == 0) {
 		c->stats.hints_stored++;
+		/* named in coord_ready's hinted: a primary that is up in
+		 * this node's view gets no SWIM up event to start replay */
+		coord__hinted_note(c, primary);
+	}
 	return err;
 }
 

@@ -381,10 +381,8 @@ static void hint_one(coord_t *c, const uint8_t *bucket, size_t bucket_len,
 		}
 		return;
 	}
-	if (coord__obj_key(c, bucket, bucket_len, key, key_len, &k) == 0 &&
-	    coord__local_hint(c, &k, primary) == 0)
-		coord__hinted_note(c, primary);
-	else
+	if (coord__obj_key(c, bucket, bucket_len, key, key_len, &k) != 0 ||
+	    coord__local_hint(c, &k, primary) != 0)
 		c->stats.store_errors++;
 }
 

@@ -323,9 +323,10 @@ static size_t node__hint_outputs(node_t *n, struct node_hint_scan *scans,
 	return k;
 }
 
-/* Hints the coordinator stores for a primary that is up (a write it did
- * not acknowledge in time: coord.h) start no replay by themselves, which
- * waits for SWIM's up event; counting them does. */
+/* Hints stored for a primary that is up in this node's view (a write it
+ * did not acknowledge in time, or one a coordinator that saw it down sent
+ * here as a fallback: coord.h) start no replay by themselves, which waits
+ * for SWIM's up event; counting them does. */
 void node__hint_stored(node_t *n, const char (*names)[COORD_NAME_MAX + 1],
                        size_t count, int more)
 {
@@ -333,6 +334,12 @@ void node__hint_stored(node_t *n, const char (*names)[COORD_NAME_MAX + 1],
 	if (more)
 		n->hint_due_all = 1;
 	for (size_t i = 0; i < count; i++) {
+		/* a dead primary's hints are counted at its up event: no
+		 * scan of them every second of an outage */
+		swim_member_info_t info;
+		if (swim_member_get(&n->swim, names[i], &info) == SH_OK &&
+		    info.state == SWIM_DEAD)
+			continue;
 		struct node_hint_due *free_slot = NULL, *d = NULL;
 		for (size_t k = 0; k < COORD_HINTED_MAX && d == NULL; k++) {
 			struct node_hint_due *e = &n->hint_due[k];

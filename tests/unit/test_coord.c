@@ -692,6 +692,42 @@ static void obj_key(cluster_t *cl, const char *key, store_key_t *ok)
 }
 
 /*
+ * A fallback that stores a hint names the primary in its batch's hinted
+ * list, as a coordinator's own hints do: in its own view the primary may
+ * be up (the coordinator saw it down), and then no SWIM up event would
+ * start the replay, and the copy and hint stayed for good.
+ */
+static void test_coord_fallback_hint_is_reported(void **state)
+{
+	cluster_t *cl = cl_new(4, NULL);
+	coord_params_t p = params_nrw(3, 2, 3);
+	ring_preflist_t pl;
+	coord_ready_t rd;
+	char buf[16];
+	const char *key;
+	int fb, owner;
+
+	(void)state;
+	key = key_n4_down(cl, buf, &pl, &fb, &owner);
+	cl->hold_from = owner;
+	cl->hold_to = fb;
+	put(cl, owner, 1, key, "a", NULL, &p);
+	cl_pump(cl);
+	assert_int_equal(cl->held_count, 1); /* the write for the fallback */
+	deliver(cl, &cl->held[0]);
+	free(cl->held[0].data);
+	cl->held_count = 0;
+	coord_ready(&cl->nodes[fb], &rd);
+	assert_int_equal(rd.hinted_count, 1);
+	assert_string_equal(rd.hinted[0], "n4");
+	assert_false(rd.hinted_more);
+	cl_release(cl);
+	cl_expect(cl, 1, 204);
+	assert_int_equal(hint_count(&cl->stores[fb]), 1);
+	cl_free(cl);
+}
+
+/*
  * coord_drop_stray: once its hint is replayed, a fallback lets its copy go
  * (it would outlive the key's tombstone); an owner, or a fallback still
  * holding another hint for the object, keeps it.
@@ -1929,6 +1965,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_per_request_nrw),
 	    cmocka_unit_test(test_coord_w3_one_node_down),
 	    cmocka_unit_test(test_coord_pr_pw_and_sloppy_hints),
+	    cmocka_unit_test(test_coord_fallback_hint_is_reported),
 	    cmocka_unit_test(test_coord_fallback_drops_copy_after_hint),
 	    cmocka_unit_test(test_coord_hint_for_unreplaced_primary),
 	    cmocka_unit_test(test_coord_hint_without_sloppy),
