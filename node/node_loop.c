@@ -163,7 +163,14 @@ static uint64_t node__flush_once(node_t *n)
 	 * again in the turn its end brings, before the next seal, so that
 	 * a steady stream of writes does not starve them. */
 	uint64_t due = n->committing ? UINT64_MAX : node__drivers(n);
-	if (n->members_dirty && n->coord_open) {
+	/* A joiner waits for a full state (the seeds' push-pull reply, or
+	 * any member's) before its coordinator sees members: from the first
+	 * member it hears of alone, its ring would name wrong replicas, and
+	 * writes it took would land on nodes that never own them (simulator
+	 * seed 1031). The join wait (node__house_cb) ends this too. */
+	int partial = n->coord_open && coord_joining(&n->coord) &&
+	              swim_stats(&n->swim)->states_merged == 0;
+	if (n->members_dirty && n->coord_open && !partial) {
 		if (node__batch(n) == SH_OK)
 			node__members_changed(n);
 	}

@@ -29,7 +29,12 @@
 #                primary down, while its own view had it up, never
 #                replayed the hint: no up event; its old partition's drop
 #                waited on that hint for good and kept a stray tombstone.
-#                Every stored hint now names its primary in coord_ready)
+#                Every stored hint now names its primary in coord_ready),
+#                1031 (regression: a joiner that heard of one member
+#                before the full state cleared "joining" with a ring of
+#                two, and a write it took landed on a node that never
+#                owns the key, where nothing ever moved it: converged=no;
+#                the coordinator now sees members once a full state came)
 # About 60 s of CPU in a release build. Many seeds (a soak), e.g.:
 #   sh tests/sim/check_cluster.sh converge build/shoal-sim 1 500 --nodes 6
 #     --clients 8 --ops 2000 --loss 0.05 --cold 100 --crash --partition
@@ -82,7 +87,7 @@ add_test(NAME sim_cluster_repair_replay
   COMMAND ${_cl_check} replay ${_cl_sim} 7
           --nodes 5 --clients 8 --ops 2000 --loss 0.05 --cold 100
           --crash --partition --wipe --join --leave)
-foreach(seed 44 84 143 145 1013 1044 1305)
+foreach(seed 44 84 143 145 1013 1044 1031 1305)
   add_test(NAME sim_cluster_all_faults_${seed}
     COMMAND ${_cl_check} converge ${_cl_sim} ${seed} ${seed}
             --nodes 6 --clients 8 --ops 2000 --loss 0.05 --cold 100

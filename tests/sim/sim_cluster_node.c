@@ -212,7 +212,10 @@ static void step_end(cl_sim_t *s, uint32_t i)
 	int left_done = 0;
 	n->in_step = 0;
 	uint64_t due = swim_outputs(s, i, &left_done);
-	if (n->members_dirty)
+	/* as the node: a joiner's coordinator sees members only once a
+	 * full state came (seed 1031) */
+	if (n->members_dirty && !(coord_joining(&n->coord) &&
+	                          swim_stats(&n->swim)->states_merged == 0))
 		members_changed(n);
 	if (left_done)
 		cl_repair_left(s, i);
