@@ -152,13 +152,15 @@
  *     if this node stored the object (a write cut short by a read while
  *     no batch is open owes its hints to the next call with a batch,
  *     up to COORD_OWED_BYTES; past that they are dropped and counted in
- *     stats.hints_dropped, and anti-entropy repairs those keys): hinted handoff
- * brings it the write, as Cassandra does for replicas that time out. The names
- * of the primaries hinted in a batch (by these hints, or by any other: a
- * fallback's, an unreplaced primary's) are in coord_ready's `hinted`, so that
- * the shell can start replay to a primary that is up in its own view (SWIM's
- * up event starts it for one that was down; a fallback sent a write by a
- * coordinator that saw the primary down may never have seen it down).
+ *     stats.hints_dropped, and anti-entropy repairs those keys): hinted
+ *     handoff brings it the write, as Cassandra does for replicas that
+ *     time out.
+ *   - The primaries a batch stored hints for (these, a fallback's, an
+ *     unreplaced primary's) are named in coord_ready's `hinted`, so that
+ *     the shell can start replay to a primary that is up in its own view
+ *     (SWIM's up event starts it for one that was down; a fallback sent a
+ *     write by a coordinator that saw the primary down may never have
+ *     seen it down).
  *
  * TYPE CONFLICTS. Two coordinators that create the same key concurrently
  * with different kinds (kv and dt) or dt types cannot both keep theirs;
@@ -519,7 +521,8 @@ typedef struct coord {
 	uint32_t free_count;
 	uint32_t *live, *live_pos;
 	uint32_t live_count;
-	uint32_t reclaim_at; /* where the next scan for a replied read starts */
+	uint32_t reclaim_at; /* where the next scan for a replied request
+	                      * starts */
 	/* finished requests kept for the next ones (no malloc and free of
 	 * a request per operation) */
 	struct coord__req *spare[8];
@@ -534,8 +537,8 @@ typedef struct coord {
 	size_t msg_count;
 	size_t msg_cap;  /* msg_bufs allocated (each a valid buffer) */
 	size_t msg_room; /* room in msgs and msg_to */
-	/* hints owed until a batch opens: [u16 bucket_len, bucket, u16
-	 * key_len, key, u8 primary_len, primary]... */
+	/* hints owed until a batch opens: three msgpack bins each (bucket,
+	 * key, primary; coord_put.c hint_one) */
 	sh_buf_t hints_owed;
 	/* primaries hinted in this batch (coord_ready_t.hinted) */
 	char hinted[COORD_HINTED_MAX][COORD_NAME_MAX + 1];

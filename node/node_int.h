@@ -228,8 +228,9 @@ struct node {
 	sh_buf_t hint_acks;    /* HINT_ACKs waiting for the commit */
 	sh_buf_t hint_recount; /* primaries whose hints to count: names, each
 	                        * ending in NUL */
-	/* primaries the coordinator stored hints for, to count again (at
-	 * most once a second each) so that replay to one that is up starts */
+	/* primaries this node stored hints for (coord_ready_t.hinted), to
+	 * count again (at most once a second each) so that replay to one
+	 * that is up starts */
 	struct node_hint_due {
 		char name[COORD_NAME_MAX + 1];
 		uint64_t next_ms; /* no recount before */
