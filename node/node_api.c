@@ -289,6 +289,24 @@ static void node__aae_route(node_t *n, node_hconn_t *c, uint64_t seq)
 	node__reply_json(c, seq, 200, &n->scratch);
 }
 
+/* 200 only while the node serves client requests: a node still joining
+ * (its coordinator has not seen the cluster's members yet) refuses them
+ * with 503 "joining", and says so here too, so that whoever waits for
+ * /health (a load balancer, shoalctl, the tests) waits for that. */
+static void node__health(node_t *n, node_hconn_t *c, uint64_t seq)
+{
+	const char *status = "ok";
+	if (n->stopping)
+		status = "stopping";
+	else if (n->coord_open && coord_joining(&n->coord))
+		status = "joining";
+	sh_buf_reset(&n->scratch);
+	sh_buf_append(&n->scratch, "{\"status\":\"", 11);
+	sh_buf_append(&n->scratch, status, strlen(status));
+	sh_buf_append(&n->scratch, "\"}\n", 3);
+	node__reply_json(c, seq, strcmp(status, "ok") ? 503 : 200, &n->scratch);
+}
+
 void node__api_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req)
 {
 	http_match_t m;
@@ -320,14 +338,7 @@ void node__api_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req)
 	case HTTP_ROUTE_TRANSFERS: node__transfers_route(n, c, seq); return;
 	case HTTP_ROUTE_STATS: node__stats_route(n, c, seq, 0); return;
 	case HTTP_ROUTE_METRICS: node__stats_route(n, c, seq, 1); return;
-	case HTTP_ROUTE_HEALTH: {
-		sh_buf_reset(&n->scratch);
-		const char *body = n->stopping ? "{\"status\":\"stopping\"}\n"
-		                               : "{\"status\":\"ok\"}\n";
-		sh_buf_append(&n->scratch, body, strlen(body));
-		node__reply_json(c, seq, n->stopping ? 503 : 200, &n->scratch);
-		return;
-	}
+	case HTTP_ROUTE_HEALTH: node__health(n, c, seq); return;
 	default: node__reply_error(c, seq, 404, "no such path"); return;
 	}
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""One node: flags, start-up, /health, cluster views, bad requests get
+"""One node: flags, start-up, /health (and 503 "joining" while seeds do
+not answer), cluster views, bad requests get
 their 4xx and the node keeps serving (pipelined and keep-alive too), a
 config file, SIGTERM exits 0."""
 
@@ -7,7 +8,7 @@ import os
 import socket
 import subprocess
 
-from shoaltest import Node, check, main, tmpdir, wait_until
+from shoaltest import Node, check, free_port, main, tmpdir, wait_until
 
 
 def bad_flags(build):
@@ -155,11 +156,37 @@ def views(n):
           "metrics")
 
 
+def joining(build, root):
+    """Seeds nobody answers: /health is 503 "joining" and client requests
+    are refused alike until the join wait ends (2.5 s at this time
+    scale); then the node serves as a cluster of one."""
+    seed = "127.0.0.1:%d" % free_port()
+    n = Node(build, "lonely", root, seeds=[seed],
+             extra=["--swim-time-scale", "0.5"])
+    n.start(wait=False)
+
+    def answered():
+        return n.get("/health")
+    h = wait_until(answered, 10, "lonely answers /health")
+    r = n.put("b", "k", "v")
+    check(h.status == 503 and h.json()["status"] == "joining",
+          "/health while joining: %r" % h)
+    check(r.status == 503 and b"joining" in r.body,
+          "a write while joining: %r" % r)
+    wait_until(n.healthy, 15, "the join wait to end")
+    check(n.get("/health").json()["status"] == "ok", "/health after")
+    check("no seed answered" in n.log(), "the log says why")
+    r = n.put("b", "k", "v", query="?w=1")
+    check(r.status == 204, "serving as a cluster of one: %r" % r)
+    check(n.stop() == 0, "SIGTERM exits 0")
+
+
 def test(build):
     bad_flags(build)
     root = tmpdir()
     config_file(build, root)
     limits(build, root)
+    joining(build, root)
     n = Node(build, "solo", root).start()
     check("joining" in n.log() or "cluster of one" in n.log(),
           "start-up prints the seeds")
