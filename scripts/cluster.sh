@@ -31,7 +31,7 @@ for i in $NODES; do
 	PIDS="$PIDS $!"
 done
 
-# Wait until each node sees three alive members (at most 30 s).
+# Wait until each node sees three alive members and serves (at most 30 s).
 agreed=0
 tries=0
 while [ "$tries" -lt 300 ]; do
@@ -39,7 +39,9 @@ while [ "$tries" -lt 300 ]; do
 	for i in $NODES; do
 		body=$("$BUILD/shoalctl" -H "127.0.0.1:810$i" members 2>/dev/null || true)
 		alive=$(printf '%s' "$body" | grep -o '"state":"alive"' | wc -l)
-		if [ "$alive" -eq 3 ]; then
+		# and serves: /health is 503 "joining" until it has the members
+		if [ "$alive" -eq 3 ] &&
+			"$BUILD/shoalctl" -H "127.0.0.1:810$i" health >/dev/null 2>&1; then
 			agreed=$((agreed + 1))
 		fi
 	done
