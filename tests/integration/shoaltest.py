@@ -12,9 +12,11 @@ directory comes from argv[1] (CTest passes it).
 
 import atexit
 import base64
+import fcntl
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -82,21 +84,54 @@ def wait_until(fn, timeout_s, what, interval_s=0.05):
         time.sleep(interval_s)
 
 
-def free_port():
-    """A port that TCP and UDP can both bind on 127.0.0.1."""
-    for _ in range(200):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# Ports are drawn below the kernel's ephemeral range (32768-60999 on
+# Linux), where no outgoing connection takes one, and each is held with
+# an flock on a file in a shared directory for as long as the test runs:
+# tests that CTest runs side by side then never pick the same port in the
+# moment between choosing it and the node binding it (two relays once did,
+# and one exited "address already in use"). The lock goes with the
+# process, however it ends.
+PORT_FIRST, PORT_LAST = 20000, 32000
+PORT_LOCKS = os.path.join(tempfile.gettempdir(), "shoal-test-ports")
+_port_locks = []
+
+
+def _reserve(port):
+    os.makedirs(PORT_LOCKS, exist_ok=True)
+    fd = os.open(os.path.join(PORT_LOCKS, str(port)),
+                 os.O_CREAT | os.O_RDWR, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _port_locks.append(fd)
+    return True
+
+
+def _bindable(port):
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        s = socket.socket(socket.AF_INET, kind)
         try:
-            u.bind(("127.0.0.1", port))
+            s.bind(("127.0.0.1", port))
         except OSError:
-            continue
+            return False
         finally:
-            t.close()
-            u.close()
-        return port
+            s.close()
+    return True
+
+
+def free_port():
+    """A port that TCP and UDP can both bind on 127.0.0.1, reserved for
+    this test process (no other shoaltest process is given it)."""
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(500):
+        port = rng.randint(PORT_FIRST, PORT_LAST)
+        if not _reserve(port):
+            continue
+        if _bindable(port):
+            return port
+        os.close(_port_locks.pop())
     raise Fail("no free port")
 
 
