@@ -232,6 +232,13 @@ static int node__params_check(const node_t *n, const http_match_t *m, char *err,
 	def.w = n->cfg.w;
 	def.timeout_ms = COORD_TIMEOUT_MS_DEFAULT;
 	def.sloppy = 1;
+	/* the server's own r and w fit a request's smaller n (n=1 alone
+	 * means r=w=1, as the coordinator takes it); r or w given
+	 * explicitly above n stays a 400 */
+	if ((p.present & HTTP_PARAM_N) && p.n >= 1) {
+		def.r = def.r < p.n ? def.r : p.n;
+		def.w = def.w < p.n ? def.w : p.n;
+	}
 	http_params_merge(&p, &def);
 	return http_params_validate(&p, err, esize);
 }

@@ -61,6 +61,15 @@ def test(build):
     check(r.status == 204, "n=1 w=1: %r" % r)
     r = n1.kv_get("q", "k", "?n=2&r=3")
     check(r.status == 400, "r > n is a 400: %r" % r)
+    # n alone: the server's r=2 w=2 fit it (n=1 means r=w=1)
+    r = n1.put("q", "solo", "x", query="?n=1")
+    check(r.status == 204, "n=1 alone: %r" % r)
+    r = n2.kv_get("q", "k", "?n=1")
+    check(r.status in (200, 300, 404), "n=1 alone, a read: %r" % r)
+    r = n1.dt("qdt", "c", {"type": "counter", "increment": 1}, query="?n=1")
+    check(r.status == 204, "n=1 alone on /dt: %r" % r)
+    r = n1.put("q", "solo", "x", query="?n=1&w=2")
+    check(r.status == 400, "w given above n is a 400: %r" % r)
 
     # The node comes back with its disk: reads reach it again, and a
     # read repairs what it missed.
