@@ -4,6 +4,13 @@
  * replies and answers malformed input), reads paused while the pipeline
  * is full, a connection limit (over it: 503 and close), an idle timeout,
  * and closing once the reply that ends a connection is written.
+ *
+ * A client that pipelines requests and does not read its replies must not
+ * make the node queue them without bound: while more than
+ * NODE__HTTP_QUEUED_MAX bytes of a connection's replies wait for the
+ * socket, its next requests are not dispatched (the pipeline fills, and
+ * reading stops); a write that makes no progress for the idle timeout
+ * closes the connection.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +20,10 @@
 #include "node/node_int.h"
 
 #define NODE__HTTP_READ_CHUNK (64u * 1024)
+/* Reply bytes a connection may have waiting for its socket before its
+ * next requests wait too. The replies of requests already dispatched (at
+ * most the pipeline's) still join them: the bound is this plus those. */
+#define NODE__HTTP_QUEUED_MAX ((size_t)1 << 20)
 
 typedef struct node__hwrite {
 	uv_write_t req;
@@ -57,6 +68,7 @@ static void node__hconn_written(uv_write_t *req, int status)
 {
 	node__hwrite_t *w = (node__hwrite_t *)req;
 	node_hconn_t *c = w->conn;
+	c->queued -= w->buf.len - w->off;
 	sh_buf_free(&w->buf);
 	free(w);
 	c->writes--;
@@ -67,8 +79,15 @@ static void node__hconn_written(uv_write_t *req, int status)
 		return;
 	}
 	c->last_ms = node__conn_now_ms(c);
-	if (c->writes == 0 && http_conn_should_close(&c->hc))
+	c->write_ms = c->last_ms;
+	if (c->writes == 0 && http_conn_should_close(&c->hc)) {
 		node__hconn_close(c);
+		return;
+	}
+	if (c->throttled && c->queued < NODE__HTTP_QUEUED_MAX) {
+		c->throttled = 0;
+		node__http_pump(c);
+	}
 }
 
 /*
@@ -113,11 +132,15 @@ static void node__hconn_write(node_hconn_t *c, sh_buf_t *out)
 	sh_buf_init(out);
 	uv_buf_t b = uv_buf_init((char *)w->buf.data + off,
 	                         (unsigned)(w->buf.len - off));
+	if (c->writes == 0)
+		c->write_ms = node__conn_now_ms(c);
 	c->writes++;
+	c->queued += w->buf.len - off;
 	int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1,
 	                  node__hconn_written);
 	if (rc != 0) {
 		c->writes--;
+		c->queued -= w->buf.len - off;
 		sh_buf_free(&w->buf);
 		free(w);
 		node__hconn_close(c);
@@ -175,7 +198,11 @@ static int node__http_must_wait(node_hconn_t *c)
 	       req->method != HTTP_METH_HEAD;
 }
 
-static void node__http_pump_into(node_hconn_t *c, sh_buf_t *out)
+/* Dispatch what c asked and write what is answered; 1 if c went over
+ * NODE__HTTP_QUEUED_MAX only through this round's own output, which the
+ * socket then took at once: no write completes to resume it, so the
+ * caller goes on. */
+static int node__http_pump_round(node_hconn_t *c, sh_buf_t *out)
 {
 	node_t *n = c->node;
 	while (!c->closing) {
@@ -183,7 +210,13 @@ static void node__http_pump_into(node_hconn_t *c, sh_buf_t *out)
 			c->deferred = 1;
 			break;
 		}
-		const http_req_t *req = http_conn_next(&c->hc);
+		/* the client does not read: what it asked next waits */
+		int over = c->queued + out->len >= NODE__HTTP_QUEUED_MAX;
+		if (over && !c->throttled)
+			n->stats.http_throttled++;
+		c->throttled = over;
+		const http_req_t *req =
+		    c->throttled ? NULL : http_conn_next(&c->hc);
 		if (req != NULL) {
 			n->stats.http_requests++;
 			node__api_dispatch(n, c, req);
@@ -194,15 +227,21 @@ static void node__http_pump_into(node_hconn_t *c, sh_buf_t *out)
 		int rc = http_conn_take_output(&c->hc, out);
 		if (rc < 0) {
 			node__hconn_close(c);
-			return;
+			return 0;
 		}
 		if (rc == 0)
 			break;
 	}
-	if (c->closing)
-		return;
-	if (out->len > 0)
+	if (!c->closing && out->len > 0)
 		node__hconn_write(c, out);
+	return !c->closing && c->throttled && c->queued < NODE__HTTP_QUEUED_MAX;
+}
+
+static void node__http_pump_into(node_hconn_t *c, sh_buf_t *out)
+{
+	/* each further round wrote at least what was missing to the bound */
+	while (node__http_pump_round(c, out))
+		c->throttled = 0;
 	if (c->closing)
 		return;
 	if (c->writes == 0 && http_conn_should_close(&c->hc)) {
@@ -391,10 +430,13 @@ void node__http_sweep(node_t *n, uint64_t now_ms)
 		 * behind or ahead of now_ms */
 		int idle = now_ms > c->last_ms &&
 		           now_ms - c->last_ms >= n->cfg.http_idle_ms;
+		/* a client that stopped reading: its write has not moved */
+		int stalled = c->writes > 0 && now_ms > c->write_ms &&
+		              now_ms - c->write_ms >= n->cfg.http_idle_ms;
 		int quiet = http_conn_pending(&c->hc) == 0 && c->writes == 0;
 		if (!c->closing &&
-		    ((idle && !busy) || (n->stopping && quiet))) {
-			if (idle)
+		    ((idle && !busy) || stalled || (n->stopping && quiet))) {
+			if (idle || stalled)
 				n->stats.http_idle++;
 			node__hconn_close(c);
 		}

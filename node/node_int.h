@@ -78,10 +78,11 @@ enum { NODE_ST_2XX = 0, NODE_ST_3XX, NODE_ST_4XX, NODE_ST_5XX, NODE_ST__N };
 
 typedef struct node_stats {
 	uint64_t started_ms;
-	uint64_t http_requests; /* every request handed out */
-	uint64_t http_conns;    /* accepted */
-	uint64_t http_refused;  /* refused: connection limit */
-	uint64_t http_idle;     /* closed for idleness */
+	uint64_t http_requests;  /* every request handed out */
+	uint64_t http_conns;     /* accepted */
+	uint64_t http_refused;   /* refused: connection limit */
+	uint64_t http_idle;      /* closed for idleness or a stalled write */
+	uint64_t http_throttled; /* requests held back: replies unread */
 	uint64_t ops[NODE_OP__COUNT];
 	uint64_t status[NODE_OP__COUNT][NODE_ST__N];
 	node_hist_t latency[NODE_OP__COUNT];
@@ -112,16 +113,19 @@ typedef struct node_hconn {
 	uv_tcp_t tcp;
 	http_conn_t hc;
 	uint64_t id;
-	uint64_t last_ms; /* last byte in or out */
-	uint32_t writes;  /* uv_write requests in flight */
-	uint32_t waiting; /* requests handed to the coordinator */
+	uint64_t last_ms;  /* last byte in or out */
+	uint32_t writes;   /* uv_write requests in flight */
+	size_t queued;     /* their bytes not yet written */
+	uint64_t write_ms; /* last write completed (or the first queued) */
+	uint32_t waiting;  /* requests handed to the coordinator */
 	int reading;
 	int closing;
 	int refused;  /* over the connection limit: close after the 503 */
 	int pump_due; /* on node_t.pump_list */
 	/* a sealed batch is committing (node_commit.c): */
-	int held;     /* a reply that waits for its commit: no output */
-	int deferred; /* a write waits in the pipeline for the commit */
+	int held;      /* a reply that waits for its commit: no output */
+	int deferred;  /* a write waits in the pipeline for the commit */
+	int throttled; /* queued over NODE__HTTP_QUEUED_MAX: no dispatch */
 	struct node_hconn *pump_next;
 	struct node_hconn *prev, *next;
 } node_hconn_t;

@@ -204,6 +204,11 @@ static void node__json_net(node_t *n, json_w_t *w)
 	json_w_kv_u64(w, "connections_accepted", s->http_conns);
 	json_w_kv_u64(w, "connections_refused", s->http_refused);
 	json_w_kv_u64(w, "connections_idle_closed", s->http_idle);
+	json_w_kv_u64(w, "connections_throttled", s->http_throttled);
+	size_t queued = 0;
+	for (const node_hconn_t *c = n->conns; c != NULL; c = c->next)
+		queued += c->queued;
+	json_w_kv_u64(w, "reply_bytes_queued", queued);
 	json_w_obj_end(w);
 	json_w_key(w, "internode");
 	json_w_obj_begin(w);

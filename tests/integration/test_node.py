@@ -7,6 +7,7 @@ config file, SIGTERM exits 0."""
 import os
 import socket
 import subprocess
+import time
 
 from shoaltest import Node, check, free_port, main, tmpdir, wait_until
 
@@ -85,6 +86,64 @@ def pipelined(n):
     s.close()
     check(data.startswith(b"HTTP/1.1 400"), "garbage: %r" % data[:40])
     check(n.get("/health").status == 200, "still serving")
+
+
+def http_stats(n):
+    return n.stats()["http"]
+
+
+def unread_replies(build, root):
+    """A client that pipelines GETs of a large value and reads nothing:
+    the node holds its next requests back once about 1 MiB of replies
+    waits for the socket (instead of queuing them all), serves them all
+    once the client reads, and closes a connection whose write has not
+    moved for the idle timeout."""
+    value = b"v" * (256 * 1024)
+    count = 200
+    n = Node(build, "unread", root, extra=["--http-idle-ms", "3000"])
+    n.start()
+    r = n.request("PUT", "/kv/b/big?w=1", value,
+                  {"Content-Type": "application/octet-stream"})
+    check(r.status == 204, "put the value: %r" % r)
+    host, port = n.http.rsplit(":", 1)
+
+    def lazy_client():
+        # (the kernel's socket buffers take ~10 MiB of the 50 asked for;
+        # a small receive buffer would make the later reading crawl)
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.sendall(b"GET /kv/b/big?r=1 HTTP/1.1\r\nHost: x\r\n\r\n" * count)
+        return s
+    s = lazy_client()
+    wait_until(lambda: http_stats(n)["connections_throttled"] >= 1, 10,
+               "requests held back")
+    queued = http_stats(n)["reply_bytes_queued"]
+    # 1 MiB, plus the replies of requests already dispatched (the
+    # pipeline holds 16): far below the 50 MiB asked for
+    check(queued < 8 * 1024 * 1024, "reply bytes queued: %d" % queued)
+    # The client reads now: every reply comes, whole.
+    data = bytearray()
+    deadline = time.monotonic() + 30
+    want = count * len(value)
+    # (headers are far smaller than a value: past `want` bytes, data
+    # ending in a value ends with the last reply)
+    while time.monotonic() < deadline and \
+            not (len(data) >= want and data.endswith(value)):
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    check(data.count(b"HTTP/1.1 200 OK") == count,
+          "%d replies of %d" % (data.count(b"HTTP/1.1 200 OK"), count))
+    check(data.count(value) == count, "every value whole")
+    # A client that never reads: closed once its write stalls 3 s.
+    closed = http_stats(n)["connections_idle_closed"]
+    s = lazy_client()
+    wait_until(lambda: http_stats(n)["connections_idle_closed"] > closed,
+               20, "the stalled connection closed")
+    s.close()
+    check(n.get("/health").status == 200, "still serving")
+    check(n.stop() == 0, "SIGTERM exits 0")
 
 
 def limits(build, root):
@@ -187,6 +246,7 @@ def test(build):
     config_file(build, root)
     limits(build, root)
     joining(build, root)
+    unread_replies(build, root)
     n = Node(build, "solo", root).start()
     check("joining" in n.log() or "cluster of one" in n.log(),
           "start-up prints the seeds")
