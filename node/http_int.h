@@ -39,6 +39,8 @@ struct http__slot {
 	uint8_t continue_sent;
 	uint8_t close;       /* the reply closes the connection */
 	uint8_t target_done; /* the target is complete and NUL-terminated */
+	uint8_t te_seen;     /* a Transfer-Encoding line came */
+	uint8_t te_bad;      /* a coding other than one lone chunked: 501 */
 };
 
 /* Buffers above this capacity are freed rather than kept for reuse. */
