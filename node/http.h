@@ -296,7 +296,8 @@ int http_conn_reply_error(http_conn_t *c, uint64_t seq, int status,
  * http_conn_take_output - append to out every byte that may be written
  * now: the replies at the head of the request order that are complete,
  * and a "100 Continue" for the head request when it asked for one
- * (Expect: 100-continue) and its body has not started. out is the
+ * (Expect: 100-continue), all its headers are in, it is HTTP/1.1 with a
+ * body that was not refused, and that body has not started. out is the
  * caller's and must stay alive until written; when out is empty the
  * bytes may be moved in without copying. Taking replies frees pipeline
  * room, so parsing of stashed input resumes: call http_conn_next again.

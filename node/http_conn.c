@@ -278,7 +278,7 @@ static int http__header_done(http_conn_t *c)
 		                      "duplicate X-Shoal-Context header");
 		break;
 	case HTTP__H_EXPECT:
-		s->expect_continue =
+		s->expect_asked =
 		    (uint8_t)HTTP__VALUE_IS(&c->hval, "100-continue");
 		break;
 	case HTTP__H_TRANSFER_ENCODING: http__transfer_coding(c, s); break;
@@ -518,9 +518,11 @@ static int http__on_headers_complete(http_parser *p)
 	r->content_length = r->has_content_length ? p->content_length : 0;
 	if (r->has_content_length && r->content_length > c->cfg.body_bytes_max)
 		return http__cb_fail(c, 413, "request body too large");
+	/* only now, with every header in and none refused, is it known
+	 * that the body will be read: take_output may send 100 from here */
 	int has_body = r->chunked || r->content_length > 0;
-	if (!has_body || p->http_major != 1 || p->http_minor < 1)
-		s->expect_continue = 0;
+	s->expect_continue = s->expect_asked && has_body &&
+	                     p->http_major == 1 && p->http_minor >= 1;
 	return 0;
 }
 

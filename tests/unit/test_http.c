@@ -923,6 +923,49 @@ static void test_http_expect_100_continue(void **state)
 	sh_buf_free(&out);
 }
 
+/* Whether a 100 is owed is known only once every header is in: headers
+ * that arrive in two reads must not let one out in between. */
+static void test_http_expect_100_waits_for_headers(void **state)
+{
+	(void)state;
+	http_conn_cfg_t cfg;
+	http_conn_cfg_default(&cfg);
+	cfg.body_bytes_max = 1000;
+	http_conn_t c;
+	sh_buf_t out;
+	sh_buf_init(&out);
+
+	/* HTTP/1.0 gets no 100, even between the two reads */
+	conn_init(&c, &cfg);
+	feed(&c, "PUT /kv/b/e HTTP/1.0\r\nExpect: 100-continue\r\nC");
+	assert_string_equal(take(&c, &out), "");
+	feed(&c, "ontent-Length: 0\r\n\r\n");
+	const http_req_t *r = http_conn_next(&c);
+	assert_non_null(r);
+	reply_text(&c, r->seq, 200, "ok");
+	assert_null(strstr(take(&c, &out), "100 Continue"));
+	http_conn_free(&c);
+
+	/* a body over the limit gets 413 alone, no 100 before it */
+	conn_init(&c, &cfg);
+	feed(&c, "PUT /kv/b/e HTTP/1.1\r\nExpect: 100-continue\r\nC");
+	assert_string_equal(take(&c, &out), "");
+	feed(&c, "ontent-Length: 99999999\r\n\r\n");
+	const char *o = take(&c, &out);
+	assert_null(strstr(o, "100 Continue"));
+	assert_non_null(strstr(o, "413 Payload Too Large"));
+	http_conn_free(&c);
+
+	/* HTTP/1.1 with a body it will read: 100 once the headers end */
+	conn_init(&c, &cfg);
+	feed(&c, "PUT /kv/b/e HTTP/1.1\r\nExpect: 100-continue\r\nC");
+	assert_string_equal(take(&c, &out), "");
+	feed(&c, "ontent-Length: 3\r\n\r\n");
+	assert_string_equal(take(&c, &out), "HTTP/1.1 100 Continue\r\n\r\n");
+	http_conn_free(&c);
+	sh_buf_free(&out);
+}
+
 static void test_http_eof_answers_complete_requests(void **state)
 {
 	(void)state;
@@ -1548,6 +1591,7 @@ int main(void)
 	    cmocka_unit_test(test_http_full_pipeline_pauses_parsing),
 	    cmocka_unit_test(test_http_full_pipeline_without_stash_resumes),
 	    cmocka_unit_test(test_http_expect_100_continue),
+	    cmocka_unit_test(test_http_expect_100_waits_for_headers),
 	    cmocka_unit_test(test_http_eof_answers_complete_requests),
 	    cmocka_unit_test(test_http_reply_write_format_and_checks),
 	    cmocka_unit_test(test_http_json_error_bodies),
