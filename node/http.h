@@ -197,7 +197,9 @@ void http_conn_free(http_conn_t *c);
  *        parser rejects; duplicate Host, Content-Type or X-Shoal-Context;
  *   413  Content-Length over body_bytes_max (the body is not read), or a
  *        chunked body that grows past it;
- *   431  request line and headers over header_bytes_max.
+ *   431  request line and headers over header_bytes_max;
+ *   501  a Transfer-Encoding other than one lone "chunked" (e.g. "gzip,
+ *        chunked", or two Transfer-Encoding lines): the body is not read;
  *   505  an HTTP version other than 1.x (http-parser takes 0.9 and x.y).
  * http_conn_error tells which. Bytes after a request that closes the
  * connection (Connection: close, HTTP/1.0, an upgrade) are ignored.
@@ -294,7 +296,8 @@ int http_conn_reply_error(http_conn_t *c, uint64_t seq, int status,
  * http_conn_take_output - append to out every byte that may be written
  * now: the replies at the head of the request order that are complete,
  * and a "100 Continue" for the head request when it asked for one
- * (Expect: 100-continue) and its body has not started. out is the
+ * (Expect: 100-continue), all its headers are in, it is HTTP/1.1 with a
+ * body that was not refused, and that body has not started. out is the
  * caller's and must stay alive until written; when out is empty the
  * bytes may be moved in without copying. Taking replies frees pipeline
  * room, so parsing of stashed input resumes: call http_conn_next again.
@@ -317,9 +320,9 @@ int http_conn_wants_input(const http_conn_t *c);
 int http_conn_should_close(const http_conn_t *c);
 
 /*
- * http_conn_error - the status (400, 413, 431, 505) of the error that made the
- * connection stop reading, with *msg (if msg is not NULL) set to its
- * static description; 0 when there was none.
+ * http_conn_error - the status (400, 413, 431, 501, 505) of the error that
+ * made the connection stop reading, with *msg (if msg is not NULL) set to
+ * its static description; 0 when there was none.
  */
 int http_conn_error(const http_conn_t *c, const char **msg);
 

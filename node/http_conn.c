@@ -168,15 +168,17 @@ enum http__hkind {
 	HTTP__H_CONTENT_TYPE,
 	HTTP__H_CONTEXT,
 	HTTP__H_EXPECT,
+	HTTP__H_TRANSFER_ENCODING,
 };
 
-/* b equals lower (n bytes, lower case), ASCII case-insensitively. */
-static int http__ieq(const sh_buf_t *b, const char *lower, size_t n)
+/* The len bytes at v equal lower (n bytes, lower case), ASCII
+ * case-insensitively. */
+static int http__ieq(const uint8_t *v, size_t len, const char *lower, size_t n)
 {
-	if (b->len != n)
+	if (len != n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		uint8_t ch = b->data[i];
+		uint8_t ch = v[i];
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (uint8_t)(ch - 'A' + 'a');
 		if (ch != (uint8_t)lower[i])
@@ -185,7 +187,7 @@ static int http__ieq(const sh_buf_t *b, const char *lower, size_t n)
 	return 1;
 }
 
-#define HTTP__IEQ(b, lit) http__ieq(b, lit, sizeof lit - 1)
+#define HTTP__IEQ(b, lit) http__ieq((b)->data, (b)->len, lit, sizeof lit - 1)
 
 /* Names the header whose name is complete in c->hfield, once per header
  * line: its value is kept only when shoal reads it. */
@@ -202,6 +204,8 @@ static int http__hkind(const http_conn_t *c)
 		return HTTP__H_CONTEXT;
 	if (HTTP__IEQ(f, "expect"))
 		return HTTP__H_EXPECT;
+	if (HTTP__IEQ(f, "transfer-encoding"))
+		return HTTP__H_TRANSFER_ENCODING;
 	return HTTP__H_OTHER;
 }
 
@@ -226,24 +230,33 @@ static int http__keep_value(http_conn_t *c, struct http__slot *s,
 	return 0;
 }
 
-static int http__expect_continue(const sh_buf_t *v)
+/* v, without leading and trailing SP or HTAB, equals lower (n bytes,
+ * lower case), ASCII case-insensitively. */
+static int http__value_is(const sh_buf_t *v, const char *lower, size_t n)
 {
-	static const char want[] = "100-continue";
-	size_t i = 0, n = v->len;
-	while (i < n && (v->data[i] == ' ' || v->data[i] == '\t'))
-		i++;
-	while (n > i && (v->data[n - 1] == ' ' || v->data[n - 1] == '\t'))
-		n--;
-	if (n - i != sizeof want - 1)
-		return 0;
-	for (size_t k = 0; k < sizeof want - 1; k++) {
-		uint8_t ch = v->data[i + k];
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (uint8_t)(ch - 'A' + 'a');
-		if (ch != (uint8_t)want[k])
-			return 0;
-	}
-	return 1;
+	const uint8_t *p = v->data;
+	size_t len = v->len;
+	while (len > 0 && (p[0] == ' ' || p[0] == '\t'))
+		p++, len--;
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	return http__ieq(p, len, lower, n);
+}
+
+#define HTTP__VALUE_IS(v, lit) http__value_is(v, lit, sizeof lit - 1)
+
+/*
+ * A Transfer-Encoding line. shoal decodes chunked and no other coding,
+ * while http-parser frames any list that ends in chunked ("gzip,
+ * chunked") and would hand the still-coded body on as the value. So
+ * anything but one line holding one "chunked" is marked, to be refused
+ * with 501 once the headers end (RFC 9112 section 6.1).
+ */
+static void http__transfer_coding(http_conn_t *c, struct http__slot *s)
+{
+	if (s->te_seen || !HTTP__VALUE_IS(&c->hval, "chunked"))
+		s->te_bad = 1;
+	s->te_seen = 1;
 }
 
 /* A header line is complete: keep what shoal uses. */
@@ -265,8 +278,10 @@ static int http__header_done(http_conn_t *c)
 		                      "duplicate X-Shoal-Context header");
 		break;
 	case HTTP__H_EXPECT:
-		s->expect_continue = (uint8_t)http__expect_continue(&c->hval);
+		s->expect_asked =
+		    (uint8_t)HTTP__VALUE_IS(&c->hval, "100-continue");
 		break;
+	case HTTP__H_TRANSFER_ENCODING: http__transfer_coding(c, s); break;
 	default: break;
 	}
 	c->in_value = 0;
@@ -493,6 +508,9 @@ static int http__on_headers_complete(http_parser *p)
 	c->in_trailers = 1;
 	if (http__fill_line(c, p, s) != 0)
 		return -1;
+	/* the body cannot be framed: refuse before reading any of it */
+	if (s->te_bad)
+		return http__cb_fail(c, 501, "transfer coding not implemented");
 	http_req_t *r = &s->req;
 	r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
@@ -500,9 +518,11 @@ static int http__on_headers_complete(http_parser *p)
 	r->content_length = r->has_content_length ? p->content_length : 0;
 	if (r->has_content_length && r->content_length > c->cfg.body_bytes_max)
 		return http__cb_fail(c, 413, "request body too large");
+	/* only now, with every header in and none refused, is it known
+	 * that the body will be read: take_output may send 100 from here */
 	int has_body = r->chunked || r->content_length > 0;
-	if (!has_body || p->http_major != 1 || p->http_minor < 1)
-		s->expect_continue = 0;
+	s->expect_continue = s->expect_asked && has_body &&
+	                     p->http_major == 1 && p->http_minor >= 1;
 	return 0;
 }
 

@@ -34,11 +34,16 @@ struct http__slot {
 	sh_buf_t body;  /* body bytes */
 	sh_buf_t reply; /* serialized reply */
 	http__span_t target, host, content_type, context;
-	uint8_t state;           /* enum http__slot_state */
-	uint8_t expect_continue; /* Expect: 100-continue on a body */
+	uint8_t state;        /* enum http__slot_state */
+	uint8_t expect_asked; /* an Expect: 100-continue line came */
+	/* a 100 is owed: set only once the headers are complete, for an
+	 * HTTP/1.1 request with a body that was not refused */
+	uint8_t expect_continue;
 	uint8_t continue_sent;
 	uint8_t close;       /* the reply closes the connection */
 	uint8_t target_done; /* the target is complete and NUL-terminated */
+	uint8_t te_seen;     /* a Transfer-Encoding line came */
+	uint8_t te_bad;      /* a coding other than one lone chunked: 501 */
 };
 
 /* Buffers above this capacity are freed rather than kept for reuse. */

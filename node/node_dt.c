@@ -178,10 +178,34 @@ static int node__map_remove_one(node_dt_req_t *d, const json_node_t *e,
 	return SH_OK;
 }
 
+/*
+ * m's key is name. By length, not strcmp: the JSON parser keeps \u0000
+ * inside keys, and "increment\u0000junk" must be an unknown key, not
+ * "increment".
+ */
+static int node__key_is(const json_node_t *m, const char *name)
+{
+	size_t n = strlen(name);
+	return m->key_len == n && memcmp(m->key, name, n) == 0;
+}
+
+/* Refuses m, an unknown key of a type's operations. The message shows the
+ * key up to a NUL, so it says when one follows (or "increment\u0000x"
+ * would read as "increment"). */
+static int node__dt_unknown(node_dt_req_t *d, crdt_type_t type,
+                            const json_node_t *m)
+{
+	int nul = memchr(m->key, 0, m->key_len) != NULL;
+	snprintf(d->err, sizeof d->err, "unknown %s operation \"%.64s\"%s",
+	         node__type_names[type - 1], m->key,
+	         nul ? " (the key holds a NUL byte)" : "");
+	return SH_EINVAL;
+}
+
 static int node__map_ops(node_dt_req_t *d, const json_node_t *m, int depth,
                          node__oplist_t *l)
 {
-	if (m->key_len == 6 && memcmp(m->key, "update", 6) == 0) {
+	if (node__key_is(m, "update")) {
 		if (m->type != JSON_OBJECT)
 			return node__dt_err(d, "\"update\" must be an object",
 			                    NULL);
@@ -193,7 +217,7 @@ static int node__map_ops(node_dt_req_t *d, const json_node_t *m, int depth,
 		}
 		return SH_OK;
 	}
-	if (m->key_len == 6 && memcmp(m->key, "remove", 6) == 0) {
+	if (node__key_is(m, "remove")) {
 		if (m->type != JSON_ARRAY)
 			return node__dt_err(d, "\"remove\" must be an array",
 			                    NULL);
@@ -205,14 +229,14 @@ static int node__map_ops(node_dt_req_t *d, const json_node_t *m, int depth,
 		}
 		return SH_OK;
 	}
-	return node__dt_err(d, "unknown map operation:", m->key);
+	return node__dt_unknown(d, CRDT_MAP, m);
 }
 
 /* One member of a type's operation object. */
 static int node__op_member(node_dt_req_t *d, crdt_type_t type,
                            const json_node_t *m, int depth, node__oplist_t *l)
 {
-	if (type == CRDT_COUNTER && strcmp(m->key, "increment") == 0) {
+	if (type == CRDT_COUNTER && node__key_is(m, "increment")) {
 		int64_t by;
 		if (json_get_i64(m, &by) != SH_OK)
 			return node__dt_err(
@@ -224,11 +248,11 @@ static int node__op_member(node_dt_req_t *d, crdt_type_t type,
 		op->u.increment = by;
 		return SH_OK;
 	}
-	if (type == CRDT_SET && strcmp(m->key, "add") == 0)
+	if (type == CRDT_SET && node__key_is(m, "add"))
 		return node__strings(d, m, l, CRDT_OP_SET_ADD, "\"add\"");
-	if (type == CRDT_SET && strcmp(m->key, "remove") == 0)
+	if (type == CRDT_SET && node__key_is(m, "remove"))
 		return node__strings(d, m, l, CRDT_OP_SET_REMOVE, "\"remove\"");
-	if (type == CRDT_REGISTER && strcmp(m->key, "assign") == 0) {
+	if (type == CRDT_REGISTER && node__key_is(m, "assign")) {
 		if (m->type != JSON_STRING)
 			return node__dt_err(d, "\"assign\" must be a string",
 			                    NULL);
@@ -242,9 +266,7 @@ static int node__op_member(node_dt_req_t *d, crdt_type_t type,
 	}
 	if (type == CRDT_MAP)
 		return node__map_ops(d, m, depth, l);
-	snprintf(d->err, sizeof d->err, "unknown %s operation \"%.64s\"",
-	         node__type_names[type - 1], m->key);
-	return SH_EINVAL;
+	return node__dt_unknown(d, type, m);
 }
 
 static int node__ops(node_dt_req_t *d, crdt_type_t type, const json_node_t *obj,
@@ -257,8 +279,8 @@ static int node__ops(node_dt_req_t *d, crdt_type_t type, const json_node_t *obj,
 		                    NULL);
 	for (const json_node_t *m = json_first(&d->doc, obj); m != NULL;
 	     m = json_next(&d->doc, m)) {
-		if (top && (strcmp(m->key, "type") == 0 ||
-		            strcmp(m->key, "context") == 0))
+		if (top &&
+		    (node__key_is(m, "type") || node__key_is(m, "context")))
 			continue;
 		int rc = node__op_member(d, type, m, depth, l);
 		if (rc != SH_OK)

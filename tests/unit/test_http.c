@@ -609,7 +609,6 @@ static void test_http_malformed_requests_get_400_and_close(void **state)
 	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
 	    "Content-Length: 3\r\n\r\n",
-	    "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
 	    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
 	    "GET / HTTP/1.1\r\nX-Shoal-Context: a\r\nx-shoal-context: b\r\n"
 	    "\r\n",
@@ -644,6 +643,55 @@ static void test_http_malformed_requests_get_400_and_close(void **state)
 		assert_true(http_conn_should_close(&c));
 		http_conn_free(&c);
 	}
+	sh_buf_free(&out);
+}
+
+/* shoal decodes chunked and nothing else: a body in any other transfer
+ * coding would be stored still coded, so it is refused unread. */
+static void test_http_transfer_codings_get_501_and_close(void **state)
+{
+	(void)state;
+	static const char *bad[] = {
+	    "PUT /kv/b/c HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n"
+	    "\r\n1\r\nz\r\n0\r\n\r\n",
+	    "PUT /kv/b/c HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n",
+	    "PUT /kv/b/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n",
+	    "PUT /kv/b/c HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n"
+	    "\r\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+	};
+	sh_buf_t out;
+	sh_buf_init(&out);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		http_conn_t c;
+		conn_init(&c, NULL);
+		assert_int_equal(http_conn_feed(&c, bad[i], strlen(bad[i])),
+		                 SH_OK);
+		if (http_conn_next(&c) != NULL)
+			fail_msg("case %zu parsed", i);
+		if (http_conn_error(&c, NULL) != 501)
+			fail_msg("case %zu: error %d", i,
+			         http_conn_error(&c, NULL));
+		const char *o = take(&c, &out);
+		assert_non_null(strstr(o, "HTTP/1.1 501 Not Implemented\r\n"));
+		assert_non_null(strstr(o, "Connection: close\r\n"));
+		assert_non_null(strstr(o, "{\"error\":\"transfer coding"));
+		assert_true(http_conn_should_close(&c));
+		http_conn_free(&c);
+	}
+	/* a lone chunked, in any case and with spaces, is still read */
+	http_conn_t c;
+	conn_init(&c, NULL);
+	feed(&c, "PUT /kv/b/c HTTP/1.1\r\nTransfer-Encoding:  ChUnKeD  \r\n"
+	         "\r\n1\r\nz\r\n0\r\n\r\n");
+	const http_req_t *r = http_conn_next(&c);
+	assert_non_null(r);
+	assert_true(r->chunked);
+	assert_int_equal(r->body_len, 1);
+	assert_int_equal(http_conn_error(&c, NULL), 0);
+	http_conn_free(&c);
 	sh_buf_free(&out);
 }
 
@@ -871,6 +919,49 @@ static void test_http_expect_100_continue(void **state)
 	feed(&c, "PUT /kv/b/k HTTP/1.1\r\nExpect: 100-continue\r\n"
 	         "Content-Length: 3\r\n\r\na");
 	assert_string_equal(take(&c, &out), "");
+	http_conn_free(&c);
+	sh_buf_free(&out);
+}
+
+/* Whether a 100 is owed is known only once every header is in: headers
+ * that arrive in two reads must not let one out in between. */
+static void test_http_expect_100_waits_for_headers(void **state)
+{
+	(void)state;
+	http_conn_cfg_t cfg;
+	http_conn_cfg_default(&cfg);
+	cfg.body_bytes_max = 1000;
+	http_conn_t c;
+	sh_buf_t out;
+	sh_buf_init(&out);
+
+	/* HTTP/1.0 gets no 100, even between the two reads */
+	conn_init(&c, &cfg);
+	feed(&c, "PUT /kv/b/e HTTP/1.0\r\nExpect: 100-continue\r\nC");
+	assert_string_equal(take(&c, &out), "");
+	feed(&c, "ontent-Length: 0\r\n\r\n");
+	const http_req_t *r = http_conn_next(&c);
+	assert_non_null(r);
+	reply_text(&c, r->seq, 200, "ok");
+	assert_null(strstr(take(&c, &out), "100 Continue"));
+	http_conn_free(&c);
+
+	/* a body over the limit gets 413 alone, no 100 before it */
+	conn_init(&c, &cfg);
+	feed(&c, "PUT /kv/b/e HTTP/1.1\r\nExpect: 100-continue\r\nC");
+	assert_string_equal(take(&c, &out), "");
+	feed(&c, "ontent-Length: 99999999\r\n\r\n");
+	const char *o = take(&c, &out);
+	assert_null(strstr(o, "100 Continue"));
+	assert_non_null(strstr(o, "413 Payload Too Large"));
+	http_conn_free(&c);
+
+	/* HTTP/1.1 with a body it will read: 100 once the headers end */
+	conn_init(&c, &cfg);
+	feed(&c, "PUT /kv/b/e HTTP/1.1\r\nExpect: 100-continue\r\nC");
+	assert_string_equal(take(&c, &out), "");
+	feed(&c, "ontent-Length: 3\r\n\r\n");
+	assert_string_equal(take(&c, &out), "HTTP/1.1 100 Continue\r\n\r\n");
 	http_conn_free(&c);
 	sh_buf_free(&out);
 }
@@ -1494,11 +1585,13 @@ int main(void)
 	        test_http_content_length_over_limit_413_unbuffered),
 	    cmocka_unit_test(test_http_chunked_body),
 	    cmocka_unit_test(test_http_malformed_requests_get_400_and_close),
+	    cmocka_unit_test(test_http_transfer_codings_get_501_and_close),
 	    cmocka_unit_test(test_http_other_versions_get_505_and_close),
 	    cmocka_unit_test(test_http_random_input_never_crashes),
 	    cmocka_unit_test(test_http_full_pipeline_pauses_parsing),
 	    cmocka_unit_test(test_http_full_pipeline_without_stash_resumes),
 	    cmocka_unit_test(test_http_expect_100_continue),
+	    cmocka_unit_test(test_http_expect_100_waits_for_headers),
 	    cmocka_unit_test(test_http_eof_answers_complete_requests),
 	    cmocka_unit_test(test_http_reply_write_format_and_checks),
 	    cmocka_unit_test(test_http_json_error_bodies),

@@ -192,14 +192,30 @@ static void test_node_dt_parse_errors(void **state)
 	    "{\"type\":\"map\",\"update\":{\"f\":{\"counter\":1}}}",
 	    "{\"type\":\"map\",\"update\":{\"f\":{\"a\":{},\"b\":{}}}}",
 	    "{\"type\":\"map\",\"remove\":[{\"name\":\"f\"}]}",
+	    /* keys holding NUL are other keys, not the name before it */
+	    "{\"type\":\"counter\",\"increment\\u0000junk\":5}",
+	    "{\"type\":\"counter\",\"increment\":1,\"type\\u0000x\":1}",
+	    "{\"type\":\"counter\",\"increment\":1,\"context\\u0000\":1}",
+	    "{\"type\":\"set\",\"add\\u0000\":[\"a\"]}",
+	    "{\"type\":\"set\",\"remove\\u0000\":[\"a\"]}",
+	    "{\"type\":\"register\",\"assign\\u0000\":\"x\"}",
+	    "{\"type\":\"map\",\"update\\u0000\":{}}",
 	};
 	node_dt_req_t *d = malloc(sizeof *d);
 	assert_non_null(d);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		assert_int_equal(dt_parse(d, bad[i]), SH_EINVAL);
+		if (dt_parse(d, bad[i]) != SH_EINVAL)
+			fail_msg("case %zu accepted: %s", i, bad[i]);
 		assert_true(d->err[0] != '\0');
 		node_dt_free(d);
 	}
+	/* the message does not pass such a key off as the known one */
+	assert_int_equal(
+	    dt_parse(d, "{\"type\":\"counter\",\"increment\\u0000j\":5}"),
+	    SH_EINVAL);
+	assert_string_equal(d->err, "unknown counter operation \"increment\""
+	                            " (the key holds a NUL byte)");
+	node_dt_free(d);
 	free(d);
 }
 
