@@ -312,6 +312,14 @@ int http_conn_take_output(http_conn_t *c, sh_buf_t *out);
 int http_conn_wants_input(const http_conn_t *c);
 
 /*
+ * http_conn_in_headers - 1 while a request has begun and its headers are
+ * not complete yet, so the shell can bound how long a client may take to
+ * send them (a client trickling a byte at a time would otherwise hold a
+ * connection open however long the idle timeout is).
+ */
+int http_conn_in_headers(const http_conn_t *c);
+
+/*
  * http_conn_should_close - 1 when, once the taken output is written, the
  * socket should be closed: the reply that closes the connection has been
  * taken, or input ended and every reply has been taken, or the connection

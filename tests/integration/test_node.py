@@ -5,6 +5,7 @@ their 4xx and the node keeps serving (pipelined and keep-alive too), a
 config file, SIGTERM exits 0."""
 
 import os
+import select
 import socket
 import subprocess
 import time
@@ -176,7 +177,29 @@ def limits(build, root):
     st = n.stats()["http"]
     check(st["connections_refused"] >= 1 and
           st["connections_idle_closed"] >= 2, "counted: %r" % st)
+    check(trickled_headers_closed(host, int(port)),
+          "headers a byte at a time: not closed in 3 s")
     check(n.stop() == 0, "stop")
+
+
+def trickled_headers_closed(host, port):
+    """Headers sent a byte every 50 ms (each byte is activity) still end
+    in a close once they began --http-idle-ms ago: 1 if the node closed
+    the connection within 3 s."""
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"GET /health HTTP/1.1\r\nX-Slow: ")
+    deadline = time.monotonic() + 3
+    try:
+        while time.monotonic() < deadline:
+            s.sendall(b"a")
+            ready, _, _ = select.select([s], [], [], 0.05)
+            if ready and s.recv(4096) == b"":
+                return 1
+    except OSError:  # reset: closed too
+        return 1
+    finally:
+        s.close()
+    return 0
 
 
 def bad_internode(n):
