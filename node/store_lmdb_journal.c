@@ -46,9 +46,11 @@
  *     journal (jr_rebuild), which holds exactly the acknowledged batches.
  *   - A journal write that fails leaves the file's state unknown (a failed
  *     fdatasync may have dropped the pages it was to write): the store is
- *     then broken and opens no batch (SH_EIO) until the node restarts and
- *     replays what the disk holds. Reads go on; the failed batch's writes
- *     stay visible, like a write that failed its quorum.
+ *     then broken until the node restarts and replays what the disk
+ *     holds. The long transaction, which holds the failed batch, is
+ *     dropped, and batches and reads fail with SH_EIO: a read of that
+ *     batch would let its dots and epochs leave the node, to be issued
+ *     again after the restart.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -208,10 +210,12 @@ static int jr_rebuild(store_t *s, journal_damage_t *damage, uint64_t *last)
 }
 
 /* The long transaction lost writes it must not hold, or all of them:
- * rebuild it, or the store is broken. */
+ * rebuild it, or the store is broken. Once broken it stays so. */
 static void jr_restore(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
+	if (l->broken)
+		return; /* nothing is read or written until a restart */
 	uint64_t last = 0;
 	int rc = jr_rebuild(s, NULL, &last);
 	uint64_t want = l->journal.next_seq - 1;
@@ -227,6 +231,20 @@ static void jr_restore(store_t *s)
 		store__set_errmsg(s, "rebuilding from the journal: %s", msg);
 		l->broken = 1;
 	}
+}
+
+/* A journal write failed (rc): the store is broken, and the long
+ * transaction, which holds the batch the disk may lack, is dropped so
+ * that no read sees it (read_txn fails once broken). */
+static void jr_break(store_t *s, int rc)
+{
+	lmdb_store_t *l = s->impl;
+	l->broken = 1;
+	store_journal_discard(&l->journal);
+	store_overlay_clear(&l->overlay);
+	lmdb__abort(s);
+	l->batch_wrote = 0;
+	store__set_errmsg(s, "journal write: %s", sh_strerror(rc));
 }
 
 /* ---- checkpoints ---- */
@@ -366,8 +384,7 @@ static int jr_commit(store_t *s)
 	}
 	int rc = store_journal_write(&l->journal);
 	if (rc != SH_OK) {
-		l->broken = 1;
-		store__set_errmsg(s, "journal write: %s", sh_strerror(rc));
+		jr_break(s, rc);
 		return SH_EIO;
 	}
 	l->muts += count;
@@ -430,9 +447,7 @@ static int jr_sealed_done(store_t *s, int rc)
 		return SH_OK;
 	}
 	if (l->record_rc < 0) {
-		l->broken = 1;
-		store__set_errmsg(s, "journal write: %s",
-		                  sh_strerror(l->record_rc));
+		jr_break(s, l->record_rc);
 	} else { /* never written */
 		store_journal_discard(&l->journal);
 		jr_restore(s);

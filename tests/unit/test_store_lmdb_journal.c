@@ -366,33 +366,71 @@ static void test_journal_big_batch_is_a_checkpoint(void **state)
 	expect(s, "after", "1");
 }
 
+/* A read's result (SH_OK or an error), the value ignored. */
+static int get_rc(store_t *s, const char *key)
+{
+	store_key_t k;
+	okey(&k, key);
+	const uint8_t *v;
+	size_t n;
+	return store_get(s, &k, &v, &n);
+}
+
+/* Make the journal's writes fail (a read-only descriptor in its place);
+ * returns the real one, for unbreak. */
+static int break_writes(fx_t *fx, int *ro)
+{
+	lmdb_store_t *l = fx->s.impl;
+	*ro = open(fx->journal, O_RDONLY | O_CLOEXEC);
+	assert_true(*ro >= 0);
+	int rw = l->journal.fd;
+	l->journal.fd = *ro;
+	return rw;
+}
+
+static void unbreak(fx_t *fx, int rw, int ro)
+{
+	((lmdb_store_t *)fx->s.impl)->journal.fd = rw;
+	close(ro);
+}
+
 /* A journal write that fails stops new batches (its state on the disk is
- * unknown); reads go on; the next open replays what the disk holds. */
+ * unknown) and reads too: the batch it held must not be read (its dots
+ * would leave the node, and be issued again after a restart). The next
+ * open replays what the disk holds. Sealed (the commit thread's write)
+ * and committed at once alike. */
 static void test_journal_write_failure_stops_batches(void **state)
 {
 	fx_t *fx = *state;
 	store_t *s = &fx->s;
+	int ro;
 	commit_put(s, "a", "1");
-	lmdb_store_t *l = s->impl;
-	int ro = open(fx->journal, O_RDONLY | O_CLOEXEC);
-	assert_true(ro >= 0);
-	int rw = l->journal.fd;
-	l->journal.fd = ro; /* its pwrite fails */
+	int rw = break_writes(fx, &ro);
 	OK(store_begin(s));
 	put_str(s, "b", "2");
 	OK(store_seal(s));
 	assert_int_equal(store_sealed_done(s, store_commit_sealed(s)), SH_EIO);
 	assert_int_equal(store_begin(s), SH_EIO);
 	assert_non_null(strstr(store_errmsg(s), "restart"));
-	expect(s, "a", "1");
-	expect(s, "b", "2"); /* like a write that failed its quorum */
-	l->journal.fd = rw;
-	close(ro);
+	assert_int_equal(get_rc(s, "b"), SH_EIO);
+	assert_int_equal(get_rc(s, "a"), SH_EIO);
+	assert_int_equal(store_flush(s), SH_EIO);
+	unbreak(fx, rw, ro);
 	fx_crash_open(fx, STORE_SYNC_BATCH);
 	expect(s, "a", "1");
 	expect(s, "b", NULL);
+
 	commit_put(s, "c", "3");
+	rw = break_writes(fx, &ro);
+	OK(store_begin(s));
+	put_str(s, "d", "4");
+	assert_int_equal(store_commit(s), SH_EIO);
+	assert_int_equal(get_rc(s, "d"), SH_EIO);
+	assert_int_equal(get_rc(s, "c"), SH_EIO);
+	unbreak(fx, rw, ro);
+	fx_crash_open(fx, STORE_SYNC_BATCH);
 	expect(s, "c", "3");
+	expect(s, "d", NULL);
 }
 
 /* The offset of the journal's record i (0-based), walking the headers'
