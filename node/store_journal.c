@@ -116,16 +116,6 @@ static int jr_sync_dir(const char *path)
 
 /* ---- open, close ---- */
 
-/* Open or create path; *created says which. -1 with errno on failure. */
-static int jr_open_fd(const char *path, int *created)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	*created = fd >= 0;
-	if (fd < 0 && errno == EEXIST)
-		fd = open(path, O_RDWR | O_CLOEXEC);
-	return fd;
-}
-
 int store_journal_open(store_journal_t *j, const char *path, uint64_t bytes)
 {
 	if (j == NULL)
@@ -137,8 +127,7 @@ int store_journal_open(store_journal_t *j, const char *path, uint64_t bytes)
 		errno = EINVAL;
 		return SH_EINVAL;
 	}
-	int created;
-	int fd = jr_open_fd(path, &created);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return SH_EIO;
 	struct stat st;
@@ -151,7 +140,11 @@ int store_journal_open(store_journal_t *j, const char *path, uint64_t bytes)
 	} else if ((uint64_t)st.st_size < bytes) {
 		rc = jr_zero_fill(fd, (uint64_t)st.st_size, bytes);
 	}
-	if (rc == SH_OK && created)
+	/* every open, not only the one that creates the file: a run that
+	 * created it may have stopped before flushing the directory, and a
+	 * power loss would then take the file, and the records written to it
+	 * since, away */
+	if (rc == SH_OK)
 		rc = jr_sync_dir(path);
 	if (rc != SH_OK) {
 		int saved = errno;

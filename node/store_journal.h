@@ -107,8 +107,9 @@ typedef struct store_journal {
 /*
  * store_journal_open - open the journal file at path, creating it (0600)
  * if absent. A file shorter than `bytes` is extended to `bytes` by
- * writing zeros, then flushed (fdatasync); on creation the directory is
- * flushed too (fsync), so the file survives a power loss. A longer file
+ * writing zeros, then flushed (fdatasync); the directory is flushed too
+ * (fsync), on every open, so the file survives a power loss even if the
+ * run that created it stopped before that flush. A longer file
  * keeps its size. Afterwards tail is 0, next_seq 1 and seed 0: call
  * store_journal_reset with the checkpoint's seq and seed, then
  * store_journal_recover, then store_journal_reset again before writing.

@@ -2,9 +2,11 @@
  * test_journal.c - the journal file (node/store_journal.h): records
  * written, reopened and replayed; torn and stale tails; a reset over an
  * older round; a full journal; a write from another thread; garbage;
- * damage in the middle told from a torn tail; rounds kept apart by seed.
+ * damage in the middle told from a torn tail; rounds kept apart by seed;
+ * the directory flushed on every open (fsync counted by a stand-in).
  * Files live in a mkdtemp directory under /tmp, removed afterwards.
  */
+#define _DEFAULT_SOURCE /* syscall */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -119,6 +122,20 @@ static int fx_replay(fx_t *fx, uint64_t after, uint64_t *last)
 {
 	got_clear(fx);
 	return store_journal_replay(&fx->j, after, collect, fx, last);
+}
+
+/* ---- directory flushes seen ---- */
+
+static int dir_syncs;
+
+/* Takes the place of libc's fsync in this executable (the journal's code
+ * is linked in), does what it does, and counts the directories flushed. */
+int fsync(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		dir_syncs++;
+	return (int)syscall(SYS_fsync, fd);
 }
 
 /* ---- the records the tests write ---- */
@@ -874,6 +891,20 @@ static void test_journal_stale_round_does_not_chain(void **state)
 	assert_int_equal(d.next_seq, 0);
 }
 
+/* Every open flushes the directory, not only the one that creates the
+ * file: the run that created it may have stopped before its flush. */
+static void test_journal_open_syncs_dir(void **state)
+{
+	fx_t *fx = *state;
+	dir_syncs = 0;
+	fx_open(fx, 64 * KIB);
+	assert_int_equal(dir_syncs, 1);
+	fx_reopen(fx, 64 * KIB); /* exists, its size already */
+	assert_int_equal(dir_syncs, 2);
+	fx_reopen(fx, 128 * KIB); /* exists, extended */
+	assert_int_equal(dir_syncs, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -903,6 +934,8 @@ int main(void)
 	                                    fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_journal_stale_round_does_not_chain, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_open_syncs_dir,
+	                                    fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
