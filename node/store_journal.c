@@ -6,7 +6,8 @@
  * Replay parses bytes from the disk, which may be torn, stale or garbage:
  * every length is checked against what is left before it is used, and a
  * record's mutations reach the callback only after the whole record
- * checked out.
+ * checked out. Recovery (at open) also tells a torn last record from
+ * one damaged in the middle, by looking past it for a later record.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,8 @@
 #define JR_READ_CHUNK ((size_t)1 << 20) /* bytes read ahead on replay */
 #define JR_KEEP_BYTES ((size_t)1 << 20) /* record memory kept for reuse */
 #define JR_MUT_MIN    4                 /* op, space, key_len */
+/* the shortest record: a DEL of a one-byte key */
+#define JR_REC_MIN (JR_HDR + JR_MUT_MIN + 1)
 
 /* ---- little-endian fields (byte by byte: no alignment assumed) ---- */
 
@@ -113,16 +116,6 @@ static int jr_sync_dir(const char *path)
 
 /* ---- open, close ---- */
 
-/* Open or create path; *created says which. -1 with errno on failure. */
-static int jr_open_fd(const char *path, int *created)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	*created = fd >= 0;
-	if (fd < 0 && errno == EEXIST)
-		fd = open(path, O_RDWR | O_CLOEXEC);
-	return fd;
-}
-
 int store_journal_open(store_journal_t *j, const char *path, uint64_t bytes)
 {
 	if (j == NULL)
@@ -134,8 +127,7 @@ int store_journal_open(store_journal_t *j, const char *path, uint64_t bytes)
 		errno = EINVAL;
 		return SH_EINVAL;
 	}
-	int created;
-	int fd = jr_open_fd(path, &created);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return SH_EIO;
 	struct stat st;
@@ -148,7 +140,11 @@ int store_journal_open(store_journal_t *j, const char *path, uint64_t bytes)
 	} else if ((uint64_t)st.st_size < bytes) {
 		rc = jr_zero_fill(fd, (uint64_t)st.st_size, bytes);
 	}
-	if (rc == SH_OK && created)
+	/* every open, not only the one that creates the file: a run that
+	 * created it may have stopped before flushing the directory, and a
+	 * power loss would then take the file, and the records written to it
+	 * since, away */
+	if (rc == SH_OK)
 		rc = jr_sync_dir(path);
 	if (rc != SH_OK) {
 		int saved = errno;
@@ -278,10 +274,11 @@ void store_journal_discard(store_journal_t *j)
 	jr_rec_clear(j);
 }
 
-void store_journal_reset(store_journal_t *j, uint64_t seq)
+void store_journal_reset(store_journal_t *j, uint64_t seq, uint64_t seed)
 {
 	j->tail = 0;
 	j->next_seq = seq + 1;
+	j->seed = seed;
 }
 
 /* ---- writing ---- */
@@ -298,7 +295,7 @@ int store_journal_write(store_journal_t *j)
 	put_le(h + 8, j->next_seq, 8);
 	put_le(h + 16, j->rec.len - JR_HDR, 4);
 	put_le(h + 20, j->count, 4);
-	put_le(h, XXH3_64bits(h + 8, j->rec.len - 8), 8);
+	put_le(h, XXH3_64bits_withSeed(h + 8, j->rec.len - 8, j->seed), 8);
 	if (jr_pwrite_all(j->fd, h, j->rec.len, j->tail) != 0 ||
 	    jr_datasync(j->fd) != 0)
 		return SH_EIO;
@@ -310,10 +307,12 @@ int store_journal_write(store_journal_t *j)
 
 /* ---- replay ---- */
 
-/* A read-ahead window over the file: [off, off + buf.len). */
+/* A read-ahead window over the file: [off, off + buf.len); records are
+ * checked with the round's seed. */
 typedef struct jr_reader {
 	int fd;
 	uint64_t size;
+	uint64_t seed;
 	uint64_t off;
 	sh_buf_t buf;
 } jr_reader_t;
@@ -428,7 +427,7 @@ static int jr_record(jr_reader_t *r, uint64_t off, uint64_t *seq,
 	rc = jr_read(r, off, JR_HDR + plen, &h);
 	if (rc <= 0)
 		return rc;
-	if (XXH3_64bits(h + 8, JR_HDR - 8 + plen) != sum ||
+	if (XXH3_64bits_withSeed(h + 8, JR_HDR - 8 + plen, r->seed) != sum ||
 	    jr_walk(h + JR_HDR, plen, count, *seq, NULL, NULL) != SH_OK)
 		return 0;
 	*rec = h;
@@ -436,18 +435,21 @@ static int jr_record(jr_reader_t *r, uint64_t off, uint64_t *seq,
 	return 1;
 }
 
-int store_journal_replay(store_journal_t *j, uint64_t after_seq,
-                         int (*fn)(void *arg, uint64_t seq,
-                                   const journal_mut_t *m),
-                         void *arg, uint64_t *last_seq)
+/*
+ * Replay from offset 0 through r (see store_journal_replay); *end gets
+ * the offset of the record it stopped at (the file's size, or past it,
+ * if the records ran to the end).
+ */
+static int jr_replay(jr_reader_t *r, uint64_t after_seq,
+                     int (*fn)(void *, uint64_t, const journal_mut_t *),
+                     void *arg, uint64_t *last_seq, uint64_t *end)
 {
-	jr_reader_t r = {.fd = j->fd, .size = j->size};
 	uint64_t off = 0, prev = 0, seq, len;
 	const uint8_t *rec;
 	int rc;
 	*last_seq = after_seq;
 	/* each record is over JR_HDR bytes: at most size / JR_HDR turns */
-	while ((rc = jr_record(&r, off, &seq, &rec, &len)) == 1) {
+	while ((rc = jr_record(r, off, &seq, &rec, &len)) == 1) {
 		if (off == 0 && seq > after_seq && seq - after_seq > 1) {
 			rc = SH_EIO; /* records after_seq + 1... are missing */
 			break;
@@ -465,6 +467,123 @@ int store_journal_replay(store_journal_t *j, uint64_t after_seq,
 		prev = seq;
 		off += len;
 	}
-	sh_buf_free(&r.buf);
+	*end = off;
 	return rc < 0 ? rc : SH_OK;
+}
+
+int store_journal_replay(store_journal_t *j, uint64_t after_seq,
+                         int (*fn)(void *arg, uint64_t seq,
+                                   const journal_mut_t *m),
+                         void *arg, uint64_t *last_seq)
+{
+	jr_reader_t r = {.fd = j->fd, .size = j->size, .seed = j->seed};
+	uint64_t end;
+	int rc = jr_replay(&r, after_seq, fn, arg, last_seq, &end);
+	sh_buf_free(&r.buf);
+	return rc;
+}
+
+/*
+ * Could a record with this seq at off be one of the round's, written
+ * after the record at `from` that follows `last`? Records last + 1 ..
+ * seq - 1 would lie between, each at least JR_REC_MIN bytes. This cheap
+ * test comes before the checksum at every offset; gap_max, the most
+ * records the rest of the file holds, turns most bytes away without the
+ * division.
+ */
+static int jr_could_follow(uint64_t seq, uint64_t off, uint64_t from,
+                           uint64_t last, uint64_t gap_max)
+{
+	return seq > last && seq - last - 1 <= gap_max &&
+	       seq - last - 1 <= (off - from) / JR_REC_MIN;
+}
+
+/*
+ * The bytes from off to the end of the read-ahead window at *p, *n of
+ * them, read anew when the window holds fewer than a record's header
+ * and payload's shortest. 1, 0 if the file ends first, SH_EIO / SH_ENOMEM.
+ */
+static int jr_read_on(jr_reader_t *r, uint64_t off, const uint8_t **p,
+                      uint64_t *n)
+{
+	if (off >= r->off && off + JR_REC_MIN <= r->off + r->buf.len) {
+		*p = r->buf.data + (off - r->off);
+		*n = r->off + r->buf.len - off;
+		return 1;
+	}
+	*n = r->size - off < JR_READ_CHUNK ? r->size - off : JR_READ_CHUNK;
+	return jr_read(r, off, *n, p);
+}
+
+/*
+ * The first offset i of p[0..n) at which a seq could follow (see
+ * jr_could_follow), or one where fewer than JR_REC_MIN bytes are left.
+ * The seq field is shifted along a byte at a time, not read again.
+ */
+static uint64_t jr_skip(const uint8_t *p, uint64_t n, uint64_t off,
+                        uint64_t from, uint64_t last, uint64_t gap_max)
+{
+	uint64_t i = 0, seq = get_le(p + 8, 8);
+	while (i + JR_REC_MIN <= n &&
+	       !jr_could_follow(seq, off + i, from, last, gap_max)) {
+		seq = seq >> 8 | (uint64_t)p[i + 16] << 56;
+		i++;
+	}
+	return i;
+}
+
+/*
+ * Look at every offset from `from` on for a valid record that could
+ * follow last (jr_could_follow). 1 with d->next_off and d->next_seq if
+ * one is there, 0 if not, or SH_EIO / SH_ENOMEM. Reads the file once,
+ * a window at a time, and checksums only the candidates.
+ */
+static int jr_find_later(jr_reader_t *r, uint64_t from, uint64_t last,
+                         journal_damage_t *d)
+{
+	uint64_t off = from, gap_max = (r->size - from) / JR_REC_MIN;
+	/* each turn moves off forward by at least one byte */
+	while (off + JR_REC_MIN <= r->size) {
+		const uint8_t *p;
+		uint64_t n;
+		int rc = jr_read_on(r, off, &p, &n);
+		if (rc <= 0)
+			return rc;
+		uint64_t i = jr_skip(p, n, off, from, last, gap_max);
+		off += i;
+		if (i + JR_REC_MIN > n)
+			continue; /* the window is done: read the next one */
+		uint64_t seq, len;
+		const uint8_t *rec;
+		rc = jr_record(r, off, &seq, &rec, &len);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			d->next_off = off;
+			d->next_seq = seq;
+			return 1;
+		}
+		off++;
+	}
+	return 0;
+}
+
+int store_journal_recover(store_journal_t *j, uint64_t after_seq,
+                          int (*fn)(void *arg, uint64_t seq,
+                                    const journal_mut_t *m),
+                          void *arg, uint64_t *last_seq,
+                          journal_damage_t *damage)
+{
+	jr_reader_t r = {.fd = j->fd, .size = j->size, .seed = j->seed};
+	uint64_t end;
+	memset(damage, 0, sizeof(*damage));
+	int rc = jr_replay(&r, after_seq, fn, arg, last_seq, &end);
+	if (rc == SH_OK && end < r.size) {
+		rc = jr_find_later(&r, end, *last_seq, damage);
+		damage->bad_off = end;
+		if (rc == 1)
+			rc = SH_EIO;
+	}
+	sh_buf_free(&r.buf);
+	return rc;
 }

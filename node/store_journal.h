@@ -18,9 +18,18 @@
  * from offset 0; after the last one come zeros, or stale records of an
  * earlier round. A record never straddles the end of the file.
  *
+ * ROUNDS. The records from one reset to the next are a round. Each round
+ * has a seed, a random number its owner picks at the checkpoint that
+ * starts it and keeps with the checkpoint (store_lmdb_journal.c: in LMDB's
+ * meta); every checksum of the round is seeded with it. So a stale
+ * record of an earlier round fails the checksum and never continues a
+ * round, even where its seq would fit, and no value stored in a payload
+ * can pass for a record. Journals written before seeds existed have
+ * seed 0 (XXH3_64bits_withSeed with seed 0 is XXH3_64bits).
+ *
  * RECORD, little-endian, no padding:
- *   u64 checksum      XXH3_64bits over the 16 header bytes that follow
- *                     and the payload
+ *   u64 checksum      XXH3_64bits_withSeed, with the round's seed, over
+ *                     the 16 header bytes that follow and the payload
  *   u64 seq           1, 2, 3 ... one more than the record before it
  *   u32 payload_len   bytes of payload after this 24-byte header
  *   u32 count         mutations in the payload (at least 1)
@@ -35,6 +44,13 @@
  *   and nothing else: the mutations end exactly at payload_len.
  * The end of the journal is the first record that breaks any of this (a
  * torn write, zeros, an older round's record): replay stops there.
+ *
+ * DAMAGE. Only one record is written at a time, each after the one before
+ * it is on the disk, so only the last record can be torn: a valid record
+ * of the round further on, with a seq above the last one replayed, means
+ * the record replay stopped at was damaged after later ones were
+ * acknowledged. store_journal_recover looks for one (at open) and
+ * refuses the journal rather than drop them.
  *
  * Threads: a store_journal_t belongs to one thread (the owner), except
  * store_journal_write, which another thread may run while the owner does
@@ -83,6 +99,7 @@ typedef struct store_journal {
 	uint64_t size;     /* the file's size in bytes */
 	uint64_t tail;     /* where the next record goes */
 	uint64_t next_seq; /* the next record's sequence number */
+	uint64_t seed;     /* the round's checksum seed (see ROUNDS) */
 	sh_buf_t rec;      /* the record being built: header room, payload */
 	uint32_t count;    /* mutations in rec */
 } store_journal_t;
@@ -90,10 +107,12 @@ typedef struct store_journal {
 /*
  * store_journal_open - open the journal file at path, creating it (0600)
  * if absent. A file shorter than `bytes` is extended to `bytes` by
- * writing zeros, then flushed (fdatasync); on creation the directory is
- * flushed too (fsync), so the file survives a power loss. A longer file
- * keeps its size. Afterwards tail is 0 and next_seq 1: call
- * store_journal_replay, then store_journal_reset, before writing.
+ * writing zeros, then flushed (fdatasync); the directory is flushed too
+ * (fsync), on every open, so the file survives a power loss even if the
+ * run that created it stopped before that flush. A longer file
+ * keeps its size. Afterwards tail is 0, next_seq 1 and seed 0: call
+ * store_journal_reset with the checkpoint's seq and seed, then
+ * store_journal_recover, then store_journal_reset again before writing.
  * Errors: SH_EINVAL (j or path NULL, bytes < STORE_JOURNAL_BYTES_MIN),
  * SH_ENOMEM, SH_EIO (errno says why: open, fstat, write or flush failed,
  * or path is not a regular file). On error nothing needs closing.
@@ -110,7 +129,8 @@ void store_journal_close(store_journal_t *j);
  * number above after_seq, in order. Records must follow one another
  * (seq +1 each); those up to after_seq (already in the store) are
  * skipped. Replay ends, with SH_OK, at the first record that is invalid
- * (checksum, a length past the end of the file, a malformed mutation) or
+ * (checksum with j->seed, a length past the end of the file, a
+ * malformed mutation) or
  * does not follow the one before it; so a journal whose first record is
  * invalid, or whose records all have a seq up to after_seq (the round
  * before the last checkpoint), replays nothing. No mutation of a record is
@@ -127,12 +147,39 @@ int store_journal_replay(store_journal_t *j, uint64_t after_seq,
                                    const journal_mut_t *m),
                          void *arg, uint64_t *last_seq);
 
+/* Where store_journal_recover found the journal damaged. */
+typedef struct journal_damage {
+	uint64_t bad_off;  /* the record replay stopped at */
+	uint64_t next_off; /* a valid record of the round after it */
+	uint64_t next_seq; /* its seq, above the last one replayed; 0: none */
+} journal_damage_t;
+
 /*
- * store_journal_reset - after a checkpoint that holds every record up to
- * seq: the next record is seq + 1, written at offset 0. No IO. The record
- * being built, if any, is kept (it will be seq + 1).
+ * store_journal_recover - store_journal_replay, then, when it stopped
+ * before the end of the file, a look at every offset after that for a
+ * valid record of the round (j->seed) with a seq above *last_seq that
+ * could follow it (the records between fit in between). Finding one
+ * means damage in the middle (see DAMAGE): SH_EIO, with *damage filled
+ * in, after fn has seen the records before the damaged one (the caller
+ * drops them). Else as store_journal_replay, with damage->next_seq 0.
+ * For opening: the look reads the rest of the file (32 MiB of older
+ * rounds take some 30 ms, optimized); the owner alone writes the file
+ * afterwards, so later replays need not look again.
  */
-void store_journal_reset(store_journal_t *j, uint64_t seq);
+int store_journal_recover(store_journal_t *j, uint64_t after_seq,
+                          int (*fn)(void *arg, uint64_t seq,
+                                    const journal_mut_t *m),
+                          void *arg, uint64_t *last_seq,
+                          journal_damage_t *damage);
+
+/*
+ * store_journal_reset - start a round: after a checkpoint that holds
+ * every record up to seq, the next record is seq + 1, written at offset
+ * 0, its checksum seeded with seed (replay checks records with it too).
+ * A new round takes a new random seed; opening takes the checkpoint's.
+ * No IO. The record being built, if any, is kept (it will be seq + 1).
+ */
+void store_journal_reset(store_journal_t *j, uint64_t seq, uint64_t seed);
 
 /*
  * Building the next record (owner thread). Each call appends one mutation

@@ -140,14 +140,16 @@ static void read_release(store_t *s)
 static int read_txn(store_t *s, MDB_txn **txn)
 {
 	lmdb_store_t *l = s->impl;
+	/* before the batch's transaction: a broken store has none, and a
+	 * batch that never reached the disk must not be read */
+	if (l->broken) {
+		store__set_errmsg(s, "the journal is broken (a write or a "
+		                     "rebuild failed): restart the node");
+		return SH_EIO;
+	}
 	if (l->wtxn != NULL) {
 		*txn = l->wtxn;
 		return SH_OK;
-	}
-	if (l->broken) { /* the journaled writes are lost to this run */
-		store__set_errmsg(s, "the journal could not be replayed: "
-		                     "restart the node");
-		return SH_EIO;
 	}
 	if (l->rtxn_live) {
 		*txn = l->rtxn;

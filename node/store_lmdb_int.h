@@ -44,6 +44,7 @@ typedef struct lmdb_store {
 	int journal_is_open;
 	uint64_t ckpt_seq;    /* the last journal record LMDB holds */
 	uint64_t ckpt_next;   /* the sealed checkpoint's ckpt_seq */
+	uint64_t seed_next;   /* and the seed of the round it starts */
 	uint64_t muts;        /* journaled mutations since the checkpoint */
 	uint64_t ckpt_muts;   /* a checkpoint when muts would reach it */
 	uint32_t sealed_muts; /* mutations of the sealed record */

@@ -16,8 +16,9 @@
  *     one fdatasync); meanwhile reads see the sealed batch
  *     (STORE_SEAL_READS_BATCH: a reply about a key it wrote waits).
  *   - A checkpoint commits the long transaction durably, with the
- *     sequence number of the last journal record it holds under the meta
- *     key "journal"; the journal then starts again at its beginning. It
+ *     sequence number of the last journal record it holds and the seed of
+ *     the next round (store_journal.h, ROUNDS) under the meta key
+ *     "journal"; the journal then starts again at its beginning. It
  *     replaces a batch's record when the journal has grown past
  *     JR_CKPT_BYTES or the checkpoint_mutations of store_lmdb_cfg_t
  *     (which bounds the memory the transaction's dirty pages hold, and
@@ -36,20 +37,25 @@
  *   - Opening replays the records after the checkpoint's, in any sync
  *     mode (a node that ran with --sync batch may have crashed), and
  *     commits them as a checkpoint. With --sync none the journal file is
- *     then removed.
+ *     then removed. A journal damaged in the middle (a valid record after
+ *     the one replay stopped at) is refused: the open fails and changes
+ *     nothing, rather than drop the acknowledged records after the damage.
  *   - A dropped batch (doomed by a failed write, or aborted) leaves its
  *     writes in the long transaction, among acknowledged ones: the
  *     transaction is dropped and rebuilt from the checkpoint and the
  *     journal (jr_rebuild), which holds exactly the acknowledged batches.
  *   - A journal write that fails leaves the file's state unknown (a failed
  *     fdatasync may have dropped the pages it was to write): the store is
- *     then broken and opens no batch (SH_EIO) until the node restarts and
- *     replays what the disk holds. Reads go on; the failed batch's writes
- *     stay visible, like a write that failed its quorum.
+ *     then broken until the node restarts and replays what the disk
+ *     holds. The long transaction, which holds the failed batch, is
+ *     dropped, and batches and reads fail with SH_EIO: a read of that
+ *     batch would let its dots and epochs leave the node, to be issued
+ *     again after the restart.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/sh_assert.h"
@@ -61,37 +67,56 @@
 #define JR_META_KEY      "journal"
 #define JR_REBUILD_TRIES 8 /* map growths a rebuild may need */
 
-/* ---- the checkpoint's sequence number in meta ---- */
+/* ---- the checkpoint's sequence number and seed in meta ---- */
 
-static int jr_seq_read(store_t *s, uint64_t *seq)
+/* meta "journal": the seq (8 bytes, big-endian), then the next round's
+ * seed (8 more; absent before seeds existed: seed 0). */
+static int jr_seq_read(store_t *s, uint64_t *seq, uint64_t *seed)
 {
 	store_key_t k;
 	sh_assert(store_key_meta(&k, JR_META_KEY) == SH_OK);
 	const uint8_t *v;
 	size_t n;
 	int rc = lmdb__get(s, &k, &v, &n);
-	if (rc == SH_ENOTFOUND) {
-		*seq = 0;
+	*seq = 0;
+	*seed = 0;
+	if (rc == SH_ENOTFOUND)
 		return SH_OK;
-	}
 	if (rc != SH_OK)
 		return rc;
-	if (n != 8) {
-		store__set_errmsg(s, "meta %s: %zu bytes, not 8", JR_META_KEY,
-		                  n);
+	if (n != 8 && n != 16) {
+		store__set_errmsg(s, "meta %s: %zu bytes, not 8 or 16",
+		                  JR_META_KEY, n);
 		return SH_EIO;
 	}
 	*seq = store__get_be64(v);
+	if (n == 16)
+		*seed = store__get_be64(v + 8);
 	return SH_OK;
 }
 
-static int jr_seq_write(store_t *s, uint64_t seq)
+static int jr_seq_write(store_t *s, uint64_t seq, uint64_t seed)
 {
 	store_key_t k;
 	sh_assert(store_key_meta(&k, JR_META_KEY) == SH_OK);
-	uint8_t v[8];
+	uint8_t v[16];
 	store__put_be64(v, seq);
+	store__put_be64(v + 8, seed);
 	return lmdb__put(s, &k, v, sizeof(v));
+}
+
+/* A new round's seed: random, so that no record of an earlier round, and
+ * no stored value, passes for one of the round. */
+static int jr_new_seed(store_t *s, uint64_t *seed)
+{
+	ssize_t n;
+	do
+		n = getrandom(seed, sizeof(*seed), 0);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(*seed))
+		return SH_OK;
+	store__set_errmsg(s, "getrandom: %s", strerror(errno));
+	return SH_EIO;
 }
 
 /* ---- writes: the transaction and the overlay ---- */
@@ -154,9 +179,11 @@ static int jr_apply(void *arg, uint64_t seq, const journal_mut_t *m)
 /*
  * Open the long transaction on the checkpoint and replay the journal's
  * records after it; *last is the last one replayed. A full map is grown
- * (by the failed write) and the replay tried again.
+ * (by the failed write) and the replay tried again. With damage (at
+ * open), the replay also looks for damage in the middle
+ * (store_journal_recover).
  */
-static int jr_rebuild(store_t *s, uint64_t *last)
+static int jr_rebuild(store_t *s, journal_damage_t *damage, uint64_t *last)
 {
 	lmdb_store_t *l = s->impl;
 	int rc = SH_EFULL;
@@ -167,7 +194,10 @@ static int jr_rebuild(store_t *s, uint64_t *last)
 		}
 		store_overlay_clear(&l->overlay);
 		rc = lmdb__begin(s);
-		if (rc == SH_OK)
+		if (rc == SH_OK && damage != NULL)
+			rc = store_journal_recover(&l->journal, l->ckpt_seq,
+			                           jr_apply, s, last, damage);
+		else if (rc == SH_OK)
 			rc = store_journal_replay(&l->journal, l->ckpt_seq,
 			                          jr_apply, s, last);
 	}
@@ -180,12 +210,14 @@ static int jr_rebuild(store_t *s, uint64_t *last)
 }
 
 /* The long transaction lost writes it must not hold, or all of them:
- * rebuild it, or the store is broken. */
+ * rebuild it, or the store is broken. Once broken it stays so. */
 static void jr_restore(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
+	if (l->broken)
+		return; /* nothing is read or written until a restart */
 	uint64_t last = 0;
-	int rc = jr_rebuild(s, &last);
+	int rc = jr_rebuild(s, NULL, &last);
 	uint64_t want = l->journal.next_seq - 1;
 	if (rc == SH_OK && last != want) {
 		store__set_errmsg(s, "journal replay ended at %llu, not %llu",
@@ -201,6 +233,20 @@ static void jr_restore(store_t *s)
 	}
 }
 
+/* A journal write failed (rc): the store is broken, and the long
+ * transaction, which holds the batch the disk may lack, is dropped so
+ * that no read sees it (read_txn fails once broken). */
+static void jr_break(store_t *s, int rc)
+{
+	lmdb_store_t *l = s->impl;
+	l->broken = 1;
+	store_journal_discard(&l->journal);
+	store_overlay_clear(&l->overlay);
+	lmdb__abort(s);
+	l->batch_wrote = 0;
+	store__set_errmsg(s, "journal write: %s", sh_strerror(rc));
+}
+
 /* ---- checkpoints ---- */
 
 static int jr_checkpoint_due(const lmdb_store_t *l)
@@ -212,20 +258,24 @@ static int jr_checkpoint_due(const lmdb_store_t *l)
 }
 
 /* Turn the open batch into a checkpoint: its record is dropped (the
- * LMDB commit holds its writes) and meta names the last record written. */
+ * LMDB commit holds its writes) and meta names the last record written,
+ * and the seed of the round the checkpoint starts. */
 static int jr_checkpoint_prepare(store_t *s)
 {
 	lmdb_store_t *l = s->impl;
 	store_journal_discard(&l->journal);
 	l->ckpt_next = l->journal.next_seq - 1;
-	return jr_seq_write(s, l->ckpt_next);
+	int rc = jr_new_seed(s, &l->seed_next);
+	if (rc != SH_OK)
+		return rc;
+	return jr_seq_write(s, l->ckpt_next, l->seed_next);
 }
 
 static void jr_checkpoint_done(lmdb_store_t *l)
 {
 	store_overlay_clear(&l->overlay);
 	l->ckpt_seq = l->ckpt_next;
-	store_journal_reset(&l->journal, l->ckpt_seq);
+	store_journal_reset(&l->journal, l->ckpt_seq, l->seed_next);
 	l->muts = 0;
 	l->checkpoints++;
 }
@@ -334,8 +384,7 @@ static int jr_commit(store_t *s)
 	}
 	int rc = store_journal_write(&l->journal);
 	if (rc != SH_OK) {
-		l->broken = 1;
-		store__set_errmsg(s, "journal write: %s", sh_strerror(rc));
+		jr_break(s, rc);
 		return SH_EIO;
 	}
 	l->muts += count;
@@ -398,9 +447,7 @@ static int jr_sealed_done(store_t *s, int rc)
 		return SH_OK;
 	}
 	if (l->record_rc < 0) {
-		l->broken = 1;
-		store__set_errmsg(s, "journal write: %s",
-		                  sh_strerror(l->record_rc));
+		jr_break(s, l->record_rc);
 	} else { /* never written */
 		store_journal_discard(&l->journal);
 		jr_restore(s);
@@ -480,30 +527,52 @@ uint64_t store_lmdb_checkpoints(const store_t *s)
 
 /* ---- opening ---- */
 
-/* Replay what the journal holds after the checkpoint, and commit it as
- * a checkpoint. */
-static int jr_recover(store_t *s)
+/* The replay at open failed: say why, naming the journal file (path). */
+static void jr_recover_failed(store_t *s, const char *path, int rc,
+                              const journal_damage_t *d)
 {
-	lmdb_store_t *l = s->impl;
-	int rc = jr_seq_read(s, &l->ckpt_seq);
-	if (rc != SH_OK)
-		return rc;
-	uint64_t last = l->ckpt_seq;
-	rc = jr_rebuild(s, &last);
-	if (rc != SH_OK) {
-		char msg[STORE_ERRMSG_BYTES];
-		memcpy(msg, s->errmsg, sizeof(msg));
+	char msg[STORE_ERRMSG_BYTES];
+	memcpy(msg, s->errmsg, sizeof(msg));
+	if (d->next_seq == 0) {
 		store__set_errmsg(s, "journal replay: %s (%s)", sh_strerror(rc),
 		                  msg);
+		return;
+	}
+	store__set_errmsg(
+	    s,
+	    "journal %s damaged in the middle: bad record at byte "
+	    "%llu, valid seq %llu at byte %llu",
+	    path, (unsigned long long)d->bad_off,
+	    (unsigned long long)d->next_seq, (unsigned long long)d->next_off);
+}
+
+/*
+ * Replay what the journal holds after the checkpoint, and commit it as
+ * a checkpoint, which starts a new round. Nothing replayed: the round
+ * goes on, with the checkpoint's seed. A journal damaged in the middle
+ * fails the open with nothing changed, so that an operator can act.
+ */
+static int jr_recover(store_t *s, const char *path)
+{
+	lmdb_store_t *l = s->impl;
+	uint64_t seed;
+	int rc = jr_seq_read(s, &l->ckpt_seq, &seed);
+	if (rc != SH_OK)
+		return rc;
+	store_journal_reset(&l->journal, l->ckpt_seq, seed);
+	uint64_t last = l->ckpt_seq;
+	journal_damage_t damage = {0};
+	rc = jr_rebuild(s, &damage, &last);
+	if (rc != SH_OK) {
+		jr_recover_failed(s, path, rc, &damage);
 		return rc;
 	}
 	if (last == l->ckpt_seq) { /* nothing to replay */
 		mdb_txn_abort(l->wtxn);
 		l->wtxn = NULL;
-		store_journal_reset(&l->journal, l->ckpt_seq);
 		return SH_OK;
 	}
-	store_journal_reset(&l->journal, last);
+	store_journal_reset(&l->journal, last, seed);
 	return jr_checkpoint_now(s);
 }
 
@@ -520,7 +589,7 @@ int lmdb__journal_open(store_t *s, const char *dir)
 		return rc;
 	}
 	l->journal_is_open = 1;
-	rc = jr_recover(s);
+	rc = jr_recover(s, path);
 	if (rc != SH_OK || l->journaled)
 		return rc;
 	/* --sync none commits without a flush: flush before the journal

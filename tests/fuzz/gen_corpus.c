@@ -1012,7 +1012,7 @@ static void gen_journal_stale(void)
 	for (int i = 0; i < 4; i++)
 		journal_rec(&g, "key", 8);
 	size_t used = (size_t)store_journal_used(&g.j);
-	store_journal_reset(&g.j, 4);
+	store_journal_reset(&g.j, 4, 0);
 	journal_rec(&g, "key", 8);
 	journal_put(&g, "stale-after-4", 0, 4, used, 1);
 	journal_put(&g, "stale-after-0", 0, 0, used, 0);
@@ -1026,7 +1026,7 @@ static void gen_journal_edges(void)
 	gen_journal_t g;
 
 	journal_open(&g, STORE_JOURNAL_BYTES_MIN);
-	store_journal_reset(&g.j, UINT64_MAX - 2);
+	store_journal_reset(&g.j, UINT64_MAX - 2, 0);
 	for (int i = 0; i < 3; i++)
 		journal_rec(&g, "w", 1);
 	journal_put(&g, "wrap", 2, 0xff, (size_t)store_journal_used(&g.j), 0);

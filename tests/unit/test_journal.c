@@ -1,9 +1,12 @@
 /*
  * test_journal.c - the journal file (node/store_journal.h): records
  * written, reopened and replayed; torn and stale tails; a reset over an
- * older round; a full journal; a write from another thread; garbage.
+ * older round; a full journal; a write from another thread; garbage;
+ * damage in the middle told from a torn tail; rounds kept apart by seed;
+ * the directory flushed on every open (fsync counted by a stand-in).
  * Files live in a mkdtemp directory under /tmp, removed afterwards.
  */
+#define _DEFAULT_SOURCE /* syscall */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -118,6 +122,20 @@ static int fx_replay(fx_t *fx, uint64_t after, uint64_t *last)
 {
 	got_clear(fx);
 	return store_journal_replay(&fx->j, after, collect, fx, last);
+}
+
+/* ---- directory flushes seen ---- */
+
+static int dir_syncs;
+
+/* Takes the place of libc's fsync in this executable (the journal's code
+ * is linked in), does what it does, and counts the directories flushed. */
+int fsync(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		dir_syncs++;
+	return (int)syscall(SYS_fsync, fd);
 }
 
 /* ---- the records the tests write ---- */
@@ -350,7 +368,7 @@ static void test_journal_reset_over_stale(void **state)
 	uint64_t offs[NRECS + 1], last = 0;
 	fx_open(fx, 256 * KIB);
 	write_specs(&fx->j, offs);
-	store_journal_reset(&fx->j, NRECS);
+	store_journal_reset(&fx->j, NRECS, 0);
 	assert_int_equal(store_journal_used(&fx->j), 0);
 	/* the new record is as long as the old first one, so the old second
 	 * record (valid, seq 2) follows it */
@@ -380,7 +398,7 @@ static void test_journal_gap(void **state)
 	fx_t *fx = *state;
 	uint64_t last = 99;
 	fx_open(fx, 256 * KIB);
-	store_journal_reset(&fx->j, 9);
+	store_journal_reset(&fx->j, 9, 0);
 	write_specs(&fx->j, NULL); /* seqs 10..14 */
 	assert_int_equal(fx_replay(fx, 0, &last), SH_EIO);
 	assert_int_equal(fx->n, 0);
@@ -391,7 +409,7 @@ static void test_journal_gap(void **state)
 	check_specs(fx, 1, NRECS, 9);
 	/* a record 1 over record 10 (the same length): 11.. behind it are
 	 * valid but do not follow it, so the journal ends there */
-	store_journal_reset(&fx->j, 0);
+	store_journal_reset(&fx->j, 0, 0);
 	spec_add(&fx->j, &SPECS[0]);
 	spec_add(&fx->j, &SPECS[1]);
 	assert_int_equal(store_journal_write(&fx->j), SH_OK);
@@ -644,6 +662,12 @@ static void test_journal_garbage(void **state)
 	assert_int_equal(fx_replay(fx, 0, &last), SH_OK);
 	assert_int_equal(last, 0);
 	assert_int_equal(fx->n, 0);
+	/* nor does the look for damage find a record among them */
+	journal_damage_t d;
+	assert_int_equal(
+	    store_journal_recover(&fx->j, 0, collect, fx, &last, &d), SH_OK);
+	assert_int_equal(d.next_seq, 0);
+	assert_int_equal(fx->n, 0);
 
 	size_t parsed = 0;
 	for (int it = 0; it < 2000; it++) {
@@ -758,6 +782,129 @@ static void test_journal_large(void **state)
 	free(val);
 }
 
+/* Write n records of one PUT each (key "k", value i bytes of i) with
+ * seqs after..after + n, on a reset(after, seed); offs[i] is record i's
+ * offset (0-based), offs[n] the tail. */
+static void write_puts(store_journal_t *j, uint64_t after, uint64_t seed, int n,
+                       uint64_t *offs)
+{
+	uint8_t val[64];
+	store_journal_reset(j, after, seed);
+	for (int i = 0; i < n; i++) {
+		offs[i] = store_journal_used(j);
+		memset(val, i, sizeof(val));
+		assert_int_equal(store_journal_put(j, STORE_OBJECTS,
+		                                   (const uint8_t *)"k", 1, val,
+		                                   (size_t)i % sizeof(val)),
+		                 SH_OK);
+		assert_int_equal(store_journal_write(j), SH_OK);
+	}
+	offs[n] = store_journal_used(j);
+}
+
+static void flip_bit(const char *path, uint64_t at)
+{
+	uint8_t b;
+	peek(path, at, &b, 1);
+	b ^= 0x10;
+	poke(path, at, &b, 1);
+}
+
+static int recover(fx_t *fx, uint64_t after, uint64_t *last,
+                   journal_damage_t *d)
+{
+	got_clear(fx);
+	return store_journal_recover(&fx->j, after, collect, fx, last, d);
+}
+
+/* A record damaged in the middle (payload, length or the whole header),
+ * with acknowledged records after it, is not the journal's end: recover
+ * says where, with SH_EIO. A torn last record, the zeros after it, and
+ * an older round behind a shorter one still end the journal quietly. */
+static void test_journal_damaged_middle(void **state)
+{
+	fx_t *fx = *state;
+	enum { N = 20 };
+	uint64_t offs[N + 1], last = 0;
+	journal_damage_t d;
+	uint8_t zeros[STORE_JOURNAL_HDR_BYTES] = {0};
+	fx_open(fx, 256 * KIB);
+	write_puts(&fx->j, 0, 0x5eed, N, offs);
+	assert_int_equal(recover(fx, 0, &last, &d), SH_OK);
+	assert_int_equal(last, N);
+	assert_int_equal(d.next_seq, 0);
+
+	/* the last record torn: the end, quietly */
+	flip_bit(fx->path, offs[N - 1] + STORE_JOURNAL_HDR_BYTES + 2);
+	assert_int_equal(recover(fx, 0, &last, &d), SH_OK);
+	assert_int_equal(last, N - 1);
+	assert_int_equal(d.next_seq, 0);
+	assert_int_equal(fx->n, N - 1);
+
+	/* one payload bit of record 10 of 20 */
+	flip_bit(fx->path, offs[9] + STORE_JOURNAL_HDR_BYTES + 2);
+	assert_int_equal(recover(fx, 0, &last, &d), SH_EIO);
+	assert_int_equal(d.bad_off, offs[9]);
+	assert_int_equal(d.next_seq, 11);
+	assert_int_equal(d.next_off, offs[10]);
+	flip_bit(fx->path, offs[9] + STORE_JOURNAL_HDR_BYTES + 2);
+
+	/* its length: the records after it are found all the same */
+	flip_bit(fx->path, offs[9] + 17);
+	assert_int_equal(recover(fx, 5, &last, &d), SH_EIO);
+	assert_int_equal(d.bad_off, offs[9]);
+	assert_int_equal(d.next_seq, 11);
+	flip_bit(fx->path, offs[9] + 17);
+
+	/* its whole header read back as zeros */
+	poke(fx->path, offs[9], zeros, sizeof(zeros));
+	assert_int_equal(recover(fx, 0, &last, &d), SH_EIO);
+	assert_int_equal(d.next_seq, 11);
+
+	/* a new round, over the older one: not damage */
+	write_puts(&fx->j, 30, 0xbeef, 3, offs);
+	assert_int_equal(recover(fx, 30, &last, &d), SH_OK);
+	assert_int_equal(last, 33);
+	assert_int_equal(d.bad_off, offs[3]);
+	assert_int_equal(d.next_seq, 0);
+}
+
+/* A round whose seqs an older round used too (a journal reset to a seq it
+ * already holds) cannot continue into the older round's records, even
+ * where one starts exactly at its end with the very seq it expects:
+ * their checksums have another seed. */
+static void test_journal_stale_round_does_not_chain(void **state)
+{
+	fx_t *fx = *state;
+	enum { N = 6 };
+	uint64_t offs[N + 1], again[N + 1], last = 0;
+	journal_damage_t d;
+	fx_open(fx, 256 * KIB);
+	write_puts(&fx->j, 0, 1, N, offs);
+	/* seqs 1 and 2 again, as long as the old ones: old 3 follows */
+	write_puts(&fx->j, 0, 2, 2, again);
+	assert_int_equal(again[2], offs[2]);
+	assert_int_equal(recover(fx, 0, &last, &d), SH_OK);
+	assert_int_equal(last, 2);
+	assert_int_equal(fx->n, 2);
+	assert_int_equal(d.bad_off, offs[2]);
+	assert_int_equal(d.next_seq, 0);
+}
+
+/* Every open flushes the directory, not only the one that creates the
+ * file: the run that created it may have stopped before its flush. */
+static void test_journal_open_syncs_dir(void **state)
+{
+	fx_t *fx = *state;
+	dir_syncs = 0;
+	fx_open(fx, 64 * KIB);
+	assert_int_equal(dir_syncs, 1);
+	fx_reopen(fx, 64 * KIB); /* exists, its size already */
+	assert_int_equal(dir_syncs, 2);
+	fx_reopen(fx, 128 * KIB); /* exists, extended */
+	assert_int_equal(dir_syncs, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -783,6 +930,12 @@ int main(void)
 	                                    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_journal_large, fx_setup,
 	                                    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_damaged_middle,
+	                                    fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_journal_stale_round_does_not_chain, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_open_syncs_dir,
+	                                    fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -366,33 +366,144 @@ static void test_journal_big_batch_is_a_checkpoint(void **state)
 	expect(s, "after", "1");
 }
 
+/* A read's result (SH_OK or an error), the value ignored. */
+static int get_rc(store_t *s, const char *key)
+{
+	store_key_t k;
+	okey(&k, key);
+	const uint8_t *v;
+	size_t n;
+	return store_get(s, &k, &v, &n);
+}
+
+/* Make the journal's writes fail (a read-only descriptor in its place);
+ * returns the real one, for unbreak. */
+static int break_writes(fx_t *fx, int *ro)
+{
+	lmdb_store_t *l = fx->s.impl;
+	*ro = open(fx->journal, O_RDONLY | O_CLOEXEC);
+	assert_true(*ro >= 0);
+	int rw = l->journal.fd;
+	l->journal.fd = *ro;
+	return rw;
+}
+
+static void unbreak(fx_t *fx, int rw, int ro)
+{
+	((lmdb_store_t *)fx->s.impl)->journal.fd = rw;
+	close(ro);
+}
+
 /* A journal write that fails stops new batches (its state on the disk is
- * unknown); reads go on; the next open replays what the disk holds. */
+ * unknown) and reads too: the batch it held must not be read (its dots
+ * would leave the node, and be issued again after a restart). The next
+ * open replays what the disk holds. Sealed (the commit thread's write)
+ * and committed at once alike. */
 static void test_journal_write_failure_stops_batches(void **state)
 {
 	fx_t *fx = *state;
 	store_t *s = &fx->s;
+	int ro;
 	commit_put(s, "a", "1");
-	lmdb_store_t *l = s->impl;
-	int ro = open(fx->journal, O_RDONLY | O_CLOEXEC);
-	assert_true(ro >= 0);
-	int rw = l->journal.fd;
-	l->journal.fd = ro; /* its pwrite fails */
+	int rw = break_writes(fx, &ro);
 	OK(store_begin(s));
 	put_str(s, "b", "2");
 	OK(store_seal(s));
 	assert_int_equal(store_sealed_done(s, store_commit_sealed(s)), SH_EIO);
 	assert_int_equal(store_begin(s), SH_EIO);
 	assert_non_null(strstr(store_errmsg(s), "restart"));
-	expect(s, "a", "1");
-	expect(s, "b", "2"); /* like a write that failed its quorum */
-	l->journal.fd = rw;
-	close(ro);
+	assert_int_equal(get_rc(s, "b"), SH_EIO);
+	assert_int_equal(get_rc(s, "a"), SH_EIO);
+	assert_int_equal(store_flush(s), SH_EIO);
+	unbreak(fx, rw, ro);
 	fx_crash_open(fx, STORE_SYNC_BATCH);
 	expect(s, "a", "1");
 	expect(s, "b", NULL);
+
 	commit_put(s, "c", "3");
+	rw = break_writes(fx, &ro);
+	OK(store_begin(s));
+	put_str(s, "d", "4");
+	assert_int_equal(store_commit(s), SH_EIO);
+	assert_int_equal(get_rc(s, "d"), SH_EIO);
+	assert_int_equal(get_rc(s, "c"), SH_EIO);
+	unbreak(fx, rw, ro);
+	fx_crash_open(fx, STORE_SYNC_BATCH);
 	expect(s, "c", "3");
+	expect(s, "d", NULL);
+}
+
+/* The offset of the journal's record i (0-based), walking the headers'
+ * lengths from offset 0. */
+static off_t record_off(const char *journal, int i)
+{
+	int fd = open(journal, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	off_t off = 0;
+	for (int r = 0; r < i; r++) {
+		uint8_t h[STORE_JOURNAL_HDR_BYTES];
+		assert_int_equal(pread(fd, h, sizeof(h), off),
+		                 (ssize_t)sizeof(h));
+		uint32_t plen = (uint32_t)h[16] | (uint32_t)h[17] << 8 |
+		                (uint32_t)h[18] << 16 | (uint32_t)h[19] << 24;
+		assert_true(plen > 0);
+		off += STORE_JOURNAL_HDR_BYTES + plen;
+	}
+	close(fd);
+	return off;
+}
+
+static void flip_bit(const char *path, off_t at)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, at), 1);
+	b ^= 0x04;
+	assert_int_equal(pwrite(fd, &b, 1, at), 1);
+	close(fd);
+}
+
+/* One bit flipped in record 10 of 20 acknowledged ones: the store does
+ * not open (dropping 10..20 silently), says which file is damaged, and
+ * changes nothing; with the bit back, all 20 are there. A torn last
+ * record still opens. */
+static void test_journal_damage_refuses_open(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = &fx->s;
+	char key[16];
+	for (int i = 1; i <= 20; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		commit_put(s, key, "v");
+	}
+	store_lmdb_crash(s);
+	fx->open = 0;
+	off_t at = record_off(fx->journal, 9) + STORE_JOURNAL_HDR_BYTES + 3;
+	flip_bit(fx->journal, at);
+	store_lmdb_cfg_t cfg = {.dir = fx->dir, .sync = STORE_SYNC_BATCH};
+	for (int tries = 0; tries < 2;
+	     tries++) { /* the first changed nothing */
+		assert_int_equal(store_lmdb_open(s, &cfg), SH_EIO);
+		assert_non_null(strstr(store_errmsg(s), fx->journal));
+		assert_non_null(
+		    strstr(store_errmsg(s), "damaged in the middle"));
+	}
+	flip_bit(fx->journal, at);
+	fx_open(fx, STORE_SYNC_BATCH);
+	assert_int_equal(objects(s), 20);
+	expect(s, "k20", "v");
+	/* the last record torn: the end of the journal, k21 lost */
+	commit_put(s, "k21", "v");
+	commit_put(s, "k22", "v");
+	store_lmdb_crash(s);
+	fx->open = 0;
+	flip_bit(fx->journal,
+	         record_off(fx->journal, 1) + STORE_JOURNAL_HDR_BYTES + 3);
+	fx_open(fx, STORE_SYNC_BATCH);
+	expect(s, "k21", "v");
+	expect(s, "k22", NULL);
+	assert_int_equal(objects(s), 21);
 }
 
 int main(void)
@@ -407,6 +518,7 @@ int main(void)
 	    T(test_journal_write_failure_stops_batches),
 	    T(test_journal_drop_makes_reads_wait),
 	    T(test_journal_flush_checkpoints),
+	    T(test_journal_damage_refuses_open),
 	};
 #undef T
 	return cmocka_run_group_tests_name("store_lmdb_journal", tests, NULL,
