@@ -168,7 +168,7 @@ struct store_ops; /* store_int.h */
 #define STORE_WRITTEN_BITS 4096
 
 /* Room for the backend's message about its last failure. */
-#define STORE_ERRMSG_BYTES 160
+#define STORE_ERRMSG_BYTES 384
 
 /*
  * A store handle. The caller allocates it; store_mem_open/store_lmdb_open

@@ -541,7 +541,9 @@ static void jr_recover_failed(store_t *s, const char *path, int rc,
 	store__set_errmsg(
 	    s,
 	    "journal %s damaged in the middle: bad record at byte "
-	    "%llu, valid seq %llu at byte %llu",
+	    "%llu, valid seq %llu at byte %llu (to serve again, remove "
+	    "the data directory: the node returns as a new actor and "
+	    "the replicas refill it)",
 	    path, (unsigned long long)d->bad_off,
 	    (unsigned long long)d->next_seq, (unsigned long long)d->next_off);
 }
