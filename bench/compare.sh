@@ -177,7 +177,9 @@ start_shoal() {
 	done
 	for h in $https; do
 		i=0
-		while [ "$(alive_count "$h")" -ne "$count" ]; do
+		# all alive, and serving (/health is 503 while joining)
+		while [ "$(alive_count "$h")" -ne "$count" ] ||
+			! "$CTL" -H "$h" health >/dev/null 2>&1; do
 			i=$((i + 1))
 			if [ "$i" -ge 300 ]; then
 				echo "compare: shoal nodes did not agree on membership in 30 s" >&2
