@@ -367,10 +367,18 @@ void aae_ready(aae_t *a, aae_ready_t *out)
 	out->next_deadline_ms = due;
 }
 
+void aae__buf_trim(sh_buf_t *b)
+{
+	if (b->cap > AAE__BUF_KEEP_BYTES)
+		sh_buf_free(b);
+	else
+		sh_buf_reset(b);
+}
+
 void aae_advance(aae_t *a)
 {
 	a->out_n = 0;
-	sh_buf_reset(&a->out_bytes);
+	aae__buf_trim(&a->out_bytes);
 }
 
 /* ---- the tick ---- */

@@ -55,7 +55,18 @@
  * then hold the join of both copies: a read repair of that key, without
  * involving any other replica. The exchange completes when the tree
  * comparison ended and every repair was answered; silence for timeout_ms
- * fails it.
+ * fails it. A responder whose comparison ended with differences stays
+ * (in its slot) to answer the REPAIRs that follow, until its peer is
+ * silent for timeout_ms or opens its next exchange, or an OPEN needs the
+ * slot. A REPAIR for any other exchange (unknown xid, another sender or
+ * partition) is refused with SH_ENOTFOUND, joins and reads nothing, and
+ * counts in msgs_rejected; the initiator then stops its repairs at once.
+ * A REPLY is cut at repair_bytes_per_msg of records, as a REPAIR is
+ * (its first record goes whatever its size), and answers a key named
+ * twice in one REPAIR once. A key the cut leaves out is not re-requested:
+ * the responder joined the initiator's record, so the two copies still
+ * differ unless the initiator's already was the join, and a later
+ * exchange of the partition repairs it again.
  *
  * WIRE (frame kind NODE_FRAME_AAE, node.h). Each message is one msgpack
  * array [version = 1, type, ...]:
@@ -68,6 +79,8 @@
  *               [[bucket (bin), key (bin), record (bin)]...]]
  * At most AAE_REPAIR_KEYS_MAX entries; buckets and keys within the store's
  * limits. aae_recv validates everything and never asserts on the bytes.
+ * A REPLY holds at most repair_bytes_per_msg bytes, or one record; joined
+ * is the number of REPAIR entries it answers, records left out included.
  *
  * MEMORY. The caller allocates aae_t; aae_init / aae_free. The driver
  * borrows the coordinator and the store (both must outlive it). Outputs
@@ -113,7 +126,7 @@ typedef struct aae_config {
 	uint32_t timeout_ms;           /* peer silence that fails an exchange */
 	uint32_t responders_max;       /* 1..AAE_RESPONDERS_MAX */
 	uint32_t repair_keys_per_msg;  /* 1..AAE_REPAIR_KEYS_MAX */
-	uint32_t repair_bytes_per_msg; /* a REPAIR is cut past this */
+	uint32_t repair_bytes_per_msg; /* a REPAIR or REPLY is cut past this */
 	uint64_t seed;                 /* exchange ids */
 } aae_config_t;
 
@@ -133,7 +146,7 @@ typedef struct aae_stats {
 	uint64_t exchanges_started, exchanges_completed, exchanges_failed;
 	uint64_t exchanges_equal; /* completed with equal roots */
 	uint64_t responded;       /* exchanges answered for peers */
-	uint64_t refused;         /* OPENs refused */
+	uint64_t refused;         /* REFUSEs sent (OPENs, unknown exchanges) */
 	uint64_t keys_repaired;   /* differing keys repaired (initiator) */
 	uint64_t records_joined;  /* peers' records joined here */
 	uint64_t msgs_sent, bytes_sent; /* every AAE message */

@@ -25,7 +25,11 @@ typedef struct aae_side {
 	int finished;         /* counted and recorded: free it */
 	uint64_t deadline_ms; /* the merkle exchange's */
 	int result;           /* as aae_last_t.result */
-	int scanning;         /* collecting local keys for x */
+	/* responder: the comparison ended with differences (DONE OK), so the
+	 * initiator's REPAIRs may still come; the side stays until its peer
+	 * is silent for timeout_ms or opens its next exchange */
+	int awaits_repairs;
+	int scanning; /* collecting local keys for x */
 	store_cursor_t cursor;
 	uint64_t started_ms, heard_ms;
 	/* initiator: keys still to repair, [u16 blen][bucket][u16 klen][key]
@@ -70,6 +74,12 @@ int aae__enc_head(sh_buf_t *out, int type, uint64_t xid, uint32_t partition,
 int aae__enc_entry(sh_buf_t *out, int type, const aae__entry_t *e);
 
 /* aae.c */
+/* Output and scratch memory kept between messages: twice a default
+ * REPAIR, so usual messages reuse it while one grown by large records is
+ * given back after use. */
+#define AAE__BUF_KEEP_BYTES ((size_t)2 << 20)
+/* aae__buf_trim - empty b; free it when it grew past the keep size. */
+void aae__buf_trim(sh_buf_t *b);
 /* aae__emit - queue out_bytes from mark as a message to `to`. */
 void aae__emit(aae_t *a, const char *to, size_t mark);
 aae_part_t *aae__part(aae_t *a, uint32_t p);

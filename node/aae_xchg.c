@@ -3,7 +3,9 @@
  * merkle_exchange per side (initiator or responder), the local key scans
  * it asks for, and the repairs of the keys it reports: REPAIR carries the
  * initiator's record, the peer joins it and answers REPLY with its own
- * copy after the join, which the initiator joins in turn.
+ * copy after the join, which the initiator joins in turn. A responder
+ * answers REPAIR only for an exchange it runs with that peer, and cuts
+ * its REPLY at repair_bytes_per_msg.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,8 @@ static void aae__pump(aae_t *a, aae_side_t *s)
 		s->result = rd.state == MERKLE_X_ABORTED ? rd.error
 		            : rd.roots_equal             ? 1
 		                                         : 0;
+		/* the initiator repairs after its DONE: stay to answer */
+		s->awaits_repairs = !s->initiator && s->result == 0;
 	}
 	merkle_exchange_advance(&s->x);
 }
@@ -166,7 +170,8 @@ static void aae__scan_step(aae_t *a, aae_side_t *s, uint64_t now_ms)
 
 typedef struct aae__pick {
 	aae__entry_t e;
-	size_t rec_off; /* in a->scratch */
+	size_t rec_off;    /* in a->scratch */
+	uint64_t key_hash; /* responder: finds a key repeated in a REPAIR */
 } aae__pick_t;
 
 /* Read the next queued key at s->repairs[*at] into *e (pointers into the
@@ -242,6 +247,7 @@ static void aae__repair_step(aae_t *a, aae_side_t *s, uint64_t now_ms)
 			                    &picks[i].e);
 		}
 		free(picks);
+		aae__buf_trim(&a->scratch);
 		if (rc != SH_OK) {
 			a->out_bytes.len = mark;
 			continue;
@@ -290,6 +296,7 @@ static void aae__peer_gone(aae_side_t *s)
 		s->result = SH_ENOTFOUND;
 	s->x_ended = 1;
 	s->scanning = 0;
+	s->awaits_repairs = 0;
 	s->repair_at = s->repairs.len;
 	s->replies_pending = 0;
 }
@@ -307,10 +314,11 @@ void aae__side_tick(aae_t *a, aae_side_t *s, uint64_t now_ms)
 	aae__scan_step(a, s, now_ms);
 	if (s->initiator)
 		aae__repair_step(a, s, now_ms);
-	int waiting = s->initiator &&
-	              (s->repair_at < s->repairs.len || s->replies_pending > 0);
+	int waiting = s->initiator ? s->repair_at < s->repairs.len ||
+	                                 s->replies_pending > 0
+	                           : s->awaits_repairs;
 	if (waiting && now_ms >= s->heard_ms + a->cfg.timeout_ms) {
-		if (s->result >= 0)
+		if (s->initiator && s->result >= 0)
 			s->result = SH_ERANGE; /* repairs unanswered */
 		waiting = 0;
 	}
@@ -326,7 +334,8 @@ int aae__side_done(const aae_side_t *s)
 int aae__side_busy(const aae_side_t *s)
 {
 	return !s->finished &&
-	       (s->scanning || (s->x_ended && !s->initiator) ||
+	       (s->scanning ||
+	        (s->x_ended && !s->initiator && !s->awaits_repairs) ||
 	        (s->initiator && s->repair_at < s->repairs.len &&
 	         s->replies_pending < AAE__REPAIR_WINDOW));
 }
@@ -334,8 +343,9 @@ int aae__side_busy(const aae_side_t *s)
 uint64_t aae__side_deadline(const aae_side_t *s, uint32_t timeout_ms)
 {
 	uint64_t d = s->deadline_ms;
-	if (s->initiator && s->x_ended && s->replies_pending > 0 &&
-	    s->heard_ms + timeout_ms < d)
+	int waits = s->initiator ? s->x_ended && s->replies_pending > 0
+	                         : s->awaits_repairs && !s->finished;
+	if (waits && s->heard_ms + timeout_ms < d)
 		d = s->heard_ms + timeout_ms;
 	return d;
 }
@@ -371,14 +381,51 @@ static void aae__refuse(aae_t *a, const char *to, uint64_t xid, uint32_t p,
 		a->out_bytes.len = mark;
 }
 
+/* End responder i now, counted as any ended responder. */
+static void aae__resp_drop(aae_t *a, uint32_t i, uint64_t now_ms)
+{
+	aae__side_end(a, a->resp[i], now_ms);
+	aae__side_free(a, a->resp[i]);
+	a->resp[i] = NULL;
+}
+
+/*
+ * A responder slot for an OPEN from `from`, or -1. A responder awaiting
+ * repairs from that peer is over: an initiator runs one exchange at a
+ * time, so a new OPEN means its last one ended. Failing a free slot, the
+ * responder that has awaited repairs the longest gives its slot up: a
+ * REPAIR still to come for it is refused, and the keys it names stay
+ * different, so a later exchange repairs them.
+ */
+static int aae__slot(aae_t *a, uint64_t now_ms, const char *from)
+{
+	int free_slot = -1, idle = -1;
+	for (uint32_t i = 0; i < a->cfg.responders_max; i++) {
+		aae_side_t *s = a->resp[i];
+		if (s != NULL && s->awaits_repairs &&
+		    strcmp(s->peer, from) == 0) {
+			aae__resp_drop(a, i, now_ms);
+			s = NULL;
+		}
+		if (s == NULL && free_slot < 0)
+			free_slot = (int)i;
+		if (s != NULL && s->awaits_repairs &&
+		    (idle < 0 || s->heard_ms < a->resp[idle]->heard_ms))
+			idle = (int)i;
+	}
+	if (free_slot < 0 && idle >= 0) {
+		aae__resp_drop(a, (uint32_t)idle, now_ms);
+		free_slot = idle;
+	}
+	return free_slot;
+}
+
 /* An OPEN for no exchange of ours: answer it as a responder. */
 static int aae__open(aae_t *a, uint64_t now_ms, const char *from,
                      const merkle_msg_t *mm, const aae__msg_t *m)
 {
-	int free_slot = -1, err;
-	for (uint32_t i = 0; i < a->cfg.responders_max && free_slot < 0; i++)
-		if (a->resp[i] == NULL)
-			free_slot = (int)i;
+	int err;
+	int free_slot = aae__slot(a, now_ms, from);
 	if (free_slot < 0) {
 		aae__refuse(a, from, mm->xid, mm->partition, SH_EFULL);
 		return SH_OK;
@@ -435,11 +482,20 @@ int aae__recv_refuse(aae_t *a, uint64_t now_ms, const char *from,
 	int slot;
 	aae_side_t *s = aae__find(a, m->xid, from, &slot);
 	(void)now_ms;
-	if (s == NULL || !s->initiator || s->x_ended)
+	if (s == NULL || !s->initiator || s->finished)
 		return SH_ENOTFOUND;
+	int repairing = s->repair_at < s->repairs.len || s->replies_pending > 0;
+	if (s->x_ended && !repairing)
+		return SH_ENOTFOUND;
+	/* the peer refused the exchange or, after its comparison, a REPAIR
+	 * (it forgot the exchange): stop now rather than at the timeout; the
+	 * keys left unrepaired still differ, so a later exchange finds them */
+	if (!s->x_ended || s->result >= 0)
+		s->result = (int)m->status;
 	s->x_ended = 1;
 	s->scanning = 0;
-	s->result = (int)m->status;
+	s->repair_at = s->repairs.len;
+	s->replies_pending = 0;
 	return SH_OK;
 }
 
@@ -462,19 +518,130 @@ static int aae__join(aae_t *a, uint32_t partition, const aae__entry_t *e)
 	return rc;
 }
 
-/* The peer's REPAIR: join what it sent, answer with the own copies it
- * wants back, read after the join. */
+/* Upper bounds of a REPLY's head and of an entry's msgpack headers (array,
+ * three bin lengths), so that the estimate never undercounts. */
+#define AAE__REPLY_HEAD_BYTES  32
+#define AAE__REPLY_ENTRY_BYTES 16
+
+/* The REPLY being collected for one REPAIR. */
+typedef struct aae__reply {
+	aae__pick_t *back; /* [entries of the REPAIR] */
+	size_t n;
+	size_t bytes; /* the REPLY's size, estimated from above */
+	int full;     /* a record did not fit: no more are added */
+} aae__reply_t;
+
+/* The responder side of exchange m->xid with `from` on m->partition, if
+ * it may still be repaired: its comparison runs, or ended with
+ * differences. NULL for any other REPAIR. */
+static aae_side_t *aae__repair_side(aae_t *a, const char *from,
+                                    const aae__msg_t *m)
+{
+	int slot;
+	aae_side_t *s = aae__find(a, m->xid, from, &slot);
+	if (s == NULL || s->initiator || s->finished ||
+	    s->partition != m->partition || aae__part(a, m->partition) == NULL)
+		return NULL;
+	return !s->x_ended || s->awaits_repairs ? s : NULL;
+}
+
+/* 1 if the reply already answers e's key (hash kh): a key repeated in
+ * one REPAIR is answered once. */
+static int aae__answered(const aae__reply_t *r, const aae__entry_t *e,
+                         uint64_t kh)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const aae__entry_t *o = &r->back[i].e;
+		if (r->back[i].key_hash == kh && o->blen == e->blen &&
+		    o->klen == e->klen &&
+		    memcmp(o->bucket, e->bucket, e->blen) == 0 &&
+		    memcmp(o->key, e->key, e->klen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Add the own copy of e's key, read after the join, when the initiator
+ * wants it back, it differs from what it sent and the reply has room. The
+ * REPLY is cut at repair_bytes_per_msg, like a REPAIR, except that its
+ * first record goes whatever its size (or a key larger than the limit
+ * would never be repaired). A key cut off is not lost: the peer's copy
+ * joined the initiator's record, so it still differs from the
+ * initiator's unless the initiator's was the join already, and a later
+ * exchange of the partition finds and repairs it.
+ */
+static void aae__answer(aae_t *a, aae__reply_t *r, const aae__entry_t *e)
+{
+	store_key_t k;
+	const uint8_t *v;
+	size_t vlen;
+	if (!e->want_back || r->full)
+		return;
+	uint64_t kh = merkle_key_hash(e->bucket, e->blen, e->key, e->klen);
+	if (aae__answered(r, e, kh) ||
+	    aae__obj_key(a, e->bucket, e->blen, e->key, e->klen, &k) != SH_OK ||
+	    store_get(a->store, &k, &v, &vlen) != SH_OK || vlen == 0)
+		return;
+	/* the initiator's copy already was the join: no echo */
+	if (e->has_record &&
+	    aae_record_hash(v, vlen) == aae_record_hash(e->record, e->rlen))
+		return;
+	size_t add = e->blen + e->klen + vlen + AAE__REPLY_ENTRY_BYTES;
+	if (r->n > 0 && r->bytes + add > a->cfg.repair_bytes_per_msg) {
+		r->full = 1;
+		return;
+	}
+	aae__pick_t *b = &r->back[r->n];
+	b->e = *e;
+	b->e.rlen = vlen;
+	b->rec_off = a->scratch.len;
+	b->key_hash = kh;
+	if (sh_buf_append(&a->scratch, v, vlen) != SH_OK) {
+		r->full = 1;
+		return;
+	}
+	r->bytes += add;
+	r->n++;
+}
+
+/* Queue the REPLY to m with the records collected in r. */
+static int aae__send_reply(aae_t *a, const char *from, const aae__msg_t *m,
+                           aae__reply_t *r)
+{
+	size_t mark = a->out_bytes.len;
+	int rc = aae__enc_head(&a->out_bytes, AAE_MSG_REPLY, m->xid,
+	                       m->partition, m->count, (uint32_t)r->n);
+	for (size_t i = 0; rc == SH_OK && i < r->n; i++) {
+		r->back[i].e.record = a->scratch.data + r->back[i].rec_off;
+		rc =
+		    aae__enc_entry(&a->out_bytes, AAE_MSG_REPLY, &r->back[i].e);
+	}
+	if (rc == SH_OK)
+		aae__emit(a, from, mark);
+	else
+		a->out_bytes.len = mark;
+	return rc;
+}
+
+/* The peer's REPAIR for an exchange this node answers: join what it sent,
+ * answer with the own copies it wants back, read after the join. Any
+ * other REPAIR (a forgotten exchange, or a sender that runs none with
+ * this node) is refused without a join or a read. */
 int aae__recv_repair(aae_t *a, uint64_t now_ms, const char *from,
                      const aae__msg_t *m)
 {
-	(void)now_ms;
-	if (aae__part(a, m->partition) == NULL)
-		return SH_ENOTFOUND; /* not ours: the initiator times out */
-	aae__pick_t *back = calloc(m->count ? m->count : 1, sizeof *back);
-	if (back == NULL)
+	aae_side_t *s = aae__repair_side(a, from, m);
+	if (s == NULL) {
+		aae__refuse(a, from, m->xid, m->partition, SH_ENOTFOUND);
+		return SH_ENOTFOUND;
+	}
+	s->heard_ms = now_ms;
+	aae__reply_t r = {.bytes = AAE__REPLY_HEAD_BYTES};
+	r.back = calloc(m->count ? m->count : 1, sizeof *r.back);
+	if (r.back == NULL)
 		return SH_ENOMEM;
 	const uint8_t *p = m->entries, *end = m->entries + m->entries_len;
-	size_t nb = 0;
 	sh_buf_reset(&a->scratch);
 	for (uint32_t i = 0; i < m->count; i++) {
 		aae__entry_t e;
@@ -482,37 +649,11 @@ int aae__recv_repair(aae_t *a, uint64_t now_ms, const char *from,
 			break; /* checked by aae__decode already */
 		if (e.has_record)
 			aae__join(a, m->partition, &e);
-		store_key_t k;
-		const uint8_t *v;
-		size_t vlen;
-		if (!e.want_back ||
-		    aae__obj_key(a, e.bucket, e.blen, e.key, e.klen, &k) !=
-		        SH_OK ||
-		    store_get(a->store, &k, &v, &vlen) != SH_OK || vlen == 0)
-			continue;
-		/* the initiator's copy already was the join: no echo */
-		if (e.has_record && aae_record_hash(v, vlen) ==
-		                        aae_record_hash(e.record, e.rlen))
-			continue;
-		back[nb].e = e;
-		back[nb].rec_off = a->scratch.len;
-		back[nb].e.rlen = vlen;
-		if (sh_buf_append(&a->scratch, v, vlen) != SH_OK)
-			break;
-		nb++;
+		aae__answer(a, &r, &e);
 	}
-	size_t mark = a->out_bytes.len;
-	int rc = aae__enc_head(&a->out_bytes, AAE_MSG_REPLY, m->xid,
-	                       m->partition, m->count, (uint32_t)nb);
-	for (size_t i = 0; rc == SH_OK && i < nb; i++) {
-		back[i].e.record = a->scratch.data + back[i].rec_off;
-		rc = aae__enc_entry(&a->out_bytes, AAE_MSG_REPLY, &back[i].e);
-	}
-	free(back);
-	if (rc == SH_OK)
-		aae__emit(a, from, mark);
-	else
-		a->out_bytes.len = mark;
+	int rc = aae__send_reply(a, from, m, &r);
+	free(r.back);
+	aae__buf_trim(&a->scratch);
 	return rc;
 }
 

@@ -4,7 +4,8 @@
  * exchange trees through an in-process message queue until every replica
  * of every key holds an equal object; the store tap keeps trees exact
  * (equal to a rebuild from storage); object hashes of records equal the
- * coordinator's; malformed messages are rejected without harm.
+ * coordinator's; malformed messages are rejected without harm; a REPAIR
+ * is answered only within an exchange, and its REPLY is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "antientropy/merkle_int.h"
 #include "common/sh_err.h"
 #include "node/aae.h"
 #include "node/aae_int.h"
@@ -647,6 +649,210 @@ static void test_aae_rejects_bad_messages(void **state)
 	cl_free(cl);
 }
 
+/* ---- REPAIR messages handed to one node by hand ---- */
+
+#define BIG_BYTES 600000 /* one record: about 0.6 MB */
+#define BIG_KEYS  6
+
+/* The partition of key in node i's ring. */
+static uint32_t key_partition(tcl_t *cl, int i, const char *key)
+{
+	store_key_t k;
+	OK(aae__obj_key(&cl->n[i].a, (const uint8_t *)B, strlen(B),
+	                (const uint8_t *)key, strlen(key), &k));
+	return (uint32_t)(k.bytes[0] << 8 | k.bytes[1]);
+}
+
+/* Fill keys[n][16] with names of partition p (that of the first). */
+static uint32_t same_partition_keys(tcl_t *cl, char (*keys)[16], int n)
+{
+	uint32_t p = key_partition(cl, 0, "big0");
+	int found = 0;
+	for (int k = 0; k < 10000 && found < n; k++) {
+		snprintf(keys[found], sizeof keys[0], "big%d", k);
+		if (key_partition(cl, 0, keys[found]) == p)
+			found++;
+	}
+	assert_int_equal(found, n);
+	return p;
+}
+
+/* Tick node i alone (its outputs dropped) until partition p's tree is
+ * built. */
+static void build_tree(tcl_t *cl, int i, uint32_t p)
+{
+	int owned = 0, built = 0;
+	uint64_t keys;
+	aae_last_t last;
+	for (int r = 0; r < 200 && !built; r++) {
+		aae_tick(&cl->n[i].a, cl->now);
+		aae_advance(&cl->n[i].a);
+		cl->now += 5;
+		OK(aae_partition_info(&cl->n[i].a, p, &owned, &built, &keys,
+		                      &last));
+	}
+	assert_true(owned && built);
+}
+
+/* Hand msg to node i from `from` in a batch; its result. */
+static int hand(tcl_t *cl, int i, const char *from, const sh_buf_t *msg)
+{
+	OK(store_begin(&cl->n[i].tap));
+	int rc = aae_recv(&cl->n[i].a, cl->now, from, msg->data, msg->len);
+	OK(store_commit(&cl->n[i].tap));
+	coord_drop(&cl->n[i]);
+	return rc;
+}
+
+/* Make node i answer exchange xid of `from` on partition p (an OPEN whose
+ * root differs from i's: the comparison goes on). */
+static void open_exchange(tcl_t *cl, int i, const char *from, uint64_t xid,
+                          uint32_t p)
+{
+	sh_buf_t mm, frame;
+	sh_buf_init(&mm);
+	sh_buf_init(&frame);
+	OK(merkle__enc_open(&mm, xid, p, 64, 4, 4, 12345));
+	OK(aae__enc_merkle(&frame, mm.data, mm.len));
+	OK(hand(cl, i, from, &frame));
+	aae_advance(&cl->n[i].a);
+	sh_buf_free(&mm);
+	sh_buf_free(&frame);
+}
+
+/* A REPAIR of exchange xid on p asking back keys[0] `repeat` times, then
+ * keys[1..n), with no record of the sender's. */
+static void repair_msg(sh_buf_t *m, uint64_t xid, uint32_t p, char (*keys)[16],
+                       int n, int repeat)
+{
+	sh_buf_reset(m);
+	OK(aae__enc_head(m, AAE_MSG_REPAIR, xid, p, 0,
+	                 (uint32_t)(repeat + n - 1)));
+	for (int j = 0; j < repeat + n - 1; j++) {
+		const char *k = keys[j < repeat ? 0 : j - repeat + 1];
+		aae__entry_t e = {.bucket = (const uint8_t *)B,
+		                  .blen = strlen(B),
+		                  .key = (const uint8_t *)k,
+		                  .klen = strlen(k),
+		                  .want_back = 1};
+		OK(aae__enc_entry(m, AAE_MSG_REPAIR, &e));
+	}
+}
+
+/* Node i's queued REPLY (its size in *len, entries checked distinct), or
+ * -1 when it queued none. */
+static int reply_count(tcl_t *cl, int i, size_t *len)
+{
+	aae_ready_t rd;
+	aae_ready(&cl->n[i].a, &rd);
+	for (size_t j = 0; j < rd.msg_count; j++) {
+		aae__msg_t m;
+		OK(aae__decode(rd.msgs[j].data, rd.msgs[j].len, &m));
+		if (m.type != AAE_MSG_REPLY)
+			continue;
+		aae__entry_t e[BIG_KEYS + 1];
+		const uint8_t *p = m.entries, *end = p + m.entries_len;
+		assert_true(m.count <= BIG_KEYS);
+		for (uint32_t k = 0; k < m.count; k++) {
+			OK(aae__entry_next(&p, end, AAE_MSG_REPLY, &e[k]));
+			for (uint32_t o = 0; o < k; o++)
+				assert_false(
+				    e[o].klen == e[k].klen &&
+				    memcmp(e[o].key, e[k].key, e[k].klen) == 0);
+		}
+		*len = rd.msgs[j].len;
+		return (int)m.count;
+	}
+	return -1;
+}
+
+/* A REPAIR is answered only by a node that runs that exchange with its
+ * sender on that partition: any other is refused, and nothing is read,
+ * joined or sent back (a peer could otherwise make the node copy its
+ * records into replies at will). */
+static void test_aae_repair_needs_open_exchange(void **state)
+{
+	(void)state;
+	tcl_t *cl = cl_new();
+	aae_t *a = &cl->n[0].a;
+	char keys[1][16];
+	uint32_t p = same_partition_keys(cl, keys, 1);
+	put_one(cl, 0, keys[0], "held by n1");
+	build_tree(cl, 0, p);
+	sh_buf_t m;
+	sh_buf_init(&m);
+	size_t len;
+	uint64_t rejected = aae_stats(a)->msgs_rejected;
+	/* no exchange at all; one with n2 named by n3; another partition */
+	repair_msg(&m, 77, p, keys, 1, 1);
+	assert_int_equal(hand(cl, 0, "n2", &m), SH_ENOTFOUND);
+	assert_int_equal(reply_count(cl, 0, &len), -1);
+	aae_advance(a);
+	open_exchange(cl, 0, "n2", 78, p);
+	repair_msg(&m, 78, p, keys, 1, 1);
+	assert_int_equal(hand(cl, 0, "n3", &m), SH_ENOTFOUND);
+	assert_int_equal(reply_count(cl, 0, &len), -1);
+	aae_advance(a);
+	repair_msg(&m, 78, (p + 1) % PARTITIONS, keys, 1, 1);
+	assert_int_equal(hand(cl, 0, "n2", &m), SH_ENOTFOUND);
+	assert_int_equal(reply_count(cl, 0, &len), -1);
+	aae_advance(a);
+	assert_int_equal(aae_stats(a)->msgs_rejected, rejected + 3);
+	/* the exchange's own REPAIR is answered */
+	repair_msg(&m, 78, p, keys, 1, 1);
+	OK(hand(cl, 0, "n2", &m));
+	assert_int_equal(reply_count(cl, 0, &len), 1);
+	aae_advance(a);
+	sh_buf_free(&m);
+	cl_free(cl);
+}
+
+/* A REPLY stops at repair_bytes_per_msg (its first record goes whatever
+ * its size), answers a key repeated in the REPAIR once, and the buffers a
+ * large reply grew do not stay allocated. */
+static void test_aae_reply_is_bounded(void **state)
+{
+	(void)state;
+	tcl_t *cl = cl_new();
+	aae_t *a = &cl->n[0].a;
+	char keys[BIG_KEYS][16];
+	uint32_t p = same_partition_keys(cl, keys, BIG_KEYS);
+	char *val = malloc(BIG_BYTES + 1);
+	assert_non_null(val);
+	memset(val, 'v', BIG_BYTES);
+	val[BIG_BYTES] = '\0';
+	for (int k = 0; k < BIG_KEYS; k++)
+		put_one(cl, 0, keys[k], val);
+	free(val);
+	build_tree(cl, 0, p);
+	open_exchange(cl, 0, "n2", 90, p);
+	sh_buf_t m;
+	sh_buf_init(&m);
+	size_t len = 0;
+	repair_msg(&m, 90, p, keys, BIG_KEYS, 50);
+	/* room for two records */
+	a->cfg.repair_bytes_per_msg = 2 * BIG_BYTES + BIG_BYTES / 6;
+	OK(hand(cl, 0, "n2", &m));
+	assert_int_equal(reply_count(cl, 0, &len), 2);
+	assert_true(len <= a->cfg.repair_bytes_per_msg);
+	aae_advance(a);
+	/* room for none: the first record alone */
+	a->cfg.repair_bytes_per_msg = 1000;
+	OK(hand(cl, 0, "n2", &m));
+	assert_int_equal(reply_count(cl, 0, &len), 1);
+	assert_true(len > BIG_BYTES && len < BIG_BYTES + 1000);
+	aae_advance(a);
+	/* room for all: each key once; then the memory goes back */
+	a->cfg.repair_bytes_per_msg = 64u << 20;
+	OK(hand(cl, 0, "n2", &m));
+	assert_int_equal(reply_count(cl, 0, &len), BIG_KEYS);
+	aae_advance(a);
+	assert_true(a->out_bytes.cap <= AAE__BUF_KEEP_BYTES);
+	assert_true(a->scratch.cap <= AAE__BUF_KEEP_BYTES);
+	sh_buf_free(&m);
+	cl_free(cl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +865,8 @@ int main(void)
 	    cmocka_unit_test(test_aae_off_node_refuses_at_once),
 	    cmocka_unit_test(test_aae_record_hash_is_object_hash),
 	    cmocka_unit_test(test_aae_rejects_bad_messages),
+	    cmocka_unit_test(test_aae_repair_needs_open_exchange),
+	    cmocka_unit_test(test_aae_reply_is_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
