@@ -3,7 +3,11 @@
  * msgpack frames (format in node.h). Outbound, one connection per peer
  * address, written to and never read from (but for EOF), reconnected
  * with exponential backoff; frames queued while it is down are bounded
- * and dropped on failure (the cores retry on their timers). Inbound, the
+ * and dropped on failure (the cores retry on their timers). A connection
+ * whose writes stop moving (a peer that does not read) is closed after
+ * NODE_PEER_STALL_MS and its queue dropped, so such a peer holds no
+ * memory for long; the reconnect and backoff go on as after any failure.
+ * Inbound, the
  * connections peers open to us: read, split into frames, checked, and
  * handed to SWIM or the coordinator.
  */
@@ -168,12 +172,16 @@ static void node__peer_write(node_peer_t *p)
 		w->buf.len -= off;
 	}
 	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
+	if (p->inflight == 0) /* the stall clock starts with a write */
+		p->moved_ms = node__now_ms();
 	p->inflight += w->buf.len;
+	p->handed += w->buf.len;
 	p->node->stats.bytes_out += w->buf.len;
 	int rc = uv_write(&w->req, (uv_stream_t *)&p->tcp, &b, 1,
 	                  node__peer_written);
 	if (rc != 0) {
 		p->inflight -= w->buf.len;
+		p->handed -= w->buf.len;
 		sh_buf_free(&w->buf);
 		free(w);
 		node__peer_fail(p, "write", rc);
@@ -289,6 +297,40 @@ void node__peer_flush(node_t *n, uint64_t now_ms)
 			node__peer_write(p);
 		}
 	}
+}
+
+/*
+ * Close p if its writes have not moved for the stall bound. Progress is
+ * counted in bytes the socket took (uv_write's queue shrinking), not in
+ * writes completed, so one long write to a slow but reading peer is not
+ * taken for a stall. Its frames are lost: coordinators time out and
+ * retry, hints replay, SWIM has its own probes.
+ */
+static void node__peer_check_stall(node_peer_t *p, uint64_t now_ms)
+{
+	node_t *n = p->node;
+	if (p->state != NODE_PEER_CONNECTED || p->inflight == 0)
+		return;
+	uint64_t drained =
+	    p->handed - uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp);
+	if (drained != p->drained) {
+		p->drained = drained;
+		p->moved_ms = now_ms;
+		return;
+	}
+	if (now_ms <= p->moved_ms || now_ms - p->moved_ms < n->peer_stall_ms)
+		return;
+	n->stats.peer_stalled++;
+	n->stats.frames_dropped++;
+	sh_buf_free(
+	    &p->queue); /* up to NODE_PEER_QUEUE_BYTES_MAX: give it back */
+	node__peer_fail(p, "write stalled", UV_ETIMEDOUT);
+}
+
+void node__peer_sweep(node_t *n, uint64_t now_ms)
+{
+	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
+		node__peer_check_stall(p, now_ms);
 }
 
 void node__peer_up(node_t *n, const char *addr)
@@ -535,9 +577,17 @@ static void node__peer_accept(uv_stream_t *server, int status)
 		node__inbound_close(in);
 }
 
+/* A peer bound in ms, scaled like SWIM's timers so tests can be short. */
+static uint64_t node__peer_scaled(const node_t *n, uint64_t ms)
+{
+	uint64_t v = (uint64_t)((double)ms * n->cfg.swim_time_scale);
+	return v < NODE_HOUSE_MS ? NODE_HOUSE_MS : v;
+}
+
 int node__peer_start(node_t *n)
 {
 	struct sockaddr_storage sa;
+	n->peer_stall_ms = node__peer_scaled(n, NODE_PEER_STALL_MS);
 	if (node__resolve(n->cfg.bind, &sa) != SH_OK)
 		return SH_EINVAL;
 	uv_tcp_init(&n->loop, &n->peer_listen);

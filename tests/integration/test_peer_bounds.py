@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The internode port's bounds, on one node with short deadlines
+(--swim-time-scale scales them): an outbound connection to a peer that
+accepts and never reads is closed once its writes stop moving."""
+
+import socket
+import struct
+import threading
+
+from shoaltest import Node, check, free_port, main, tmpdir, wait_until
+
+SCALE = "0.1"  # stall bound 1 s
+
+
+# ---- just enough msgpack for internode frames (node.h, gossip/swim.h) ----
+
+def mp_uint(v):
+    return bytes([v]) if v < 128 else b"\xcd" + struct.pack(">H", v)
+
+
+def mp_str(b):
+    b = b.encode()
+    return bytes([0xa0 | len(b)]) + b if len(b) < 32 else \
+        b"\xd9" + bytes([len(b)]) + b
+
+
+def mp_bin(b):
+    return b"\xc4" + bytes([len(b)]) + b
+
+
+def mp_array(n):
+    return bytes([0x90 | n])
+
+
+def frame(body):
+    return struct.pack(">I", len(body)) + body
+
+
+def hello(name, addr):
+    return frame(mp_array(3) + mp_uint(0) + mp_str(name) + mp_str(addr))
+
+
+def state_request(sender):
+    """A SWIM push-pull request carrying no members: the node answers
+    each with its full state, to the address the hello named."""
+    state = b"\x01" + mp_array(4) + mp_uint(6) + mp_uint(1) + \
+        mp_str(sender) + mp_array(0)
+    return frame(mp_array(2) + mp_uint(1) + mp_bin(state))
+
+
+def internode(node):
+    return node.stats()["internode"]
+
+
+def connect(node):
+    host, port = node.bind.rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+# ---- A: a peer that does not read ----
+
+class Sink:
+    """A listener that accepts and never reads (a tiny receive buffer, so
+    the node's writes to it stop soon)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.conns = []
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done:
+            try:
+                c, _ = self.sock.accept()
+                self.conns.append(c)
+            except socket.timeout:
+                pass
+            except OSError:
+                return
+
+    def close(self):
+        self.done = True
+        self.thread.join(5)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def stalled_peer(node):
+    sink = Sink()
+    try:
+        c = connect(node)
+        # ~40 MiB of replies queued to the sink: far more than the
+        # kernel's buffers take, so the writes stall
+        c.sendall(hello("zz", "127.0.0.1:%d" % sink.port) +
+                  state_request("zz") * 300000)
+        wait_until(lambda: len(sink.conns) >= 1, 10, "node connects to sink")
+        wait_until(lambda: internode(node)["connections_stalled"] >= 1, 20,
+                   "stalled outbound connection closed")
+        c.close()
+    finally:
+        sink.close()
+
+
+def test(build):
+    root = tmpdir()
+    node = Node(build, "p1", root,
+                extra=["--swim-time-scale", SCALE]).start()
+    stalled_peer(node)
+    check(node.healthy(), "node serves after all")
+    check(node.stop() == 0, "clean exit")
+
+
+if __name__ == "__main__":
+    main(test)
