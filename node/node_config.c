@@ -118,11 +118,15 @@ int node_addr_split(const char *addr, char *host, size_t hsize, uint16_t *port)
 	}
 	if (hlen == 0 || hlen >= hsize)
 		return SH_EINVAL;
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p == 0 ||
-	    p > 65535)
+	/* One spelling per port: digits only, no leading zero (nor sign or
+	 * space, which strtoul takes). Peers are kept per address string,
+	 * so "h:080" would be another peer for the listener at "h:80". */
+	const char *digits = colon + 1;
+	size_t dlen = strspn(digits, "0123456789");
+	if (dlen == 0 || dlen > 5 || digits[dlen] != '\0' || digits[0] == '0')
+		return SH_EINVAL;
+	unsigned long p = strtoul(digits, NULL, 10);
+	if (p > 65535)
 		return SH_EINVAL;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';

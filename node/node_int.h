@@ -45,6 +45,12 @@ enum {
  * closed and its queue dropped (a peer that does not read would hold up
  * to NODE_PEER_QUEUE_BYTES_MAX for ever); x swim_time_scale. */
 #define NODE_PEER_STALL_MS 10000u
+/* Peer addresses kept at once, well above any cluster's size: a hello
+ * names any address it likes (STATE replies go there). */
+#define NODE_PEERS_MAX 1024u
+/* At NODE_PEERS_MAX, a peer no frame was queued to for this long may make
+ * room for a new one (node__peer_reclaim); x swim_time_scale. */
+#define NODE_PEER_IDLE_MS 60000u
 /* Housekeeping period: idle sweep, shutdown progress. */
 #define NODE_HOUSE_MS 100u
 /* How long a node started with seeds refuses requests while it learns the
@@ -95,7 +101,8 @@ typedef struct node_stats {
 	uint64_t reads_while_committing; /* reads served meanwhile */
 	node_hist_t commit_latency;
 	uint64_t frames_in, frames_out, frame_errors, frames_dropped;
-	uint64_t peer_stalled; /* outbound closed: writes did not move */
+	uint64_t peer_stalled;  /* outbound closed: writes did not move */
+	uint64_t peers_refused; /* frames dropped: peer table full */
 	uint64_t bytes_in, bytes_out;
 	uint64_t udp_in, udp_out, udp_errors;
 } node_stats_t;
@@ -152,6 +159,7 @@ typedef struct node_peer {
 	 * to uv_write ever, of them those the socket took when last looked
 	 * at, and when that last changed */
 	uint64_t handed, drained, moved_ms;
+	uint64_t used_ms; /* a frame was last queued to it */
 	struct node_peer *next;
 } node_peer_t;
 
@@ -201,7 +209,9 @@ struct node {
 
 	node_peer_t *peers;
 	node_inbound_t *inbound;
+	uint32_t peers_len;
 	uint64_t peer_stall_ms; /* NODE_PEER_STALL_MS, scaled */
+	uint64_t peer_idle_ms;  /* NODE_PEER_IDLE_MS, scaled */
 	node_hconn_t *conns;
 	uint32_t conns_len;
 	uint64_t next_conn_id;

@@ -71,19 +71,71 @@ static int node__frame_hello(node_t *n, sh_buf_t *out)
 
 /* ---- outbound ---- */
 
+static void node__peer_fail(node_peer_t *p, const char *what, int uverr);
+
+/*
+ * The table holds at most NODE_PEERS_MAX peers. At the cap, the peer
+ * least recently sent to among those without a connection is freed if it
+ * holds nothing, or only frames queued longer than peer_idle_ms ago
+ * (their senders have timed out): it is no more than an address and a
+ * backoff, rebuilt on its next frame, so SWIM members need no exception.
+ * If none can go, one connected peer idle that long is closed to make
+ * room later, and the new address is refused (its frame dropped and
+ * counted): the cores retry.
+ */
+static int node__peer_reclaim(node_t *n, uint64_t now_ms)
+{
+	node_peer_t **victim = NULL;
+	node_peer_t *idle = NULL;
+	for (node_peer_t **pp = &n->peers; *pp != NULL; pp = &(*pp)->next) {
+		node_peer_t *p = *pp;
+		int stale = now_ms - p->used_ms >= n->peer_idle_ms;
+		if (p->state == NODE_PEER_CONNECTED && stale &&
+		    p->queue.len == 0 && p->inflight == 0)
+			idle = p;
+		if (p->state != NODE_PEER_IDLE || p->handle_open ||
+		    p->inflight > 0 || (p->queue.len > 0 && !stale))
+			continue;
+		if (victim == NULL || p->used_ms < (*victim)->used_ms)
+			victim = pp;
+	}
+	if (victim == NULL) {
+		if (idle != NULL)
+			node__peer_fail(idle, "idle, table full", UV_ECANCELED);
+		return 0;
+	}
+	node_peer_t *p = *victim;
+	*victim = p->next;
+	if (p->queue.len > 0)
+		n->stats.frames_dropped++;
+	sh_buf_free(&p->queue);
+	free(p);
+	n->peers_len--;
+	return 1;
+}
+
 static node_peer_t *node__peer_get(node_t *n, const char *addr)
 {
+	uint64_t now = node__now_ms();
 	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
-		if (strcmp(p->addr, addr) == 0)
+		if (strcmp(p->addr, addr) == 0) {
+			p->used_ms = now;
 			return p;
+		}
+	if (n->peers_len >= NODE_PEERS_MAX && !node__peer_reclaim(n, now)) {
+		n->stats.peers_refused++;
+		return NULL;
+	}
 	node_peer_t *p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return NULL;
 	p->node = n;
 	snprintf(p->addr, sizeof p->addr, "%s", addr);
 	p->backoff_ms = NODE_PEER_BACKOFF_MIN_MS;
+	p->used_ms = now;
 	p->next = n->peers;
 	n->peers = p;
+	n->peers_len++;
 	return p;
 }
 
@@ -588,6 +640,7 @@ int node__peer_start(node_t *n)
 {
 	struct sockaddr_storage sa;
 	n->peer_stall_ms = node__peer_scaled(n, NODE_PEER_STALL_MS);
+	n->peer_idle_ms = node__peer_scaled(n, NODE_PEER_IDLE_MS);
 	if (node__resolve(n->cfg.bind, &sa) != SH_OK)
 		return SH_EINVAL;
 	uv_tcp_init(&n->loop, &n->peer_listen);
@@ -633,4 +686,5 @@ void node__peer_free_all(node_t *n)
 		sh_buf_free(&p->queue);
 		free(p);
 	}
+	n->peers_len = 0;
 }

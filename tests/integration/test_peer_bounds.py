@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The internode port's bounds, on one node with short deadlines
 (--swim-time-scale scales them): an outbound connection to a peer that
-accepts and never reads is closed once its writes stop moving."""
+accepts and never reads is closed once its writes stop moving; the
+addresses hellos name (where STATE replies go) do not grow the peer
+table past its cap, and peers that hold nothing make room for new ones."""
 
 import socket
 import struct
@@ -109,11 +111,44 @@ def stalled_peer(node):
         sink.close()
 
 
+# ---- B: the peer table ----
+
+PEERS_MAX = 1024  # NODE_PEERS_MAX
+
+
+def addresses_named(c, node, first, count):
+    """count hellos, each naming another address (that does not resolve,
+    so its peer soon holds nothing) and asking for a STATE reply there."""
+    before = internode(node)["frames_in"]
+    c.sendall(b"".join(hello("zz", "nohost%d:1" % i) + state_request("zz")
+                       for i in range(first, first + count)))
+    wait_until(lambda: internode(node)["frames_in"] >= before + 2 * count,
+               20, "%d frames handled" % (2 * count))
+    return internode(node)
+
+
+def peer_table(node):
+    c = connect(node)
+    try:
+        st = addresses_named(c, node, 0, PEERS_MAX + 100)
+        check(st["peers"] <= PEERS_MAX, "peer table over its cap: %r" % st)
+        # the peers named so far hold nothing now (their addresses did
+        # not resolve): new addresses take their places
+        refused = st["peers_refused"]
+        st = addresses_named(c, node, PEERS_MAX + 100, 200)
+        check(st["peers"] <= PEERS_MAX, "peer table over its cap: %r" % st)
+        check(st["peers_refused"] == refused,
+              "idle peers not reclaimed: %r" % st)
+    finally:
+        c.close()
+
+
 def test(build):
     root = tmpdir()
     node = Node(build, "p1", root,
                 extra=["--swim-time-scale", SCALE]).start()
     stalled_peer(node)
+    peer_table(node)
     check(node.healthy(), "node serves after all")
     check(node.stop() == 0, "clean exit")
 
