@@ -51,6 +51,9 @@ enum {
 /* At NODE_PEERS_MAX, a peer no frame was queued to for this long may make
  * room for a new one (node__peer_reclaim); x swim_time_scale. */
 #define NODE_PEER_IDLE_MS 60000u
+/* An inbound connection must send its hello within this of its accept,
+ * and each frame within this of its first byte; x swim_time_scale. */
+#define NODE_PEER_FRAME_MS 30000u
 /* Housekeeping period: idle sweep, shutdown progress. */
 #define NODE_HOUSE_MS 100u
 /* How long a node started with seeds refuses requests while it learns the
@@ -101,8 +104,11 @@ typedef struct node_stats {
 	uint64_t reads_while_committing; /* reads served meanwhile */
 	node_hist_t commit_latency;
 	uint64_t frames_in, frames_out, frame_errors, frames_dropped;
-	uint64_t peer_stalled;  /* outbound closed: writes did not move */
-	uint64_t peers_refused; /* frames dropped: peer table full */
+	uint64_t peer_stalled;   /* outbound closed: writes did not move */
+	uint64_t peers_refused;  /* frames dropped: peer table full */
+	uint64_t peer_conns;     /* inbound accepted */
+	uint64_t peer_refused;   /* inbound closed: --peer-conns-max */
+	uint64_t peer_timed_out; /* inbound closed: hello or frame late */
 	uint64_t bytes_in, bytes_out;
 	uint64_t udp_in, udp_out, udp_errors;
 } node_stats_t;
@@ -172,6 +178,8 @@ typedef struct node_inbound {
 	char addr[SWIM_ADDR_MAX + 1];
 	int closing;
 	int deferred; /* frames wait in `in` while a sealed batch commits */
+	uint64_t accepted_ms;
+	uint64_t frame_ms; /* an incomplete frame's first byte; 0: none */
 	struct node_inbound *prev, *next;
 } node_inbound_t;
 
@@ -210,6 +218,8 @@ struct node {
 	node_peer_t *peers;
 	node_inbound_t *inbound;
 	uint32_t peers_len;
+	uint32_t inbound_len;
+	uint64_t peer_frame_ms; /* NODE_PEER_FRAME_MS, scaled */
 	uint64_t peer_stall_ms; /* NODE_PEER_STALL_MS, scaled */
 	uint64_t peer_idle_ms;  /* NODE_PEER_IDLE_MS, scaled */
 	node_hconn_t *conns;

@@ -7,9 +7,13 @@
  * whose writes stop moving (a peer that does not read) is closed after
  * NODE_PEER_STALL_MS and its queue dropped, so such a peer holds no
  * memory for long; the reconnect and backoff go on as after any failure.
- * Inbound, the
- * connections peers open to us: read, split into frames, checked, and
- * handed to SWIM or the coordinator.
+ * Inbound, the connections peers open to us: read, split into frames,
+ * checked, and handed to SWIM or the coordinator. They are bounded too: at most
+ * --peer-conns-max open (more are closed at once), a hello due within
+ * NODE_PEER_FRAME_MS of the accept and each frame within that of its
+ * first byte (a peer that stops mid-frame, or never says hello, would
+ * hold its connection and buffer for ever), and the read buffer shrinks
+ * back after a large frame.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,9 @@ enum {
 };
 
 #define NODE__READ_CHUNK (64u * 1024)
+/* Read buffer capacity an inbound connection keeps between frames; a
+ * larger frame's room is given back once it is handled. */
+#define NODE__READ_KEEP (1024u * 1024)
 
 typedef struct node__write {
 	uv_write_t req;
@@ -379,12 +386,6 @@ static void node__peer_check_stall(node_peer_t *p, uint64_t now_ms)
 	node__peer_fail(p, "write stalled", UV_ETIMEDOUT);
 }
 
-void node__peer_sweep(node_t *n, uint64_t now_ms)
-{
-	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
-		node__peer_check_stall(p, now_ms);
-}
-
 void node__peer_up(node_t *n, const char *addr)
 {
 	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
@@ -406,6 +407,7 @@ static void node__inbound_closed(uv_handle_t *h)
 		n->inbound = in->next;
 	if (in->next != NULL)
 		in->next->prev = in->prev;
+	n->inbound_len--;
 	sh_buf_free(&in->in);
 	free(in);
 }
@@ -533,8 +535,26 @@ static int node__inbound_parse(node_inbound_t *in)
 	if (off > 0) {
 		memmove(in->in.data, in->in.data + off, in->in.len - off);
 		in->in.len -= off;
+		in->frame_ms = 0; /* the clock restarts with the next frame */
 	}
 	return rc;
+}
+
+/* Give back the room of a large frame once it is handled. */
+static void node__inbound_shrink(node_inbound_t *in)
+{
+	if (in->in.cap <= NODE__READ_KEEP ||
+	    in->in.len + NODE__READ_CHUNK > NODE__READ_KEEP)
+		return;
+	if (in->in.len == 0) {
+		sh_buf_free(&in->in);
+		return;
+	}
+	uint8_t *p = realloc(in->in.data, NODE__READ_KEEP);
+	if (p == NULL)
+		return; /* keep the larger buffer */
+	in->in.data = p;
+	in->in.cap = NODE__READ_KEEP;
 }
 
 static void node__inbound_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
@@ -560,7 +580,11 @@ static int node__inbound_handle(node_inbound_t *in)
 		sh_log(SH_LOG_WARN, "peer connection from %s: bad frame: %s",
 		       in->name[0] ? in->name : "?", sh_strerror(rc));
 		node__inbound_close(in);
+		return rc;
 	}
+	if (in->in.len > 0 && in->frame_ms == 0)
+		in->frame_ms = node__now_ms();
+	node__inbound_shrink(in);
 	return rc;
 }
 
@@ -617,16 +641,54 @@ static void node__peer_accept(uv_stream_t *server, int status)
 	if (in == NULL)
 		return;
 	in->node = n;
+	in->accepted_ms = node__now_ms();
 	uv_tcp_init(&n->loop, &in->tcp);
 	in->tcp.data = in;
 	in->next = n->inbound;
 	if (n->inbound != NULL)
 		n->inbound->prev = in;
 	n->inbound = in;
-	if (uv_accept(server, (uv_stream_t *)&in->tcp) != 0 ||
-	    uv_read_start((uv_stream_t *)&in->tcp, node__inbound_alloc,
+	/* over the limit, accept only to close: the backlog empties */
+	int over = n->inbound_len >= n->cfg.peer_conns_max;
+	n->inbound_len++;
+	if (uv_accept(server, (uv_stream_t *)&in->tcp) != 0) {
+		node__inbound_close(in);
+		return;
+	}
+	if (over) {
+		n->stats.peer_refused++;
+		node__inbound_close(in);
+		return;
+	}
+	n->stats.peer_conns++;
+	if (uv_read_start((uv_stream_t *)&in->tcp, node__inbound_alloc,
 	                  node__inbound_read) != 0)
 		node__inbound_close(in);
+}
+
+/* 1 if in is past its hello's or its current frame's deadline. A frame
+ * complete and waiting for a commit (deferred) is not late. */
+static int node__inbound_late(const node_inbound_t *in, uint64_t now_ms)
+{
+	uint64_t bound = in->node->peer_frame_ms;
+	if (in->name[0] == '\0' && now_ms > in->accepted_ms &&
+	    now_ms - in->accepted_ms >= bound)
+		return 1;
+	return !in->deferred && in->frame_ms != 0 && now_ms > in->frame_ms &&
+	       now_ms - in->frame_ms >= bound;
+}
+
+void node__peer_sweep(node_t *n, uint64_t now_ms)
+{
+	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
+		node__peer_check_stall(p, now_ms);
+	for (node_inbound_t *in = n->inbound; in != NULL; in = in->next)
+		if (!in->closing && node__inbound_late(in, now_ms)) {
+			n->stats.peer_timed_out++;
+			sh_log(SH_LOG_DEBUG, "peer connection from %s: late",
+			       in->name[0] ? in->name : "?");
+			node__inbound_close(in);
+		}
 }
 
 /* A peer bound in ms, scaled like SWIM's timers so tests can be short. */
@@ -641,6 +703,7 @@ int node__peer_start(node_t *n)
 	struct sockaddr_storage sa;
 	n->peer_stall_ms = node__peer_scaled(n, NODE_PEER_STALL_MS);
 	n->peer_idle_ms = node__peer_scaled(n, NODE_PEER_IDLE_MS);
+	n->peer_frame_ms = node__peer_scaled(n, NODE_PEER_FRAME_MS);
 	if (node__resolve(n->cfg.bind, &sa) != SH_OK)
 		return SH_EINVAL;
 	uv_tcp_init(&n->loop, &n->peer_listen);

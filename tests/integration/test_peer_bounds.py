@@ -3,15 +3,22 @@
 (--swim-time-scale scales them): an outbound connection to a peer that
 accepts and never reads is closed once its writes stop moving; the
 addresses hellos name (where STATE replies go) do not grow the peer
-table past its cap, and peers that hold nothing make room for new ones."""
+table past its cap, and peers that hold nothing make room for new ones;
+inbound connections over --peer-conns-max are closed at once, and so are
+those that send no hello, or stop in the middle of a frame, for the frame
+deadline (3 s at this scale) while one that said hello and is quiet
+stays."""
 
+import select
 import socket
 import struct
 import threading
+import time
 
 from shoaltest import Node, check, free_port, main, tmpdir, wait_until
 
-SCALE = "0.1"  # stall bound 1 s
+SCALE = "0.1"  # stall bound 1 s, hello and frame deadlines 3 s
+CONNS_MAX = 8
 
 
 # ---- just enough msgpack for internode frames (node.h, gossip/swim.h) ----
@@ -143,12 +150,77 @@ def peer_table(node):
         c.close()
 
 
+# ---- C: inbound connections ----
+
+def closed(c):
+    """1 if the node closed c (EOF or reset), 0 if it is still open."""
+    if not select.select([c], [], [], 0)[0]:
+        return 0
+    try:
+        return 1 if c.recv(65536) == b"" else 0
+    except ConnectionResetError:
+        return 1
+
+
+def wait_inbound_gone(node):
+    wait_until(lambda: internode(node)["connections_open"] == 0, 10,
+               "no inbound connections")
+
+
+def conns_max(node):
+    wait_inbound_gone(node)
+    before = internode(node)["connections_refused"]
+    cs = [connect(node) for _ in range(CONNS_MAX + 3)]
+    try:
+        for c in cs:
+            c.sendall(hello("zz", "nohost:1"))
+        wait_until(lambda: internode(node)["connections_refused"] ==
+                   before + 3, 10, "3 connections over the cap refused")
+        shut = set()
+        wait_until(lambda: shut.update(
+            i for i, c in enumerate(cs) if i not in shut and closed(c))
+            or len(shut) == 3, 10, "3 connections closed")
+        time.sleep(0.3)  # the others stay
+        check(sum(closed(c) for i, c in enumerate(cs) if i not in shut) == 0,
+              "connections under the cap closed")
+    finally:
+        for c in cs:
+            c.close()
+
+
+def deadlines(node):
+    wait_inbound_gone(node)
+    before = internode(node)["connections_timed_out"]
+    silent = connect(node)
+    prefix = connect(node)
+    prefix.sendall(struct.pack(">I", 1000))
+    midframe = connect(node)
+    midframe.sendall(hello("zz", "nohost:1") + struct.pack(">I", 1000) +
+                     b"\x92")
+    quiet = connect(node)
+    quiet.sendall(hello("zz", "nohost:1"))
+    late = [silent, prefix, midframe]
+    try:
+        wait_until(lambda: all(closed(c) for c in late), 15,
+                   "silent and unfinished connections closed")
+        check(internode(node)["connections_timed_out"] == before + 3,
+              "3 counted: %r" % internode(node))
+        check(not closed(quiet), "a quiet connection after its hello "
+              "is kept")
+    finally:
+        for c in late + [quiet]:
+            c.close()
+
+
 def test(build):
     root = tmpdir()
     node = Node(build, "p1", root,
-                extra=["--swim-time-scale", SCALE]).start()
+                extra=["--swim-time-scale", SCALE,
+                       "--peer-conns-max", str(CONNS_MAX)]).start()
     stalled_peer(node)
     peer_table(node)
+    conns_max(node)
+    deadlines(node)
     check(node.healthy(), "node serves after all")
     check(node.stop() == 0, "clean exit")
 
