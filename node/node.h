@@ -50,6 +50,7 @@
 #define NODE_VALUE_BYTES_MAX_DEFAULT (1024u * 1024)
 #define NODE_HTTP_CONNS_MAX_DEFAULT  1024u
 #define NODE_HTTP_IDLE_MS_DEFAULT    60000u
+#define NODE_PEER_CONNS_MAX_DEFAULT  1024u
 #define NODE_SHUTDOWN_MS_DEFAULT     5000u
 /* --handoff-bytes-per-s: hinted handoff's replay rate. */
 #define NODE_HANDOFF_BYTES_PER_S_DEFAULT ((uint64_t)10 << 20)
@@ -78,7 +79,8 @@ typedef struct node_config {
 	uint64_t value_bytes_max;
 	uint32_t http_conns_max; /* open HTTP connections */
 	uint32_t http_idle_ms; /* close a keep-alive connection idle so long */
-	uint32_t shutdown_ms;  /* bound on finishing in-flight requests */
+	uint32_t peer_conns_max; /* inbound internode connections */
+	uint32_t shutdown_ms;    /* bound on finishing in-flight requests */
 	uint32_t frame_bytes_max;
 	double swim_time_scale;        /* SWIM durations x this (tests: 0.1) */
 	uint64_t handoff_bytes_per_s;  /* hint replay rate; 0: no limit */

@@ -31,6 +31,7 @@ void node_config_default(node_config_t *cfg)
 	cfg->value_bytes_max = NODE_VALUE_BYTES_MAX_DEFAULT;
 	cfg->http_conns_max = NODE_HTTP_CONNS_MAX_DEFAULT;
 	cfg->http_idle_ms = NODE_HTTP_IDLE_MS_DEFAULT;
+	cfg->peer_conns_max = NODE_PEER_CONNS_MAX_DEFAULT;
 	cfg->shutdown_ms = NODE_SHUTDOWN_MS_DEFAULT;
 	cfg->frame_bytes_max = NODE_FRAME_BYTES_MAX_DEFAULT;
 	cfg->swim_time_scale = 1.0;
@@ -63,6 +64,8 @@ const char *node_config_usage(void)
 	       "  --value-bytes-max B    largest value (1048576)\n"
 	       "  --http-conns-max N     open HTTP connections (1024)\n"
 	       "  --http-idle-ms MS      close idle HTTP connections (60000)\n"
+	       "  --peer-conns-max N     inbound internode connections "
+	       "(1024)\n"
 	       "  --shutdown-ms MS       bound on finishing requests at "
 	       "exit (5000)\n"
 	       "  --frame-bytes-max B    largest internode frame "
@@ -118,11 +121,15 @@ int node_addr_split(const char *addr, char *host, size_t hsize, uint16_t *port)
 	}
 	if (hlen == 0 || hlen >= hsize)
 		return SH_EINVAL;
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p == 0 ||
-	    p > 65535)
+	/* One spelling per port: digits only, no leading zero (nor sign or
+	 * space, which strtoul takes). Peers are kept per address string,
+	 * so "h:080" would be another peer for the listener at "h:80". */
+	const char *digits = colon + 1;
+	size_t dlen = strspn(digits, "0123456789");
+	if (dlen == 0 || dlen > 5 || digits[dlen] != '\0' || digits[0] == '0')
+		return SH_EINVAL;
+	unsigned long p = strtoul(digits, NULL, 10);
+	if (p > 65535)
 		return SH_EINVAL;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
@@ -298,6 +305,9 @@ static int node__set(node_config_t *cfg, const char *key, const char *val,
 	if (strcmp(key, "http-conns-max") == 0)
 		return node__set_u32(&cfg->http_conns_max, key, val, 1, 100000,
 		                     err, esize);
+	if (strcmp(key, "peer-conns-max") == 0)
+		return node__set_u32(&cfg->peer_conns_max, key, val, 1, 100000,
+		                     err, esize);
 	if (strcmp(key, "http-idle-ms") == 0)
 		return node__set_u32(&cfg->http_idle_ms, key, val, 100,
 		                     86400000, err, esize);
@@ -390,6 +400,7 @@ static const char *const node__keys[] = {
     "value-bytes-max",
     "http-conns-max",
     "http-idle-ms",
+    "peer-conns-max",
     "shutdown-ms",
     "frame-bytes-max",
     "swim-time-scale",

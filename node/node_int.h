@@ -41,6 +41,19 @@ enum {
 #define NODE_PEER_BACKOFF_MAX_MS 1000u
 /* Bytes kept for a peer while waiting to reconnect; more are dropped. */
 #define NODE_PEER_DOWN_QUEUE_BYTES_MAX (4u * 1024 * 1024)
+/* An outbound connection whose written bytes have not moved this long is
+ * closed and its queue dropped (a peer that does not read would hold up
+ * to NODE_PEER_QUEUE_BYTES_MAX for ever); x swim_time_scale. */
+#define NODE_PEER_STALL_MS 10000u
+/* Peer addresses kept at once, well above any cluster's size: a hello
+ * names any address it likes (STATE replies go there). */
+#define NODE_PEERS_MAX 1024u
+/* At NODE_PEERS_MAX, a peer no frame was queued to for this long may make
+ * room for a new one (node__peer_reclaim); x swim_time_scale. */
+#define NODE_PEER_IDLE_MS 60000u
+/* An inbound connection must send its hello within this of its accept,
+ * and each frame within this of its first byte; x swim_time_scale. */
+#define NODE_PEER_FRAME_MS 30000u
 /* Housekeeping period: idle sweep, shutdown progress. */
 #define NODE_HOUSE_MS 100u
 /* How long a node started with seeds refuses requests while it learns the
@@ -91,6 +104,11 @@ typedef struct node_stats {
 	uint64_t reads_while_committing; /* reads served meanwhile */
 	node_hist_t commit_latency;
 	uint64_t frames_in, frames_out, frame_errors, frames_dropped;
+	uint64_t peer_stalled;   /* outbound closed: writes did not move */
+	uint64_t peers_refused;  /* frames dropped: peer table full */
+	uint64_t peer_conns;     /* inbound accepted */
+	uint64_t peer_refused;   /* inbound closed: --peer-conns-max */
+	uint64_t peer_timed_out; /* inbound closed: hello or frame late */
 	uint64_t bytes_in, bytes_out;
 	uint64_t udp_in, udp_out, udp_errors;
 } node_stats_t;
@@ -143,6 +161,11 @@ typedef struct node_peer {
 	size_t inflight;     /* bytes handed to uv_write, not done */
 	uint64_t retry_ms;   /* no connect attempt before this */
 	uint64_t backoff_ms; /* next wait after a failure */
+	/* progress of the writes in flight (node__peer_sweep): bytes handed
+	 * to uv_write ever, of them those the socket took when last looked
+	 * at, and when that last changed */
+	uint64_t handed, drained, moved_ms;
+	uint64_t used_ms; /* a frame was last queued to it */
 	struct node_peer *next;
 } node_peer_t;
 
@@ -155,6 +178,8 @@ typedef struct node_inbound {
 	char addr[SWIM_ADDR_MAX + 1];
 	int closing;
 	int deferred; /* frames wait in `in` while a sealed batch commits */
+	uint64_t accepted_ms;
+	uint64_t frame_ms; /* an incomplete frame's first byte; 0: none */
 	struct node_inbound *prev, *next;
 } node_inbound_t;
 
@@ -192,6 +217,11 @@ struct node {
 
 	node_peer_t *peers;
 	node_inbound_t *inbound;
+	uint32_t peers_len;
+	uint32_t inbound_len;
+	uint64_t peer_frame_ms; /* NODE_PEER_FRAME_MS, scaled */
+	uint64_t peer_stall_ms; /* NODE_PEER_STALL_MS, scaled */
+	uint64_t peer_idle_ms;  /* NODE_PEER_IDLE_MS, scaled */
 	node_hconn_t *conns;
 	uint32_t conns_len;
 	uint64_t next_conn_id;
@@ -311,6 +341,8 @@ void node__peer_send(node_t *n, const char *addr, int kind, const uint8_t *data,
 void node__peer_up(node_t *n, const char *addr);
 /* node__peer_flush - start writes and reconnects that are due. */
 void node__peer_flush(node_t *n, uint64_t now_ms);
+/* node__peer_sweep - housekeeping: close connections past their bounds. */
+void node__peer_sweep(node_t *n, uint64_t now_ms);
 void node__peer_close_all(node_t *n);
 /* node__peer_commit_done - the sealed batch committed (ok 1) or failed:
  * send the frames held meanwhile (or drop them all), and handle the

@@ -260,6 +260,7 @@ static void node__house_cb(uv_timer_t *t)
 	node_t *n = t->data;
 	uint64_t now = node__now_ms();
 	node__http_sweep(n, now);
+	node__peer_sweep(n, now);
 	if (n->coord_open && coord_joining(&n->coord) &&
 	    now - n->stats.started_ms >= n->join_wait_ms) {
 		coord_set_joining(&n->coord, 0);

@@ -3,9 +3,17 @@
  * msgpack frames (format in node.h). Outbound, one connection per peer
  * address, written to and never read from (but for EOF), reconnected
  * with exponential backoff; frames queued while it is down are bounded
- * and dropped on failure (the cores retry on their timers). Inbound, the
- * connections peers open to us: read, split into frames, checked, and
- * handed to SWIM or the coordinator.
+ * and dropped on failure (the cores retry on their timers). A connection
+ * whose writes stop moving (a peer that does not read) is closed after
+ * NODE_PEER_STALL_MS and its queue dropped, so such a peer holds no
+ * memory for long; the reconnect and backoff go on as after any failure.
+ * Inbound, the connections peers open to us: read, split into frames,
+ * checked, and handed to SWIM or the coordinator. They are bounded too: at most
+ * --peer-conns-max open (more are closed at once), a hello due within
+ * NODE_PEER_FRAME_MS of the accept and each frame within that of its
+ * first byte (a peer that stops mid-frame, or never says hello, would
+ * hold its connection and buffer for ever), and the read buffer shrinks
+ * back after a large frame.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +31,9 @@ enum {
 };
 
 #define NODE__READ_CHUNK (64u * 1024)
+/* Read buffer capacity an inbound connection keeps between frames; a
+ * larger frame's room is given back once it is handled. */
+#define NODE__READ_KEEP (1024u * 1024)
 
 typedef struct node__write {
 	uv_write_t req;
@@ -67,19 +78,71 @@ static int node__frame_hello(node_t *n, sh_buf_t *out)
 
 /* ---- outbound ---- */
 
+static void node__peer_fail(node_peer_t *p, const char *what, int uverr);
+
+/*
+ * The table holds at most NODE_PEERS_MAX peers. At the cap, the peer
+ * least recently sent to among those without a connection is freed if it
+ * holds nothing, or only frames queued longer than peer_idle_ms ago
+ * (their senders have timed out): it is no more than an address and a
+ * backoff, rebuilt on its next frame, so SWIM members need no exception.
+ * If none can go, one connected peer idle that long is closed to make
+ * room later, and the new address is refused (its frame dropped and
+ * counted): the cores retry.
+ */
+static int node__peer_reclaim(node_t *n, uint64_t now_ms)
+{
+	node_peer_t **victim = NULL;
+	node_peer_t *idle = NULL;
+	for (node_peer_t **pp = &n->peers; *pp != NULL; pp = &(*pp)->next) {
+		node_peer_t *p = *pp;
+		int stale = now_ms - p->used_ms >= n->peer_idle_ms;
+		if (p->state == NODE_PEER_CONNECTED && stale &&
+		    p->queue.len == 0 && p->inflight == 0)
+			idle = p;
+		if (p->state != NODE_PEER_IDLE || p->handle_open ||
+		    p->inflight > 0 || (p->queue.len > 0 && !stale))
+			continue;
+		if (victim == NULL || p->used_ms < (*victim)->used_ms)
+			victim = pp;
+	}
+	if (victim == NULL) {
+		if (idle != NULL)
+			node__peer_fail(idle, "idle, table full", UV_ECANCELED);
+		return 0;
+	}
+	node_peer_t *p = *victim;
+	*victim = p->next;
+	if (p->queue.len > 0)
+		n->stats.frames_dropped++;
+	sh_buf_free(&p->queue);
+	free(p);
+	n->peers_len--;
+	return 1;
+}
+
 static node_peer_t *node__peer_get(node_t *n, const char *addr)
 {
+	uint64_t now = node__now_ms();
 	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
-		if (strcmp(p->addr, addr) == 0)
+		if (strcmp(p->addr, addr) == 0) {
+			p->used_ms = now;
 			return p;
+		}
+	if (n->peers_len >= NODE_PEERS_MAX && !node__peer_reclaim(n, now)) {
+		n->stats.peers_refused++;
+		return NULL;
+	}
 	node_peer_t *p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return NULL;
 	p->node = n;
 	snprintf(p->addr, sizeof p->addr, "%s", addr);
 	p->backoff_ms = NODE_PEER_BACKOFF_MIN_MS;
+	p->used_ms = now;
 	p->next = n->peers;
 	n->peers = p;
+	n->peers_len++;
 	return p;
 }
 
@@ -168,12 +231,16 @@ static void node__peer_write(node_peer_t *p)
 		w->buf.len -= off;
 	}
 	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
+	if (p->inflight == 0) /* the stall clock starts with a write */
+		p->moved_ms = node__now_ms();
 	p->inflight += w->buf.len;
+	p->handed += w->buf.len;
 	p->node->stats.bytes_out += w->buf.len;
 	int rc = uv_write(&w->req, (uv_stream_t *)&p->tcp, &b, 1,
 	                  node__peer_written);
 	if (rc != 0) {
 		p->inflight -= w->buf.len;
+		p->handed -= w->buf.len;
 		sh_buf_free(&w->buf);
 		free(w);
 		node__peer_fail(p, "write", rc);
@@ -291,6 +358,34 @@ void node__peer_flush(node_t *n, uint64_t now_ms)
 	}
 }
 
+/*
+ * Close p if its writes have not moved for the stall bound. Progress is
+ * counted in bytes the socket took (uv_write's queue shrinking), not in
+ * writes completed, so one long write to a slow but reading peer is not
+ * taken for a stall. Its frames are lost: coordinators time out and
+ * retry, hints replay, SWIM has its own probes.
+ */
+static void node__peer_check_stall(node_peer_t *p, uint64_t now_ms)
+{
+	node_t *n = p->node;
+	if (p->state != NODE_PEER_CONNECTED || p->inflight == 0)
+		return;
+	uint64_t drained =
+	    p->handed - uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp);
+	if (drained != p->drained) {
+		p->drained = drained;
+		p->moved_ms = now_ms;
+		return;
+	}
+	if (now_ms <= p->moved_ms || now_ms - p->moved_ms < n->peer_stall_ms)
+		return;
+	n->stats.peer_stalled++;
+	n->stats.frames_dropped++;
+	sh_buf_free(
+	    &p->queue); /* up to NODE_PEER_QUEUE_BYTES_MAX: give it back */
+	node__peer_fail(p, "write stalled", UV_ETIMEDOUT);
+}
+
 void node__peer_up(node_t *n, const char *addr)
 {
 	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
@@ -312,6 +407,7 @@ static void node__inbound_closed(uv_handle_t *h)
 		n->inbound = in->next;
 	if (in->next != NULL)
 		in->next->prev = in->prev;
+	n->inbound_len--;
 	sh_buf_free(&in->in);
 	free(in);
 }
@@ -439,8 +535,26 @@ static int node__inbound_parse(node_inbound_t *in)
 	if (off > 0) {
 		memmove(in->in.data, in->in.data + off, in->in.len - off);
 		in->in.len -= off;
+		in->frame_ms = 0; /* the clock restarts with the next frame */
 	}
 	return rc;
+}
+
+/* Give back the room of a large frame once it is handled. */
+static void node__inbound_shrink(node_inbound_t *in)
+{
+	if (in->in.cap <= NODE__READ_KEEP ||
+	    in->in.len + NODE__READ_CHUNK > NODE__READ_KEEP)
+		return;
+	if (in->in.len == 0) {
+		sh_buf_free(&in->in);
+		return;
+	}
+	uint8_t *p = realloc(in->in.data, NODE__READ_KEEP);
+	if (p == NULL)
+		return; /* keep the larger buffer */
+	in->in.data = p;
+	in->in.cap = NODE__READ_KEEP;
 }
 
 static void node__inbound_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
@@ -466,7 +580,11 @@ static int node__inbound_handle(node_inbound_t *in)
 		sh_log(SH_LOG_WARN, "peer connection from %s: bad frame: %s",
 		       in->name[0] ? in->name : "?", sh_strerror(rc));
 		node__inbound_close(in);
+		return rc;
 	}
+	if (in->in.len > 0 && in->frame_ms == 0)
+		in->frame_ms = node__now_ms();
+	node__inbound_shrink(in);
 	return rc;
 }
 
@@ -523,21 +641,69 @@ static void node__peer_accept(uv_stream_t *server, int status)
 	if (in == NULL)
 		return;
 	in->node = n;
+	in->accepted_ms = node__now_ms();
 	uv_tcp_init(&n->loop, &in->tcp);
 	in->tcp.data = in;
 	in->next = n->inbound;
 	if (n->inbound != NULL)
 		n->inbound->prev = in;
 	n->inbound = in;
-	if (uv_accept(server, (uv_stream_t *)&in->tcp) != 0 ||
-	    uv_read_start((uv_stream_t *)&in->tcp, node__inbound_alloc,
+	/* over the limit, accept only to close: the backlog empties */
+	int over = n->inbound_len >= n->cfg.peer_conns_max;
+	n->inbound_len++;
+	if (uv_accept(server, (uv_stream_t *)&in->tcp) != 0) {
+		node__inbound_close(in);
+		return;
+	}
+	if (over) {
+		n->stats.peer_refused++;
+		node__inbound_close(in);
+		return;
+	}
+	n->stats.peer_conns++;
+	if (uv_read_start((uv_stream_t *)&in->tcp, node__inbound_alloc,
 	                  node__inbound_read) != 0)
 		node__inbound_close(in);
+}
+
+/* 1 if in is past its hello's or its current frame's deadline. A frame
+ * complete and waiting for a commit (deferred) is not late. */
+static int node__inbound_late(const node_inbound_t *in, uint64_t now_ms)
+{
+	uint64_t bound = in->node->peer_frame_ms;
+	if (in->name[0] == '\0' && now_ms > in->accepted_ms &&
+	    now_ms - in->accepted_ms >= bound)
+		return 1;
+	return !in->deferred && in->frame_ms != 0 && now_ms > in->frame_ms &&
+	       now_ms - in->frame_ms >= bound;
+}
+
+void node__peer_sweep(node_t *n, uint64_t now_ms)
+{
+	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
+		node__peer_check_stall(p, now_ms);
+	for (node_inbound_t *in = n->inbound; in != NULL; in = in->next)
+		if (!in->closing && node__inbound_late(in, now_ms)) {
+			n->stats.peer_timed_out++;
+			sh_log(SH_LOG_DEBUG, "peer connection from %s: late",
+			       in->name[0] ? in->name : "?");
+			node__inbound_close(in);
+		}
+}
+
+/* A peer bound in ms, scaled like SWIM's timers so tests can be short. */
+static uint64_t node__peer_scaled(const node_t *n, uint64_t ms)
+{
+	uint64_t v = (uint64_t)((double)ms * n->cfg.swim_time_scale);
+	return v < NODE_HOUSE_MS ? NODE_HOUSE_MS : v;
 }
 
 int node__peer_start(node_t *n)
 {
 	struct sockaddr_storage sa;
+	n->peer_stall_ms = node__peer_scaled(n, NODE_PEER_STALL_MS);
+	n->peer_idle_ms = node__peer_scaled(n, NODE_PEER_IDLE_MS);
+	n->peer_frame_ms = node__peer_scaled(n, NODE_PEER_FRAME_MS);
 	if (node__resolve(n->cfg.bind, &sa) != SH_OK)
 		return SH_EINVAL;
 	uv_tcp_init(&n->loop, &n->peer_listen);
@@ -583,4 +749,5 @@ void node__peer_free_all(node_t *n)
 		sh_buf_free(&p->queue);
 		free(p);
 	}
+	n->peers_len = 0;
 }

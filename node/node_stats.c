@@ -216,6 +216,13 @@ static void node__json_net(node_t *n, json_w_t *w)
 	json_w_kv_u64(w, "frames_out", s->frames_out);
 	json_w_kv_u64(w, "frames_dropped", s->frames_dropped);
 	json_w_kv_u64(w, "frame_errors", s->frame_errors);
+	json_w_kv_u64(w, "connections_stalled", s->peer_stalled);
+	json_w_kv_u64(w, "peers", n->peers_len);
+	json_w_kv_u64(w, "peers_refused", s->peers_refused);
+	json_w_kv_u64(w, "connections_open", n->inbound_len);
+	json_w_kv_u64(w, "connections_accepted", s->peer_conns);
+	json_w_kv_u64(w, "connections_refused", s->peer_refused);
+	json_w_kv_u64(w, "connections_timed_out", s->peer_timed_out);
 	json_w_kv_u64(w, "bytes_in", s->bytes_in);
 	json_w_kv_u64(w, "bytes_out", s->bytes_out);
 	json_w_obj_end(w);

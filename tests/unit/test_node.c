@@ -144,6 +144,27 @@ static void test_node_addr_split(void **state)
 	assert_int_equal(node_addr_split("host", host, 64, &port), SH_EINVAL);
 }
 
+/* One spelling per port: another would be another peer (node_peer.c). */
+static void test_node_addr_split_port_spelling(void **state)
+{
+	(void)state;
+	char host[64];
+	uint16_t port;
+	assert_int_equal(node_addr_split("h:65535", host, 64, &port), 0);
+	assert_int_equal(port, 65535);
+	assert_int_equal(node_addr_split("h:1", host, 64, &port), 0);
+	assert_int_equal(port, 1);
+	const char *bad[] = {"h:080",   "h:00080",
+	                     "h:+80",   "h: 80",
+	                     "h:-80",   "h:80 ",
+	                     "h:0x50",  "[::1]:07000",
+	                     "h:65536", "h:000000000000000000080",
+	                     "h:"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(node_addr_split(bad[i], host, 64, &port),
+		                 SH_EINVAL);
+}
+
 static int dt_parse(node_dt_req_t *d, const char *json)
 {
 	memset(d, 0, sizeof *d);
@@ -340,6 +361,7 @@ int main(void)
 	    cmocka_unit_test(test_node_config_errors),
 	    cmocka_unit_test(test_node_config_file),
 	    cmocka_unit_test(test_node_addr_split),
+	    cmocka_unit_test(test_node_addr_split_port_spelling),
 	    cmocka_unit_test(test_node_dt_parse_cart),
 	    cmocka_unit_test(test_node_dt_parse_errors),
 	    cmocka_unit_test(test_node_dt_values),
