@@ -96,7 +96,8 @@ static int node__peer_reclaim(node_t *n, uint64_t now_ms)
 	node_peer_t *idle = NULL;
 	for (node_peer_t **pp = &n->peers; *pp != NULL; pp = &(*pp)->next) {
 		node_peer_t *p = *pp;
-		int stale = now_ms - p->used_ms >= n->peer_idle_ms;
+		int stale = now_ms > p->used_ms &&
+		            now_ms - p->used_ms >= n->peer_idle_ms;
 		if (p->state == NODE_PEER_CONNECTED && stale &&
 		    p->queue.len == 0 && p->inflight == 0)
 			idle = p;
@@ -123,7 +124,8 @@ static int node__peer_reclaim(node_t *n, uint64_t now_ms)
 
 static node_peer_t *node__peer_get(node_t *n, const char *addr)
 {
-	uint64_t now = node__now_ms();
+	/* the loop's clock: read once a turn, not once a frame */
+	uint64_t now = uv_now(&n->loop);
 	for (node_peer_t *p = n->peers; p != NULL; p = p->next)
 		if (strcmp(p->addr, addr) == 0) {
 			p->used_ms = now;
