@@ -646,12 +646,40 @@ static void test_http_malformed_requests_get_400_and_close(void **state)
 	sh_buf_free(&out);
 }
 
+/* Each of bad[0..n) alone on a connection: not handed out, answered
+ * with status (its status line and body start given), and the connection
+ * closes after it. */
+static void refused_and_closed(const char *const *bad, size_t n, int status,
+                               const char *line, const char *body)
+{
+	sh_buf_t out;
+	sh_buf_init(&out);
+	for (size_t i = 0; i < n; i++) {
+		http_conn_t c;
+		conn_init(&c, NULL);
+		assert_int_equal(http_conn_feed(&c, bad[i], strlen(bad[i])),
+		                 SH_OK);
+		if (http_conn_next(&c) != NULL)
+			fail_msg("case %zu parsed", i);
+		if (http_conn_error(&c, NULL) != status)
+			fail_msg("case %zu: error %d", i,
+			         http_conn_error(&c, NULL));
+		const char *o = take(&c, &out);
+		assert_non_null(strstr(o, line));
+		assert_non_null(strstr(o, "Connection: close\r\n"));
+		assert_non_null(strstr(o, body));
+		assert_true(http_conn_should_close(&c));
+		http_conn_free(&c);
+	}
+	sh_buf_free(&out);
+}
+
 /* shoal decodes chunked and nothing else: a body in any other transfer
  * coding would be stored still coded, so it is refused unread. */
 static void test_http_transfer_codings_get_501_and_close(void **state)
 {
 	(void)state;
-	static const char *bad[] = {
+	static const char *const bad[] = {
 	    "PUT /kv/b/c HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n"
 	    "\r\n1\r\nz\r\n0\r\n\r\n",
 	    "PUT /kv/b/c HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
@@ -662,25 +690,11 @@ static void test_http_transfer_codings_get_501_and_close(void **state)
 	    "\r\n",
 	    "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
 	};
+	refused_and_closed(bad, sizeof bad / sizeof bad[0], 501,
+	                   "HTTP/1.1 501 Not Implemented\r\n",
+	                   "{\"error\":\"transfer coding");
 	sh_buf_t out;
 	sh_buf_init(&out);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		http_conn_t c;
-		conn_init(&c, NULL);
-		assert_int_equal(http_conn_feed(&c, bad[i], strlen(bad[i])),
-		                 SH_OK);
-		if (http_conn_next(&c) != NULL)
-			fail_msg("case %zu parsed", i);
-		if (http_conn_error(&c, NULL) != 501)
-			fail_msg("case %zu: error %d", i,
-			         http_conn_error(&c, NULL));
-		const char *o = take(&c, &out);
-		assert_non_null(strstr(o, "HTTP/1.1 501 Not Implemented\r\n"));
-		assert_non_null(strstr(o, "Connection: close\r\n"));
-		assert_non_null(strstr(o, "{\"error\":\"transfer coding"));
-		assert_true(http_conn_should_close(&c));
-		http_conn_free(&c);
-	}
 	/* a lone chunked, in any case and with spaces, is still read */
 	http_conn_t c;
 	conn_init(&c, NULL);
@@ -698,30 +712,13 @@ static void test_http_transfer_codings_get_501_and_close(void **state)
 static void test_http_other_versions_get_505_and_close(void **state)
 {
 	(void)state;
-	static const char *bad[] = {
+	static const char *const bad[] = {
 	    "GET / HTTP/9.1\r\n\r\n",
 	    "GET /\r\n\r\n", /* an HTTP/0.9 request line */
 	    "GET / HTTP/2.0\r\n\r\n",
 	};
-	sh_buf_t out;
-	sh_buf_init(&out);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		http_conn_t c;
-		conn_init(&c, NULL);
-		assert_int_equal(http_conn_feed(&c, bad[i], strlen(bad[i])),
-		                 SH_OK);
-		if (http_conn_next(&c) != NULL)
-			fail_msg("case %zu parsed", i);
-		if (http_conn_error(&c, NULL) != 505)
-			fail_msg("case %zu: error %d", i,
-			         http_conn_error(&c, NULL));
-		const char *o = take(&c, &out);
-		assert_non_null(strstr(o, "HTTP/1.1 505 "));
-		assert_non_null(strstr(o, "Connection: close\r\n"));
-		assert_true(http_conn_should_close(&c));
-		http_conn_free(&c);
-	}
-	sh_buf_free(&out);
+	refused_and_closed(bad, sizeof bad / sizeof bad[0], 505,
+	                   "HTTP/1.1 505 ", "{\"error\":");
 }
 
 static const char *fuzz_frags[] = {
