@@ -312,12 +312,12 @@ int http_conn_take_output(http_conn_t *c, sh_buf_t *out);
 int http_conn_wants_input(const http_conn_t *c);
 
 /*
- * http_conn_in_headers - 1 while a request has begun and its headers are
- * not complete yet, so the shell can bound how long a client may take to
- * send them (a client trickling a byte at a time would otherwise hold a
- * connection open however long the idle timeout is).
+ * http_conn_in_request - 1 while a request has begun and has not arrived
+ * whole (headers and body), so the shell can bound how long a client may
+ * take to send it (a client trickling a byte at a time would otherwise
+ * hold a connection open however long the idle timeout is).
  */
-int http_conn_in_headers(const http_conn_t *c);
+int http_conn_in_request(const http_conn_t *c);
 
 /*
  * http_conn_should_close - 1 when, once the taken output is written, the

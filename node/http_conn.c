@@ -925,9 +925,9 @@ int http_conn_wants_input(const http_conn_t *c)
 	       !http__stash_left(c);
 }
 
-int http_conn_in_headers(const http_conn_t *c)
+int http_conn_in_request(const http_conn_t *c)
 {
-	if (c->next_seq == c->head_seq || c->in_trailers || c->broken)
+	if (c->next_seq == c->head_seq || c->broken)
 		return 0;
 	return http__slot_at(c, c->next_seq - 1)->state == HTTP__PARSING;
 }

@@ -10,8 +10,9 @@
  * NODE__HTTP_QUEUED_MAX bytes of a connection's replies wait for the
  * socket, its next requests are not dispatched (the pipeline fills, and
  * reading stops); a write that makes no progress for the idle timeout
- * closes the connection, and so do headers still incomplete that long
- * after their first byte.
+ * closes the connection, and so does a request (headers and body) still
+ * incomplete that long after its first byte: a value of up to 1 MiB
+ * then needs 17 KiB/s with the default 60 s.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -307,12 +308,12 @@ static void node__hconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 			node__hconn_close(c);
 			return;
 		}
-		/* the clock of a request's headers starts at their first
-		 * read and stops once they are complete */
-		if (!http_conn_in_headers(&c->hc))
-			c->head_ms = 0;
-		else if (c->head_ms == 0)
-			c->head_ms = c->last_ms;
+		/* a request's clock starts at its first read and stops
+		 * once it has arrived whole */
+		if (!http_conn_in_request(&c->hc))
+			c->req_ms = 0;
+		else if (c->req_ms == 0)
+			c->req_ms = c->last_ms;
 	}
 	node__http_pump(c);
 }
@@ -438,11 +439,11 @@ void node__http_sweep(node_t *n, uint64_t now_ms)
 		int idle = now_ms > c->last_ms &&
 		           now_ms - c->last_ms >= n->cfg.http_idle_ms;
 		/* a client that stopped reading: its write has not moved;
-		 * or one that sends its headers a byte at a time */
+		 * or one that sends its request a byte at a time */
 		int stalled = c->writes > 0 && now_ms > c->write_ms &&
 		              now_ms - c->write_ms >= n->cfg.http_idle_ms;
-		stalled |= c->head_ms != 0 && now_ms > c->head_ms &&
-		           now_ms - c->head_ms >= n->cfg.http_idle_ms;
+		stalled |= c->req_ms != 0 && now_ms > c->req_ms &&
+		           now_ms - c->req_ms >= n->cfg.http_idle_ms;
 		int quiet = http_conn_pending(&c->hc) == 0 && c->writes == 0;
 		if (!c->closing &&
 		    ((idle && !busy) || stalled || (n->stopping && quiet))) {

@@ -135,7 +135,7 @@ typedef struct node_hconn {
 	uint32_t writes;   /* uv_write requests in flight */
 	size_t queued;     /* their bytes not yet written */
 	uint64_t write_ms; /* last write completed (or the first queued) */
-	uint64_t head_ms;  /* a request's headers began coming; 0: none */
+	uint64_t req_ms;   /* a request began coming; 0: none */
 	uint32_t waiting;  /* requests handed to the coordinator */
 	int reading;
 	int closing;

@@ -177,17 +177,22 @@ def limits(build, root):
     st = n.stats()["http"]
     check(st["connections_refused"] >= 1 and
           st["connections_idle_closed"] >= 2, "counted: %r" % st)
-    check(trickled_headers_closed(host, int(port)),
+    check(trickled_closed(host, int(port),
+                          b"GET /health HTTP/1.1\r\nX-Slow: "),
           "headers a byte at a time: not closed in 3 s")
+    check(trickled_closed(host, int(port),
+                          b"PUT /kv/b/k HTTP/1.1\r\n"
+                          b"Content-Length: 1000\r\n\r\n"),
+          "a body a byte at a time: not closed in 3 s")
     check(n.stop() == 0, "stop")
 
 
-def trickled_headers_closed(host, port):
-    """Headers sent a byte every 50 ms (each byte is activity) still end
-    in a close once they began --http-idle-ms ago: 1 if the node closed
-    the connection within 3 s."""
+def trickled_closed(host, port, start):
+    """A request whose rest comes a byte every 50 ms (each byte is
+    activity) still ends in a close once it began --http-idle-ms ago: 1
+    if the node closed the connection within 3 s."""
     s = socket.create_connection((host, port), timeout=10)
-    s.sendall(b"GET /health HTTP/1.1\r\nX-Slow: ")
+    s.sendall(start)
     deadline = time.monotonic() + 3
     try:
         while time.monotonic() < deadline:

@@ -922,26 +922,28 @@ static void test_http_expect_100_continue(void **state)
 
 /* Whether a 100 is owed is known only once every header is in: headers
  * that arrive in two reads must not let one out in between. */
-/* in_headers: from a request's first byte until its headers end (the
- * body does not count), for each request of a pipeline */
-static void test_http_in_headers_spans_only_the_headers(void **state)
+/* in_request: from a request's first byte until it has arrived whole,
+ * body included, for each request of a pipeline */
+static void test_http_in_request_spans_headers_and_body(void **state)
 {
 	(void)state;
 	http_conn_cfg_t cfg;
 	http_conn_cfg_default(&cfg);
 	http_conn_t c;
 	conn_init(&c, &cfg);
-	assert_false(http_conn_in_headers(&c));
+	assert_false(http_conn_in_request(&c));
 	feed(&c, "G");
-	assert_true(http_conn_in_headers(&c));
+	assert_true(http_conn_in_request(&c));
 	feed(&c, "ET / HTTP/1.1\r\nHost: x\r\n");
-	assert_true(http_conn_in_headers(&c));
-	feed(&c, "\r\nPUT /kv/b/k HTTP/1.1\r\nContent-Length: 4\r\n");
-	assert_true(http_conn_in_headers(&c));
+	assert_true(http_conn_in_request(&c));
+	feed(&c, "\r\n");
+	assert_false(http_conn_in_request(&c)); /* the GET is whole */
+	feed(&c, "PUT /kv/b/k HTTP/1.1\r\nContent-Length: 4\r\n");
+	assert_true(http_conn_in_request(&c));
 	feed(&c, "\r\nab");
-	assert_false(http_conn_in_headers(&c)); /* in the body */
+	assert_true(http_conn_in_request(&c)); /* its body is not */
 	feed(&c, "cd");
-	assert_false(http_conn_in_headers(&c));
+	assert_false(http_conn_in_request(&c));
 	assert_non_null(http_conn_next(&c));
 	assert_non_null(http_conn_next(&c));
 	http_conn_free(&c);
@@ -1614,7 +1616,7 @@ int main(void)
 	    cmocka_unit_test(test_http_full_pipeline_without_stash_resumes),
 	    cmocka_unit_test(test_http_expect_100_continue),
 	    cmocka_unit_test(test_http_expect_100_waits_for_headers),
-	    cmocka_unit_test(test_http_in_headers_spans_only_the_headers),
+	    cmocka_unit_test(test_http_in_request_spans_headers_and_body),
 	    cmocka_unit_test(test_http_eof_answers_complete_requests),
 	    cmocka_unit_test(test_http_reply_write_format_and_checks),
 	    cmocka_unit_test(test_http_json_error_bodies),
