@@ -383,10 +383,38 @@ static void node__prom_rest(node_t *n, sh_buf_t *out)
 	           os.bytes, hs.bytes);
 }
 
+/* The connections the node closed or refused, and what bounds dropped. */
+static void node__prom_bounds(node_t *n, sh_buf_t *out)
+{
+	const node_stats_t *s = &n->stats;
+	node__prom(out,
+	           "# TYPE shoal_http_connections_closed_total counter\n"
+	           "shoal_http_connections_closed_total{why=\"refused\"} "
+	           "%" PRIu64 "\n"
+	           "shoal_http_connections_closed_total{why=\"idle\"} "
+	           "%" PRIu64 "\n",
+	           s->http_refused, s->http_idle);
+	node__prom_counter(out, "shoal_http_throttled_total", "counter",
+	                   s->http_throttled);
+	node__prom(out,
+	           "# TYPE shoal_internode_connections_closed_total counter\n"
+	           "shoal_internode_connections_closed_total{why=\"refused\"} "
+	           "%" PRIu64 "\n"
+	           "shoal_internode_connections_closed_total{why=\"late\"} "
+	           "%" PRIu64 "\n"
+	           "shoal_internode_connections_closed_total{why=\"stalled\"} "
+	           "%" PRIu64 "\n",
+	           s->peer_refused, s->peer_timed_out, s->peer_stalled);
+	node__prom_counter(out, "shoal_internode_frames_dropped_total",
+	                   "counter", s->frames_dropped);
+	node__prom_counter(out, "shoal_internode_peers", "gauge", n->peers_len);
+}
+
 int node__stats_prom(node_t *n, sh_buf_t *out)
 {
 	node__prom_ops(n, out);
 	node__prom_rest(n, out);
+	node__prom_bounds(n, out);
 	node__hint_prom(n, out);
 	node__aae_prom(n, out);
 	node__xfer_prom(n, out);

@@ -177,6 +177,11 @@ def limits(build, root):
     st = n.stats()["http"]
     check(st["connections_refused"] >= 1 and
           st["connections_idle_closed"] >= 2, "counted: %r" % st)
+    met = n.get("/metrics").body.decode()
+    idle = [ln for ln in met.splitlines() if ln.startswith(
+        'shoal_http_connections_closed_total{why="idle"} ')]
+    check(len(idle) == 1 and int(idle[0].split()[1]) >= 2,
+          "/metrics counts idle closes: %r" % idle)
     check(trickled_closed(host, int(port),
                           b"GET /health HTTP/1.1\r\nX-Slow: "),
           "headers a byte at a time: not closed in 3 s")
