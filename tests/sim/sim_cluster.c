@@ -7,7 +7,7 @@
  *
  *   shoal-sim cluster --nodes N --seed S --clients C --ops K [--loss L]
  *                     [--cold K] [--crash] [--partition] [--wipe]
- *                     [--join] [--leave]
+ *                     [--join] [--leave] [--aae-repair-bytes B]
  *
  * THE RUN. N nodes (sim_cluster_node.c) boot and join through node 0; each
  * runs its inputs of one virtual millisecond in one store batch (group
@@ -47,6 +47,10 @@
  *                time, never below three members; a node that left stops
  *                for good once SWIM has spread its "left", and its data no
  *                longer counts.
+ *   --aae-repair-bytes  anti-entropy cuts each REPAIR and REPLY past B
+ *                bytes (one record always goes): with a small B most
+ *                repairs take several messages and replies, and keys cut
+ *                from a reply wait for a later exchange.
  * With --crash or --partition as well, four faults in ten are one of
  * --wipe/--join/--leave. Every node also runs the repair machinery of
  * the real node: hinted handoff replay (sim_cluster_hint.c over
@@ -234,11 +238,14 @@ static void print_replay(FILE *f, const cl_sim_t *s)
 	fprintf(f,
 	        "replay: shoal-sim cluster --nodes %" PRIu32 " --seed %" PRIu64
 	        " --clients %" PRIu32 " --ops %" PRIu64
-	        " --loss %g --cold %" PRIu32 "%s%s%s%s%s\n",
+	        " --loss %g --cold %" PRIu32 "%s%s%s%s%s",
 	        s->start_nodes, s->seed, s->clients, s->ops, s->loss, s->cold,
 	        s->crash ? " --crash" : "", s->partition ? " --partition" : "",
 	        s->wipe ? " --wipe" : "", s->join ? " --join" : "",
 	        s->leave ? " --leave" : "");
+	if (s->aae_repair_bytes > 0)
+		fprintf(f, " --aae-repair-bytes %" PRIu32, s->aae_repair_bytes);
+	fprintf(f, "\n");
 }
 
 void cl_replay(const cl_sim_t *s)
@@ -287,6 +294,9 @@ static int parse_one(cl_sim_t *s, const char *opt, const char *v, int *used)
 	else if (strcmp(opt, "--cold") == 0 &&
 	         (rc = sim_arg_u64(v, 0, CL_COLD_MAX, &x)) == SH_OK)
 		s->cold = (uint32_t)x;
+	else if (strcmp(opt, "--aae-repair-bytes") == 0 &&
+	         (rc = sim_arg_u64(v, 1, UINT32_MAX, &x)) == SH_OK)
+		s->aae_repair_bytes = (uint32_t)x;
 	else if (strcmp(opt, "--seed") == 0)
 		rc = sim_arg_u64(v, 0, UINT64_MAX, &s->seed);
 	else if (strcmp(opt, "--ops") == 0)
@@ -798,7 +808,7 @@ int sim_cluster_main(int argc, char **argv)
 		        "usage: shoal-sim cluster --nodes 3..%d --seed S "
 		        "--clients 1..%d --ops K [--loss 0..1) [--cold K] "
 		        "[--crash] [--partition|--partitions-fault] [--wipe] "
-		        "[--join] [--leave]\n",
+		        "[--join] [--leave] [--aae-repair-bytes B]\n",
 		        CL_NODES_MAX, CL_CLIENTS_MAX);
 		return help ? 0 : 2;
 	}

@@ -259,6 +259,9 @@ typedef struct cl_sim {
 	int crash, partition, wipe, join, leave;
 	uint32_t leaves_max;
 	uint32_t cold; /* --cold: keys written once before the ops */
+	/* --aae-repair-bytes: anti-entropy's REPAIR and REPLY cut (aae.h
+	 * repair_bytes_per_msg); 0: the default */
+	uint32_t aae_repair_bytes;
 
 	sh_rand_t rng, net_rng;
 	sim_net_t net;

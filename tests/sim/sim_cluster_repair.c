@@ -103,6 +103,8 @@ int cl_repair_open(cl_sim_t *s, uint32_t i)
 	aae_config_default(&ac);
 	ac.self = self;
 	ac.interval_ms = CL_AAE_INTERVAL_MS;
+	if (s->aae_repair_bytes > 0)
+		ac.repair_bytes_per_msg = s->aae_repair_bytes;
 	ac.seed = sh_rand_u64(&s->rng);
 	rc = aae_init(&n->aae, &ac, &n->coord, &n->store);
 	if (rc != SH_OK) {
