@@ -475,18 +475,4 @@ const char *http_route_name(http_route_t route);
 int http_params_parse(const char *q, size_t len, http_params_t *p, char *err,
                       size_t err_size);
 
-/*
- * http_params_merge - fill every field of p that is not present from
- * defaults (the server's n, r, w, ...); present becomes the union.
- */
-void http_params_merge(http_params_t *p, const http_params_t *defaults);
-
-/*
- * http_params_validate - check effective (merged) parameters: n >= 1,
- * r >= 1, w >= 1, r, w, pr, pw <= n, pr <= r, pw <= w. Returns 0, or
- * SH_EINVAL with a message in err (e.g. "r (3) must not exceed n (2)").
- * Whether n fits the cluster is the coordinator's question.
- */
-int http_params_validate(const http_params_t *p, char *err, size_t err_size);
-
 #endif /* SHOAL_HTTP_H */

@@ -246,57 +246,6 @@ int http_params_parse(const char *q, size_t len, http_params_t *p, char *err,
 	return SH_OK;
 }
 
-/* Field f of p from d unless the query gave it (bit). */
-#define HTTP__MERGE(p, d, bit, f)                                              \
-	do {                                                                   \
-		if (!((p)->present & (bit)))                                   \
-			(p)->f = (d)->f;                                       \
-	} while (0)
-
-void http_params_merge(http_params_t *p, const http_params_t *defaults)
-{
-	HTTP__MERGE(p, defaults, HTTP_PARAM_N, n);
-	HTTP__MERGE(p, defaults, HTTP_PARAM_R, r);
-	HTTP__MERGE(p, defaults, HTTP_PARAM_W, w);
-	HTTP__MERGE(p, defaults, HTTP_PARAM_PR, pr);
-	HTTP__MERGE(p, defaults, HTTP_PARAM_PW, pw);
-	HTTP__MERGE(p, defaults, HTTP_PARAM_TIMEOUT_MS, timeout_ms);
-	HTTP__MERGE(p, defaults, HTTP_PARAM_SLOPPY, sloppy);
-	p->present |= defaults->present;
-}
-
-static int http__le(uint32_t a, const char *an, uint32_t b, const char *bn,
-                    char *err, size_t esz)
-{
-	if (a <= b)
-		return 0;
-	snprintf(err, esz, "%s (%u) must not exceed %s (%u)", an, (unsigned)a,
-	         bn, (unsigned)b);
-	return -1;
-}
-
-int http_params_validate(const http_params_t *p, char *err, size_t err_size)
-{
-	sh_assert(err != NULL && err_size > 0);
-	err[0] = '\0';
-	const char *least = p->n < 1   ? "n must be at least 1"
-	                    : p->r < 1 ? "r must be at least 1"
-	                    : p->w < 1 ? "w must be at least 1"
-	                               : NULL;
-	if (least != NULL) {
-		snprintf(err, err_size, "%s", least);
-		return SH_EINVAL;
-	}
-	if (http__le(p->r, "r", p->n, "n", err, err_size) != 0 ||
-	    http__le(p->w, "w", p->n, "n", err, err_size) != 0 ||
-	    http__le(p->pr, "pr", p->n, "n", err, err_size) != 0 ||
-	    http__le(p->pw, "pw", p->n, "n", err, err_size) != 0 ||
-	    http__le(p->pr, "pr", p->r, "r", err, err_size) != 0 ||
-	    http__le(p->pw, "pw", p->w, "w", err, err_size) != 0)
-		return SH_EINVAL;
-	return SH_OK;
-}
-
 /* ---- routes ---- */
 
 #define HTTP__M(m) (1u << (m))

@@ -222,27 +222,6 @@ void node__kv_held_timed(node_t *n)
 
 /* ---- requests ---- */
 
-/* Merge the server's defaults and check the result (400 when bad). */
-static int node__params_check(const node_t *n, const http_match_t *m, char *err,
-                              size_t esize)
-{
-	http_params_t p = m->params, def = {0};
-	def.n = n->cfg.n;
-	def.r = n->cfg.r;
-	def.w = n->cfg.w;
-	def.timeout_ms = COORD_TIMEOUT_MS_DEFAULT;
-	def.sloppy = 1;
-	/* the server's own r and w fit a request's smaller n (n=1 alone
-	 * means r=w=1, as the coordinator takes it); r or w given
-	 * explicitly above n stays a 400 */
-	if ((p.present & HTTP_PARAM_N) && p.n >= 1) {
-		def.r = def.r < p.n ? def.r : p.n;
-		def.w = def.w < p.n ? def.w : p.n;
-	}
-	http_params_merge(&p, &def);
-	return http_params_validate(&p, err, esize);
-}
-
 static void node__params(const http_params_t *h, coord_params_t *p)
 {
 	p->present = h->present;
@@ -341,10 +320,8 @@ void node__kv_dispatch(node_t *n, node_hconn_t *c, const http_req_t *req,
 	err[0] = '\0'; /* not the whole array: every request passes here */
 	node__params(&m->params, &cp);
 	n->stats.ops[op]++;
-	if (node__params_check(n, m, err, sizeof err) != SH_OK) {
-		node__answer_now(n, c, req->seq, op, 400, err);
-		return;
-	}
+	/* the coordinator merges the server's defaults and answers 400 for
+	 * parameters that do not fit (coord.h, REQUESTS) */
 	if (op == NODE_OP_PUT && req->body_len > n->cfg.value_bytes_max) {
 		node__answer_now(n, c, req->seq, op, 413,
 		                 "value over --value-bytes-max");

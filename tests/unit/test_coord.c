@@ -1422,6 +1422,59 @@ static void test_coord_bad_params_400(void **state)
 	cl_free(cl);
 }
 
+/* The server's r and w are lowered to a request's smaller n, while r or w
+ * given above n is refused; every refusal says which parameter. (The
+ * coordinator is the one place parameters are checked: the HTTP layer
+ * only parses them.) */
+static void test_coord_params_defaults_and_messages(void **state)
+{
+	static const struct {
+		uint32_t present, n, r, w, pr, pw;
+		const char *msg; /* NULL: served */
+	} cases[] = {
+	    {COORD_PARAM_N, 1, 0, 0, 0, 0, NULL}, /* n=1 alone: r=w=1 */
+	    {COORD_PARAM_N, 2, 0, 0, 0, 0, NULL},
+	    {COORD_PARAM_N | COORD_PARAM_W, 1, 0, 2, 0, 0,
+	     "w (2) must be from 1 to n (1)"},
+	    {COORD_PARAM_N | COORD_PARAM_R, 2, 3, 0, 0, 0,
+	     "r (3) must be from 1 to n (2)"},
+	    {COORD_PARAM_R, 0, 0, 0, 0, 0, "r (0) must be from 1 to n (3)"},
+	    {COORD_PARAM_W, 0, 0, 0, 0, 0, "w (0) must be from 1 to n (3)"},
+	    {COORD_PARAM_N, 0, 0, 0, 0, 0, "n (0) must be at least 1"},
+	    {COORD_PARAM_R | COORD_PARAM_PR, 0, 1, 0, 2, 0,
+	     "pr (2) must not exceed r (1)"},
+	    {COORD_PARAM_W | COORD_PARAM_PW, 0, 0, 1, 0, 2,
+	     "pw (2) must not exceed w (1)"},
+	};
+	size_t count = sizeof(cases) / sizeof(cases[0]);
+	cluster_t *cl = cl_new(3, NULL);
+
+	(void)state;
+	cl_members(cl);
+	for (size_t i = 0; i < count; i++) {
+		coord_params_t p;
+		memset(&p, 0, sizeof(p));
+		p.present = cases[i].present;
+		p.n = cases[i].n;
+		p.r = cases[i].r;
+		p.w = cases[i].w;
+		p.pr = cases[i].pr;
+		p.pw = cases[i].pw;
+		put(cl, 0, i + 1, "k", "v", NULL, &p);
+	}
+	cl_pump(cl);
+	for (size_t i = 0; i < count; i++) {
+		if (cases[i].msg == NULL) {
+			cl_expect(cl, i + 1, 204);
+			continue;
+		}
+		const res_t *r = cl_expect(cl, i + 1, 400);
+		if (strstr(r->r.error, cases[i].msg) == NULL)
+			fail_msg("case %zu: '%s'", i, r->r.error);
+	}
+	cl_free(cl);
+}
+
 static void test_coord_oversize_413(void **state)
 {
 	coord_config_t cfg;
@@ -1982,6 +2035,7 @@ int main(void)
 	    cmocka_unit_test(test_coord_duplicated_messages),
 	    cmocka_unit_test(test_coord_type_mismatch_409),
 	    cmocka_unit_test(test_coord_bad_params_400),
+	    cmocka_unit_test(test_coord_params_defaults_and_messages),
 	    cmocka_unit_test(test_coord_oversize_413),
 	    cmocka_unit_test(test_coord_timeout_503),
 	    cmocka_unit_test(test_coord_overloaded_503),

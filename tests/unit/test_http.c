@@ -1491,22 +1491,12 @@ static void test_http_query_params_good(void **state)
 	assert_int_equal(plain.n, 3);
 	assert_int_equal(plain.timeout_ms, 250);
 
-	/* merged with the server's defaults */
-	http_params_t dflt = {.present = 0,
-	                      .n = 3,
-	                      .r = 2,
-	                      .w = 2,
-	                      .timeout_ms = 5000,
-	                      .sloppy = 1};
+	/* only what the query gave is present: the coordinator fills in
+	 * the server's defaults */
 	q = "r=1";
 	assert_int_equal(http_params_parse(q, strlen(q), &p, err, sizeof err),
 	                 SH_OK);
-	http_params_merge(&p, &dflt);
-	assert_int_equal(p.n, 3);
 	assert_int_equal(p.r, 1);
-	assert_int_equal(p.w, 2);
-	assert_int_equal(p.timeout_ms, 5000);
-	assert_int_equal(p.sloppy, 1);
 	assert_int_equal(p.present, HTTP_PARAM_R);
 }
 
@@ -1558,39 +1548,6 @@ static void test_http_query_params_bad_and_unknown(void **state)
 	}
 }
 
-static void test_http_params_validator_messages(void **state)
-{
-	(void)state;
-	static const struct {
-		http_params_t p;
-		const char *msg; /* NULL: valid */
-	} cases[] = {
-	    {{0, 3, 2, 2, 0, 0, 1000, 1}, NULL},
-	    {{0, 3, 3, 3, 3, 3, 1000, 1}, NULL},
-	    {{0, 1, 1, 1, 0, 0, 1000, 0}, NULL},
-	    {{0, 0, 1, 1, 0, 0, 1000, 1}, "n must be at least 1"},
-	    {{0, 3, 0, 1, 0, 0, 1000, 1}, "r must be at least 1"},
-	    {{0, 3, 1, 0, 0, 0, 1000, 1}, "w must be at least 1"},
-	    {{0, 2, 3, 2, 0, 0, 1000, 1}, "r (3) must not exceed n (2)"},
-	    {{0, 2, 2, 3, 0, 0, 1000, 1}, "w (3) must not exceed n (2)"},
-	    {{0, 3, 3, 3, 4, 0, 1000, 1}, "pr (4) must not exceed n (3)"},
-	    {{0, 3, 3, 3, 0, 4, 1000, 1}, "pw (4) must not exceed n (3)"},
-	    {{0, 3, 1, 2, 2, 0, 1000, 1}, "pr (2) must not exceed r (1)"},
-	    {{0, 3, 2, 1, 0, 2, 1000, 1}, "pw (2) must not exceed w (1)"},
-	};
-	char err[HTTP_ERROR_BYTES];
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int rc = http_params_validate(&cases[i].p, err, sizeof err);
-		if (cases[i].msg == NULL) {
-			assert_int_equal(rc, SH_OK);
-			assert_string_equal(err, "");
-		} else {
-			assert_int_equal(rc, SH_EINVAL);
-			assert_string_equal(err, cases[i].msg);
-		}
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1627,7 +1584,6 @@ int main(void)
 	    cmocka_unit_test(test_http_path_plain_and_escaped_split_alike),
 	    cmocka_unit_test(test_http_query_params_good),
 	    cmocka_unit_test(test_http_query_params_bad_and_unknown),
-	    cmocka_unit_test(test_http_params_validator_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
