@@ -233,8 +233,10 @@ static void node__peer_write(node_peer_t *p)
 		w->buf.len -= off;
 	}
 	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-	if (p->inflight == 0) /* the stall clock starts with a write */
-		p->moved_ms = node__now_ms();
+	/* the stall clock starts with a write; the loop's clock (read once
+	 * a turn) is fine for a bound of seconds */
+	if (p->inflight == 0)
+		p->moved_ms = uv_now(&p->node->loop);
 	p->inflight += w->buf.len;
 	p->handed += w->buf.len;
 	p->node->stats.bytes_out += w->buf.len;
@@ -585,7 +587,7 @@ static int node__inbound_handle(node_inbound_t *in)
 		return rc;
 	}
 	if (in->in.len > 0 && in->frame_ms == 0)
-		in->frame_ms = node__now_ms();
+		in->frame_ms = uv_now(&in->node->loop);
 	node__inbound_shrink(in);
 	return rc;
 }
